@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { fleetJsonSchema } from "./config/fleet-schema.js";
+import { loadConfig } from "./config/load-config.js";
+import { readDatabaseSettings } from "./config/settings.js";
+import { exitCodeOf, MayflyError, UsageError } from "./errors.js";
+import { createLogger } from "./log/logger.js";
+import { openConfiguredLedger, serve } from "./main.js";
+
+const USAGE = `usage: mayfly <command> [options]
+
+commands:
+  serve [--config FILE]          migrate the ledger, then answer webhooks
+  migrate                        apply ledger migrations and exit
+  config schema                  print the JSON Schema of the fleet file
+  config check [--config FILE]   validate the environment and the fleet file
+
+The fleet file comes from --config or MAYFLY_CONFIG. See README.md for every setting.`;
+
+type Out = { out: (text: string) => void; err: (text: string) => void };
+
+/** Runs one command; resolves to the process exit code. `serve` resolves when it stops. */
+export async function run(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  io: Out,
+): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: { config: { type: "string" }, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const [command, sub, ...rest] = positionals;
+    if (values.help || command === undefined) {
+      io.out(USAGE);
+      return command === undefined && !values.help ? 64 : 0;
+    }
+    if (command === "config" && sub === "schema" && rest.length === 0) {
+      io.out(JSON.stringify(fleetJsonSchema(), null, 2));
+      return 0;
+    }
+    if (command === "config" && sub === "check" && rest.length === 0) {
+      const config = loadConfig(env, values.config);
+      io.out(`${config.fleetPath}: ok (${config.fleet.pools.length} pools); environment: ok`);
+      return 0;
+    }
+    if (command === "migrate" && sub === undefined) {
+      const ledger = await openConfiguredLedger(readDatabaseSettings(env));
+      try {
+        await ledger.migrate();
+      } finally {
+        await ledger.close();
+      }
+      io.out("ledger migrated");
+      return 0;
+    }
+    if (command === "serve" && sub === undefined) {
+      return await serveUntilSignal(env, values.config);
+    }
+    throw new UsageError(`unknown command: ${positionals.join(" ")}`);
+  } catch (error) {
+    const code = exitCodeOf(error);
+    if (error instanceof MayflyError) io.err(`mayfly: ${error.message}`);
+    else if (
+      error instanceof Error &&
+      "code" in error &&
+      String(error.code).startsWith("ERR_PARSE_ARGS")
+    ) {
+      io.err(`mayfly: ${error.message}\n\n${USAGE}`);
+      return 64;
+    } else
+      io.err(`mayfly: unexpected error: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof UsageError) io.err(`\n${USAGE}`);
+    return code;
+  }
+}
+
+async function serveUntilSignal(
+  env: NodeJS.ProcessEnv,
+  configFlag: string | undefined,
+): Promise<number> {
+  const config = loadConfig(env, configFlag);
+  const logger = createLogger({ level: config.settings.logLevel });
+  const running = await serve(config, logger);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, "mayfly stopping");
+      resolve();
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  await running.stop();
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/mayfly")) {
+  run(process.argv.slice(2), process.env, {
+    out: (t) => process.stdout.write(`${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

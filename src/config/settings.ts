@@ -1,0 +1,177 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { ConfigError } from "../errors.js";
+import { deepFreeze } from "./deep-freeze.js";
+import { Secret } from "./secret.js";
+
+/** Everything mayfly reads from its environment, validated once at start. */
+export interface Settings {
+  readonly webhookSecrets: readonly Secret[];
+  readonly githubApp?: { readonly appId: number; readonly privateKey: Secret };
+  readonly githubApiUrl: string;
+  /** Absent: the embedded PGlite database under `dataDir`. */
+  readonly databaseUrl?: Secret;
+  readonly dataDir: string;
+  readonly adminToken?: Secret;
+  readonly configPath?: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: string;
+  readonly webhookBodyLimitBytes: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+type ReadFile = (path: string) => string;
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+// GitHub caps webhook payloads at 25 MB:
+// https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap
+const DEFAULT_BODY_LIMIT = 25 * 1024 * 1024;
+
+/**
+ * Reads the settings from an environment. Every problem is collected and reported together,
+ * each naming its variable; secret values never appear in a message.
+ */
+export function readSettings(
+  env: Env,
+  readFile: ReadFile = (p) => readFileSync(p, "utf8"),
+): Settings {
+  const problems: string[] = [];
+  const text = (key: string) => {
+    const value = env[key]?.trim();
+    return value ? value : undefined;
+  };
+  const integer = (key: string, fallback: number, min: number, max: number) => {
+    const raw = text(key);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${key}: expected a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const webhookSecrets = (text("GITHUB_WEBHOOK_SECRET") ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((s) => new Secret(s));
+  if (webhookSecrets.length === 0) {
+    problems.push(
+      "GITHUB_WEBHOOK_SECRET: required (the App's webhook secret; several, comma-separated, during rotation)",
+    );
+  }
+
+  const githubApp = readGithubApp(text, readFile, problems);
+
+  const githubApiUrl = (text("GITHUB_API_URL") ?? "https://api.github.com").replace(/\/+$/, "");
+  if (!isHttpUrl(githubApiUrl)) {
+    problems.push(`GITHUB_API_URL: expected an http(s) URL, got "${githubApiUrl}"`);
+  }
+
+  const database = readDatabase(text, problems);
+
+  const logLevel = text("LOG_LEVEL") ?? "info";
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
+  }
+
+  const settings: Settings = {
+    webhookSecrets,
+    ...(githubApp ? { githubApp } : {}),
+    githubApiUrl,
+    ...database,
+    ...(text("MAYFLY_ADMIN_TOKEN")
+      ? { adminToken: new Secret(text("MAYFLY_ADMIN_TOKEN") as string) }
+      : {}),
+    ...(text("MAYFLY_CONFIG") ? { configPath: text("MAYFLY_CONFIG") as string } : {}),
+    host: text("MAYFLY_HOST") ?? "127.0.0.1",
+    port: integer("MAYFLY_PORT", 8080, 0, 65535),
+    logLevel,
+    webhookBodyLimitBytes: integer(
+      "MAYFLY_WEBHOOK_BODY_LIMIT",
+      DEFAULT_BODY_LIMIT,
+      1024,
+      100 * 1024 * 1024,
+    ),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(settings);
+}
+
+type DatabaseSettings = Pick<Settings, "databaseUrl" | "dataDir">;
+
+/** Only where the ledger lives (for `mayfly migrate`, which needs no webhook secret). */
+export function readDatabaseSettings(env: Env): DatabaseSettings {
+  const problems: string[] = [];
+  const database = readDatabase((key) => env[key]?.trim() || undefined, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return database;
+}
+
+function readDatabase(
+  text: (key: string) => string | undefined,
+  problems: string[],
+): DatabaseSettings {
+  const url = text("DATABASE_URL");
+  if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) {
+    // The URL may hold a password: do not echo it.
+    problems.push("DATABASE_URL: expected a postgres:// or postgresql:// URL");
+  }
+  return {
+    ...(url ? { databaseUrl: new Secret(url) } : {}),
+    dataDir: resolve(text("MAYFLY_DATA_DIR") ?? ".mayfly/data"),
+  };
+}
+
+function readGithubApp(
+  text: (key: string) => string | undefined,
+  readFile: ReadFile,
+  problems: string[],
+): Settings["githubApp"] {
+  const appIdText = text("GITHUB_APP_ID");
+  const inlineKey = text("GITHUB_APP_PRIVATE_KEY");
+  const keyFile = text("GITHUB_APP_PRIVATE_KEY_FILE");
+  if (appIdText === undefined && inlineKey === undefined && keyFile === undefined) return undefined;
+
+  let appId = 0;
+  if (appIdText === undefined) problems.push("GITHUB_APP_ID: required when a private key is given");
+  else if (!/^\d+$/.test(appIdText))
+    problems.push(`GITHUB_APP_ID: expected a number, got "${appIdText}"`);
+  else appId = Number(appIdText);
+
+  let key: string | undefined;
+  if (inlineKey !== undefined && keyFile !== undefined) {
+    problems.push("GITHUB_APP_PRIVATE_KEY and GITHUB_APP_PRIVATE_KEY_FILE: set only one");
+  } else if (keyFile !== undefined) {
+    try {
+      key = readFile(keyFile);
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? "unreadable";
+      problems.push(`GITHUB_APP_PRIVATE_KEY_FILE: cannot read ${keyFile} (${reason})`);
+    }
+  } else if (inlineKey !== undefined) {
+    // Environments often carry a PEM with literal "\n" sequences.
+    key = inlineKey.replace(/\\n/g, "\n");
+  } else {
+    problems.push(
+      "GITHUB_APP_PRIVATE_KEY: required when GITHUB_APP_ID is set (or GITHUB_APP_PRIVATE_KEY_FILE)",
+    );
+  }
+  if (key !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+    problems.push(
+      `${keyFile !== undefined ? "GITHUB_APP_PRIVATE_KEY_FILE" : "GITHUB_APP_PRIVATE_KEY"}: not a PEM private key`,
+    );
+  }
+  return key === undefined ? undefined : { appId, privateKey: new Secret(key) };
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === "https:" || url.protocol === "http:";
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,46 @@
+/** What GitHub told us happened to a job, in our words (one `workflow_job` delivery). */
+export type JobAction = "waiting" | "queued" | "in_progress" | "completed";
+
+export interface JobEvent {
+  readonly action: JobAction;
+  readonly jobId: number;
+  readonly runId: number;
+  readonly runAttempt: number;
+  readonly installationId: number | null;
+  readonly org: string;
+  readonly repository: string;
+  readonly workflowName: string | null;
+  readonly jobName: string;
+  readonly headBranch: string | null;
+  readonly headSha: string;
+  readonly labels: readonly string[];
+  readonly createdAt: Date | null;
+  readonly startedAt: Date | null;
+  readonly completedAt: Date | null;
+  readonly conclusion: string | null;
+  readonly runnerId: number | null;
+  readonly runnerName: string | null;
+}
+
+/** A job as the ledger keeps it: metadata only, never code, logs or secrets. */
+export interface Job {
+  readonly id: number;
+  readonly runId: number;
+  readonly runAttempt: number;
+  readonly installationId: number | null;
+  readonly org: string;
+  readonly repository: string;
+  readonly workflowName: string | null;
+  readonly jobName: string;
+  readonly headBranch: string | null;
+  readonly headSha: string;
+  readonly labels: readonly string[];
+  readonly pool: string | null;
+  readonly state: JobAction;
+  readonly conclusion: string | null;
+  readonly runnerId: number | null;
+  readonly runnerName: string | null;
+  readonly queuedAt: Date | null;
+  readonly startedAt: Date | null;
+  readonly completedAt: Date | null;
+}

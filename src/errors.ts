@@ -1,0 +1,83 @@
+/**
+ * The catalog of errors mayfly raises on purpose. Each carries a stable code; HTTP status
+ * and CLI exit code are mapped in one place (`httpStatusOf`, `exitCodeOf`) below.
+ */
+export class MayflyError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The environment or the fleet file is wrong; `problems` lists every issue found. */
+export class ConfigError extends MayflyError {
+  constructor(
+    readonly problems: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super("CONFIG_INVALID", `invalid configuration:\n  - ${problems.join("\n  - ")}`, options);
+  }
+}
+
+/** A webhook whose X-Hub-Signature-256 is missing or does not match any secret. */
+export class SignatureError extends MayflyError {
+  constructor(message: string) {
+    super("SIGNATURE_INVALID", message);
+  }
+}
+
+/** A webhook body that is not JSON or does not have the shape of its event. */
+export class PayloadError extends MayflyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("PAYLOAD_INVALID", message, options);
+  }
+}
+
+/** A request whose content type we do not accept. */
+export class MediaTypeError extends MayflyError {
+  constructor(message: string) {
+    super("MEDIA_TYPE_UNSUPPORTED", message);
+  }
+}
+
+/** The ledger (database) could not be opened, migrated or queried. */
+export class LedgerError extends MayflyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("LEDGER_UNAVAILABLE", message, options);
+  }
+}
+
+/** A command-line usage mistake. */
+export class UsageError extends MayflyError {
+  constructor(message: string) {
+    super("USAGE", message);
+  }
+}
+
+const httpStatus: Record<string, number> = {
+  SIGNATURE_INVALID: 401,
+  PAYLOAD_INVALID: 400,
+  MEDIA_TYPE_UNSUPPORTED: 415,
+  LEDGER_UNAVAILABLE: 503,
+};
+
+/** HTTP status for an error; anything outside the catalog is a 500. */
+export function httpStatusOf(error: unknown): number {
+  return error instanceof MayflyError ? (httpStatus[error.code] ?? 500) : 500;
+}
+
+const exitCodes: Record<string, number> = {
+  USAGE: 64, // EX_USAGE
+  PAYLOAD_INVALID: 65, // EX_DATAERR
+  LEDGER_UNAVAILABLE: 69, // EX_UNAVAILABLE
+  CONFIG_INVALID: 78, // EX_CONFIG
+};
+
+/** Process exit code for an error (sysexits.h values); anything else is 1. */
+export function exitCodeOf(error: unknown): number {
+  return error instanceof MayflyError ? (exitCodes[error.code] ?? 1) : 1;
+}

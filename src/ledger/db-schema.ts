@@ -1,0 +1,47 @@
+import type { ColumnType, Generated } from "kysely";
+
+/** Kysely's view of the ledger tables that the code queries (see migrations.ts). */
+export interface JobsTable {
+  id: number;
+  run_id: number;
+  run_attempt: number;
+  installation_id: number | null;
+  org: string;
+  repository: string;
+  workflow_name: string | null;
+  job_name: string;
+  head_branch: string | null;
+  head_sha: string;
+  labels: string[];
+  pool: string | null;
+  state: string;
+  conclusion: string | null;
+  runner_id: number | null;
+  runner_name: string | null;
+  queued_at: Date | null;
+  launched_at: Date | null;
+  started_at: Date | null;
+  completed_at: Date | null;
+  recorded_at: ColumnType<Date, never, never>;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  event: string;
+  received_at: Date;
+}
+
+export interface SubnetsTable {
+  subnet_id: string;
+  availability_zone: string;
+  cidr: string;
+  runner_id: number | null;
+  leased_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+export interface Database {
+  jobs: JobsTable;
+  deliveries: DeliveriesTable;
+  subnets: SubnetsTable;
+}

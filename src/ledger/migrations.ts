@@ -1,0 +1,103 @@
+import { type Kysely, type Migration, sql } from "kysely";
+
+/**
+ * The ledger's schema, one migration a step, applied in order by Kysely's Migrator.
+ * It holds job metadata and usage only: never code, logs, secrets, tokens, JIT configs or
+ * webhook bodies (DESIGN.md, "What is stored").
+ */
+export const migrations: Record<string, Migration> = {
+  "0001_initial": {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table jobs (
+          id               bigint primary key,         -- GitHub's job ID
+          run_id           bigint not null,
+          run_attempt      integer not null,
+          installation_id  bigint,                     -- the App installation to act through
+          org              text not null,
+          repository       text not null,              -- owner/name
+          workflow_name    text,
+          job_name         text not null,
+          head_branch      text,
+          head_sha         text not null,
+          labels           text[] not null,
+          pool             text,
+          state            text not null
+                           check (state in ('waiting', 'queued', 'in_progress', 'completed')),
+          conclusion       text,
+          runner_id        bigint,
+          runner_name      text,
+          queued_at        timestamptz,
+          launched_at      timestamptz,
+          started_at       timestamptz,
+          completed_at     timestamptz,
+          recorded_at      timestamptz not null default now()
+        )`.execute(db);
+      // The work queue: queued jobs of a pool (DESIGN.md, "Ledger").
+      await sql`create index jobs_queued on jobs (pool, queued_at) where state = 'queued'`.execute(
+        db,
+      );
+
+      await sql`
+        create table runners (
+          id                 bigserial primary key,
+          job_id             bigint references jobs (id) on delete set null,
+          pool               text not null,
+          runner_name        text not null unique,
+          runner_id          bigint,
+          launch_token       text not null unique,    -- EC2 ClientToken: one launch per row
+          state              text not null
+                             check (state in ('launching', 'running', 'terminating', 'terminated')),
+          instance_id        text unique,
+          instance_type      text,
+          market             text check (market in ('spot', 'on-demand')),
+          availability_zone  text,
+          state_reason       text,
+          created_at         timestamptz not null default now(),
+          launched_at        timestamptz,
+          terminated_at      timestamptz
+        )`.execute(db);
+      await sql`create index runners_live on runners (pool) where state <> 'terminated'`.execute(
+        db,
+      );
+
+      // One VM per subnet at a time: the lease is the unique runner_id column.
+      await sql`
+        create table subnets (
+          subnet_id          text primary key,
+          availability_zone  text not null,
+          cidr               text not null unique,
+          runner_id          bigint unique references runners (id),
+          leased_at          timestamptz,
+          created_at         timestamptz not null default now(),
+          check ((runner_id is null) = (leased_at is null))
+        )`.execute(db);
+
+      await sql`
+        create table deliveries (
+          id           text primary key,               -- X-GitHub-Delivery
+          event        text not null,
+          received_at  timestamptz not null
+        )`.execute(db);
+      await sql`create index deliveries_received_at on deliveries (received_at)`.execute(db);
+
+      // Usage outlives job detail, so it copies what reports group by instead of joining.
+      await sql`
+        create table usage (
+          job_id              bigint primary key,
+          day                 date not null,
+          org                 text not null,
+          repository          text not null,
+          workflow_name       text,
+          pool                text not null,
+          instance_type       text,
+          market              text,
+          availability_zone   text,
+          instance_seconds    numeric not null default 0 check (instance_seconds >= 0),
+          job_seconds         numeric check (job_seconds >= 0),
+          estimated_cost_usd  numeric check (estimated_cost_usd >= 0)
+        )`.execute(db);
+      await sql`create index usage_day on usage (day)`.execute(db);
+    },
+  },
+};

@@ -1,0 +1,144 @@
+import { type Kysely, Migrator, type Selectable, sql } from "kysely";
+import type { Job, JobAction, JobEvent } from "../core/job.js";
+import { applyEvent } from "../core/job-state.js";
+import { LedgerError } from "../errors.js";
+import type { Database, JobsTable } from "./db-schema.js";
+import type { Delivery, IngestOutcome, Ledger } from "./ledger.js";
+import { migrations } from "./migrations.js";
+
+/** The ledger on any PostgreSQL that Kysely reaches: a server through `pg`, or PGlite. */
+export class SqlLedger implements Ledger {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({
+      db: this.db,
+      provider: { getMigrations: async () => migrations },
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+      throw new LedgerError(`migration ${failed} failed`, { cause: error });
+    }
+  }
+
+  async ingest(delivery: Delivery, event: JobEvent, pool: string | null): Promise<IngestOutcome> {
+    return this.db.transaction().execute(async (tx) => {
+      const existing = await tx
+        .selectFrom("jobs")
+        .selectAll()
+        .where("id", "=", event.jobId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (existing === undefined && pool === null) return "ignored";
+
+      const fresh = await tx
+        .insertInto("deliveries")
+        .values({ id: delivery.id, event: delivery.event, received_at: delivery.receivedAt })
+        .onConflict((oc) => oc.column("id").doNothing())
+        .returning("id")
+        .executeTakeFirst();
+      if (fresh === undefined) return "duplicate";
+
+      if (existing === undefined) {
+        const { job } = applyEvent(undefined, event, pool);
+        const inserted = await tx
+          .insertInto("jobs")
+          .values(toRow(job))
+          .onConflict((oc) => oc.column("id").doNothing())
+          .returning("id")
+          .executeTakeFirst();
+        if (inserted !== undefined) return "recorded";
+        // Another transaction created the job meanwhile: apply on top of its row.
+      }
+      const current = await tx
+        .selectFrom("jobs")
+        .selectAll()
+        .where("id", "=", event.jobId)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      const { job, changed } = applyEvent(fromRow(current), event, pool);
+      if (changed) {
+        await tx.updateTable("jobs").set(toRow(job)).where("id", "=", job.id).execute();
+      }
+      return "recorded";
+    });
+  }
+
+  async getJob(id: number): Promise<Job | undefined> {
+    const row = await this.db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return row && fromRow(row);
+  }
+
+  async pruneDeliveries(before: Date): Promise<number> {
+    const result = await this.db
+      .deleteFrom("deliveries")
+      .where("received_at", "<", before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await sql`select 1`.execute(this.db);
+    } catch (error) {
+      throw new LedgerError("the database does not answer", { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+function toRow(job: Job): Omit<Selectable<JobsTable>, "recorded_at" | "launched_at"> {
+  return {
+    id: job.id,
+    run_id: job.runId,
+    run_attempt: job.runAttempt,
+    installation_id: job.installationId,
+    org: job.org,
+    repository: job.repository,
+    workflow_name: job.workflowName,
+    job_name: job.jobName,
+    head_branch: job.headBranch,
+    head_sha: job.headSha,
+    labels: [...job.labels],
+    pool: job.pool,
+    state: job.state,
+    conclusion: job.conclusion,
+    runner_id: job.runnerId,
+    runner_name: job.runnerName,
+    queued_at: job.queuedAt,
+    started_at: job.startedAt,
+    completed_at: job.completedAt,
+  };
+}
+
+function fromRow(row: Selectable<JobsTable>): Job {
+  return {
+    id: Number(row.id),
+    runId: Number(row.run_id),
+    runAttempt: row.run_attempt,
+    installationId: row.installation_id === null ? null : Number(row.installation_id),
+    org: row.org,
+    repository: row.repository,
+    workflowName: row.workflow_name,
+    jobName: row.job_name,
+    headBranch: row.head_branch,
+    headSha: row.head_sha,
+    labels: row.labels,
+    pool: row.pool,
+    state: row.state as JobAction,
+    conclusion: row.conclusion,
+    runnerId: row.runner_id === null ? null : Number(row.runner_id),
+    runnerName: row.runner_name,
+    queuedAt: row.queued_at,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+  };
+}

@@ -1,0 +1,77 @@
+import { type DestinationStream, type Logger, pino } from "pino";
+
+export type { Logger } from "pino";
+
+// Field names whose values are secret wherever they appear.
+const SECRET_PATHS = [
+  "req.headers.authorization",
+  'req.headers["x-hub-signature-256"]',
+  "*.authorization",
+  "*.token",
+  "*.secret",
+  "*.password",
+  "*.privateKey",
+  "*.private_key",
+  "*.webhookSecret",
+  "*.jitConfig",
+  "*.encoded_jit_config",
+  "*.databaseUrl",
+];
+
+// Values that look like credentials, whatever field carries them.
+const SECRET_SHAPES: [RegExp, string][] = [
+  [
+    /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+    "[redacted key]",
+  ],
+  [/\b(gh[opsur]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g, "[redacted token]"],
+  [/\b(postgres(?:ql)?:\/\/[^:/@\s]+):[^@\s]+@/g, "$1:[redacted]@"],
+  [/\bsha256=[0-9a-f]{64}\b/g, "sha256=[redacted]"],
+  [/\b(Bearer|token)\s+[A-Za-z0-9._~+/-]{8,}=*/gi, "$1 [redacted]"],
+];
+
+// Keys whose values are secret at any depth of a logged object.
+const SECRET_KEY = /secret|token|password|authorization|private_?key|jit_?config|cookie/i;
+
+/** Replaces credential-shaped substrings in a string. */
+export function scrub(text: string): string {
+  return SECRET_SHAPES.reduce((acc, [shape, replacement]) => acc.replace(shape, replacement), text);
+}
+
+function scrubDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return scrub(value);
+  if (depth > 6 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1));
+  // Errors are serialized here, so a credential in a message or a cause is scrubbed whichever
+  // serializer (ours or the HTTP framework's) would have handled them.
+  if (value instanceof Error) return scrubDeep({ ...pino.stdSerializers.err(value) }, depth + 1);
+  // Class instances (errors, requests) are left to their serializers, which scrub too.
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k,
+      SECRET_KEY.test(k) && v != null ? "[redacted]" : scrubDeep(v, depth + 1),
+    ]),
+  );
+}
+
+/** The process logger: JSON lines, secrets redacted by field name and by shape. */
+export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { service: "mayfly" },
+      redact: { paths: SECRET_PATHS, censor: "[redacted]" },
+      formatters: { log: (fields) => scrubDeep(fields) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(
+            this,
+            args.map((a) => (typeof a === "string" ? scrub(a) : a)) as Parameters<typeof method>,
+          );
+        },
+      },
+    },
+    options.destination,
+  );
+}

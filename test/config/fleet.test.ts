@@ -1,0 +1,122 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { fleetJsonSchema } from "../../src/config/fleet-schema.js";
+import { loadFleetFile, parseFleet } from "../../src/config/load-fleet.js";
+import { ConfigError } from "../../src/errors.js";
+import { TEST_FLEET_YAML } from "../support/fixtures.js";
+
+function problemsOf(yaml: string): string[] {
+  try {
+    parseFleet(yaml, "fleet.yaml");
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error("expected the fleet file to be rejected");
+}
+
+describe("fleet file", () => {
+  it("accepts the shipped example and fills defaults", () => {
+    const fleet = loadFleetFile("examples/fleet.yaml");
+    expect(fleet.pools.map((p) => p.name)).toEqual(["linux-4cpu", "linux-arm-4cpu"]);
+    expect(fleet.pools[0]).toMatchObject({
+      idleTimeout: 600,
+      maxLifetime: 21600,
+      market: "spot-then-on-demand",
+    });
+    expect(fleet.pools[1]).toMatchObject({
+      runnerGroupId: 1,
+      registration: "org",
+      acceptDefaultLabelsOnly: false,
+    });
+    expect(fleet.retention.deliveries).toBe(3 * 86400);
+  });
+
+  it("is frozen after validation", () => {
+    const fleet = parseFleet(TEST_FLEET_YAML, "t.yaml");
+    expect(Object.isFrozen(fleet.pools[0]?.labels)).toBe(true);
+  });
+
+  it("names file, line, field and problem for every mistake at once", () => {
+    const problems = problemsOf(`fleet: example
+network:
+  vpcId: vpc-0abc
+  runnerCidr: 10.0.0.0/16
+  availabilityZones: [eu-west-1a]
+pools:
+  - name: one
+    labels: [x]
+    instanceTypes: [c7i.xlarge]
+    image: ami-0123456789abcdef0
+    market: cheapest
+    maxRunners: 3
+    idleTimeout: soon
+    colour: blue
+`);
+    expect(problems).toEqual([
+      expect.stringMatching(/^fleet\.yaml:11:13: pools\[0\]\.market: .*"spot"/),
+      expect.stringMatching(
+        /^fleet\.yaml:13:18: pools\[0\]\.idleTimeout: "soon" is not a duration/,
+      ),
+      expect.stringMatching(/^fleet\.yaml:7:5: pools\[0\]: Unrecognized key: "colour"/),
+    ]);
+  });
+
+  it("reports a missing section at its parent", () => {
+    expect(problemsOf("fleet: example\npools: []\n")).toEqual([
+      expect.stringMatching(/^fleet\.yaml:1:1: network: /),
+      expect.stringMatching(/^fleet\.yaml:2:8: pools: .*>=1/),
+    ]);
+  });
+
+  it("reports duplicate pool names, a pool above the fleet limit, and subnets that do not fit", () => {
+    const problems = problemsOf(`fleet: example
+network: { vpcId: vpc-0abc, runnerCidr: 10.0.0.0/29, availabilityZones: [a] }
+limits: { maxRunners: 5 }
+pools:
+  - { name: p, labels: [x], instanceTypes: [c7i.large], image: ami-0123456789abcdef0, maxRunners: 5 }
+  - { name: p, labels: [y], instanceTypes: [c7i.large], image: ami-0123456789abcdef0, maxRunners: 6 }
+`);
+    expect(problems).toEqual([
+      expect.stringContaining('pools[1].name: pool name "p" is used twice'),
+      expect.stringContaining("pools[1].maxRunners: exceeds limits.maxRunners (5)"),
+      expect.stringContaining(
+        "network.subnetPrefixLength: a /28 subnet does not fit in 10.0.0.0/29",
+      ),
+    ]);
+  });
+
+  it("reports YAML syntax errors with their position", () => {
+    expect(problemsOf("fleet: [unclosed\n")[0]).toMatch(/^fleet\.yaml:\d+:\d+: not valid YAML/);
+  });
+
+  it("names the file it cannot read", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mayfly-"));
+    expect(() => loadFleetFile(join(dir, "missing.yaml"))).toThrow(
+      /missing\.yaml: cannot read the fleet file \(ENOENT\)/,
+    );
+    writeFileSync(join(dir, "empty.yaml"), "");
+    expect(() => loadFleetFile(join(dir, "empty.yaml"))).toThrow(ConfigError);
+  });
+
+  it("has a JSON Schema for editors that describes pools and their markets", () => {
+    const schema = fleetJsonSchema() as {
+      required: string[];
+      properties: { pools: { items: { properties: { market: { enum: string[] } } } } };
+    };
+    expect(schema.required).toEqual(expect.arrayContaining(["fleet", "network", "pools"]));
+    expect(schema.properties.pools.items.properties.market.enum).toEqual([
+      "spot",
+      "on-demand",
+      "spot-then-on-demand",
+    ]);
+  });
+
+  it("ships examples/fleet.schema.json in step with the schema (npm run config:schema)", () => {
+    expect(JSON.parse(readFileSync("examples/fleet.schema.json", "utf8"))).toEqual(
+      fleetJsonSchema(),
+    );
+  });
+});

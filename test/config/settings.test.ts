@@ -1,0 +1,125 @@
+import { inspect } from "node:util";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load-config.js";
+import { readDatabaseSettings, readSettings } from "../../src/config/settings.js";
+import { ConfigError } from "../../src/errors.js";
+
+const PEM =
+  "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----\n";
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    readSettings(env, () => {
+      throw Object.assign(new Error("nope"), { code: "ENOENT" });
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("settings from the environment", () => {
+  it("reads secrets for rotation and safe defaults", () => {
+    const settings = readSettings({ GITHUB_WEBHOOK_SECRET: "new-secret, old-secret" });
+    expect(settings.webhookSecrets.map((s) => s.reveal())).toEqual(["new-secret", "old-secret"]);
+    expect(settings).toMatchObject({
+      githubApiUrl: "https://api.github.com",
+      host: "127.0.0.1",
+      port: 8080,
+      logLevel: "info",
+    });
+    expect(settings.webhookBodyLimitBytes).toBe(25 * 1024 * 1024);
+    expect(settings.databaseUrl).toBeUndefined();
+  });
+
+  it("names every missing or malformed variable at once", () => {
+    expect(
+      problems({
+        GITHUB_APP_ID: "abc",
+        MAYFLY_PORT: "http",
+        LOG_LEVEL: "loud",
+        GITHUB_API_URL: "ftp://x",
+      }),
+    ).toEqual([
+      expect.stringMatching(/^GITHUB_WEBHOOK_SECRET: required/),
+      'GITHUB_APP_ID: expected a number, got "abc"',
+      expect.stringMatching(/^GITHUB_APP_PRIVATE_KEY: required when GITHUB_APP_ID is set/),
+      'GITHUB_API_URL: expected an http(s) URL, got "ftp://x"',
+      expect.stringMatching(/^LOG_LEVEL: expected one of/),
+      'MAYFLY_PORT: expected a whole number from 0 to 65535, got "http"',
+    ]);
+  });
+
+  it("reads the App key inline (with escaped newlines) or from a file", () => {
+    const inline = readSettings({
+      GITHUB_WEBHOOK_SECRET: "s",
+      GITHUB_APP_ID: "12",
+      GITHUB_APP_PRIVATE_KEY: PEM.replace(/\n/g, "\\n"),
+    });
+    expect(inline.githubApp?.appId).toBe(12);
+    expect(inline.githubApp?.privateKey.reveal()).toBe(PEM);
+    const fromFile = readSettings(
+      { GITHUB_WEBHOOK_SECRET: "s", GITHUB_APP_ID: "12", GITHUB_APP_PRIVATE_KEY_FILE: "/k.pem" },
+      () => PEM,
+    );
+    expect(fromFile.githubApp?.privateKey.reveal()).toBe(PEM);
+  });
+
+  it("says which key variable is wrong without printing the key", () => {
+    const found = problems({
+      GITHUB_WEBHOOK_SECRET: "s",
+      GITHUB_APP_ID: "1",
+      GITHUB_APP_PRIVATE_KEY: "hunter2",
+    });
+    expect(found).toEqual(["GITHUB_APP_PRIVATE_KEY: not a PEM private key"]);
+    expect(
+      problems({
+        GITHUB_WEBHOOK_SECRET: "s",
+        GITHUB_APP_ID: "1",
+        GITHUB_APP_PRIVATE_KEY_FILE: "/nope.pem",
+      }),
+    ).toEqual(["GITHUB_APP_PRIVATE_KEY_FILE: cannot read /nope.pem (ENOENT)"]);
+  });
+
+  it("never prints a secret: not in errors, JSON or inspection", () => {
+    const settings = readSettings({
+      GITHUB_WEBHOOK_SECRET: "webhook-hush",
+      GITHUB_APP_ID: "1",
+      GITHUB_APP_PRIVATE_KEY: PEM,
+      DATABASE_URL: "postgres://u:db-hush@h/d",
+      MAYFLY_ADMIN_TOKEN: "admin-hush",
+    });
+    for (const text of [
+      JSON.stringify(settings),
+      inspect(settings, { depth: 5 }),
+      `${settings.adminToken}`,
+    ]) {
+      expect(text).not.toMatch(/hush|PRIVATE KEY/);
+    }
+    const [problem] = problems({
+      GITHUB_WEBHOOK_SECRET: "s",
+      DATABASE_URL: "mysql://u:db-hush@h/d",
+    });
+    expect(problem).toBe("DATABASE_URL: expected a postgres:// or postgresql:// URL");
+  });
+
+  it("reads only the database settings for migrations", () => {
+    expect(readDatabaseSettings({ DATABASE_URL: "postgresql://h/d" }).databaseUrl?.reveal()).toBe(
+      "postgresql://h/d",
+    );
+    expect(readDatabaseSettings({ MAYFLY_DATA_DIR: "/var/lib/mayfly" }).dataDir).toBe(
+      "/var/lib/mayfly",
+    );
+  });
+
+  it("reports environment and fleet file problems together", () => {
+    expect(() => loadConfig({ MAYFLY_CONFIG: "does-not-exist.yaml" })).toThrow(
+      /GITHUB_WEBHOOK_SECRET: required[\s\S]*does-not-exist\.yaml: cannot read/,
+    );
+    expect(() => loadConfig({ GITHUB_WEBHOOK_SECRET: "s" })).toThrow(/MAYFLY_CONFIG: required/);
+    expect(loadConfig({ GITHUB_WEBHOOK_SECRET: "s" }, "examples/fleet.yaml").fleet.fleet).toBe(
+      "example",
+    );
+  });
+});

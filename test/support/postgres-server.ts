@@ -1,0 +1,76 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+
+/**
+ * Starts a throwaway PostgreSQL server on 127.0.0.1 for the ledger tests, and stops it.
+ * Its URL reaches the tests as MAYFLY_TEST_DATABASE_URL; without server binaries the
+ * PostgreSQL suites say so and skip, except under CI, where that is a failure.
+ */
+const BIN_DIRS = [
+  "/usr/lib/postgresql/17/bin",
+  "/usr/lib/postgresql/16/bin",
+  "/usr/lib/postgresql/15/bin",
+];
+
+export default async function setup(project: TestProject): Promise<() => void> {
+  const bin = BIN_DIRS.find((dir) => existsSync(join(dir, "initdb")));
+  if (!bin) {
+    if (process.env.CI)
+      throw new Error("PostgreSQL server binaries not found: .ci/run installs them");
+    project.provide("postgresUrl", "");
+    return () => {};
+  }
+  const dir = mkdtempSync(join(tmpdir(), "mayfly-pg-"));
+  const data = join(dir, "data");
+  const asRoot = process.getuid?.() === 0;
+  const run = (cmd: string, args: string[]) =>
+    asRoot
+      ? (["runuser", ["-u", "postgres", "--", cmd, ...args]] as const)
+      : ([cmd, args] as const);
+  if (asRoot) execFileSync("chown", ["postgres", dir]);
+  const [initCmd, initArgs] = run(join(bin, "initdb"), [
+    "-D",
+    data,
+    "-U",
+    "mayfly",
+    "-A",
+    "trust",
+    "--no-sync",
+    "-E",
+    "UTF8",
+  ]);
+  execFileSync(initCmd, initArgs, { stdio: "ignore" });
+  const port = await freePort();
+  const options = `-h 127.0.0.1 -p ${port} -k ${dir} -F -c max_connections=200`;
+  const pgCtl = (...args: string[]) => {
+    const [cmd, argv] = run(join(bin, "pg_ctl"), ["-D", data, ...args]);
+    execFileSync(cmd, argv, { stdio: "ignore" });
+  };
+  pgCtl("-o", options, "-l", join(dir, "server.log"), "-w", "start");
+  project.provide("postgresUrl", `postgres://mayfly@127.0.0.1:${port}/postgres`);
+  return () => {
+    pgCtl("-m", "immediate", "-w", "stop");
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    postgresUrl: string;
+  }
+}
