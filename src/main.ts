@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { Config } from "./config/load-config.js";
 import type { Settings } from "./config/settings.js";
+import { pruneDeliveries } from "./fleet/prune-deliveries.js";
+import { scheduleTask } from "./fleet/scheduled-task.js";
 import { buildApp } from "./http/build-app.js";
 import type { Ledger } from "./ledger/ledger.js";
 import { openLedger } from "./ledger/open-ledger.js";
@@ -19,7 +21,7 @@ export interface Running {
   readonly app: FastifyInstance;
   readonly ledger: Ledger;
   readonly logger: Logger;
-  /** Stops taking requests, then closes the ledger. */
+  /** Stops the scheduled tasks and taking requests, then closes the ledger. */
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,9 @@ export async function serve(config: Config, logger?: Logger): Promise<Running> {
     bindingLabelPrefix: fleet.bindingLabelPrefix,
     now: () => new Date(),
   });
+  const prune = () => pruneDeliveries(ledger, fleet.retention.deliveries, new Date());
+  await prune();
+  const pruning = scheduleTask("prune-deliveries", "7 * * * *", prune, log);
   await app.listen({ host: settings.host, port: settings.port });
   log.info(
     {
@@ -58,6 +63,7 @@ export async function serve(config: Config, logger?: Logger): Promise<Running> {
     ledger,
     logger: log,
     async stop() {
+      await pruning.stop();
       await app.close();
       await ledger.close();
     },
