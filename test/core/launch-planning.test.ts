@@ -1,0 +1,230 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type PendingJob, planDispatch, retryAt } from "../../src/core/dispatch-plan.js";
+import { launchAttempts, remainingAttempts } from "../../src/core/launch-attempts.js";
+import { bindRunner } from "../../src/core/runner-binding.js";
+import { parseRunnerName, runnerName } from "../../src/core/runner-name.js";
+import { usageOf } from "../../src/core/usage-cost.js";
+
+const now = new Date("2026-11-23T12:00:00Z");
+const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
+const job = (
+  jobId: number,
+  pool: string,
+  queuedMinutesAgo: number,
+  notBefore: Date | null = null,
+): PendingJob => ({
+  jobId,
+  pool,
+  queuedAt: minutesAgo(queuedMinutesAgo),
+  notBefore,
+});
+const limits = (
+  live: Record<string, number>,
+  max: Record<string, number>,
+  fleetMax = 100,
+  budget = 100,
+) => ({
+  liveByPool: new Map(Object.entries(live)),
+  maxByPool: new Map(Object.entries(max)),
+  fleetMax,
+  budget,
+});
+
+describe("runner names", () => {
+  it("name the fleet, the job and the launch, and read back", () => {
+    expect(runnerName("prod", 12877621891, 2)).toBe("prod-12877621891-2");
+    expect(parseRunnerName("prod", "prod-12877621891-2")).toEqual({
+      jobId: 12877621891,
+      launch: 2,
+    });
+  });
+
+  it.each(["other-1-1", "prod-1", "prod-x-1", "prod-1-1-1", "my runner"])(
+    "do not claim %s",
+    (name) => {
+      expect(parseRunnerName("prod", name)).toBeUndefined();
+    },
+  );
+
+  it("refuse a name GitHub would reject", () => {
+    expect(() => runnerName("f".repeat(51), 12877621891, 1)).toThrow(RangeError);
+  });
+});
+
+describe("dispatch plan", () => {
+  it("launches oldest first within each pool's free slots", () => {
+    const pending = [job(1, "a", 1), job(2, "a", 5), job(3, "a", 3), job(4, "b", 2)];
+    const chosen = planDispatch(pending, limits({ a: 1 }, { a: 3, b: 5 }), now);
+    expect(chosen.map((j) => j.jobId)).toEqual([2, 3, 4]);
+  });
+
+  it("does not let a full pool hold back another pool", () => {
+    const pending = [job(1, "full", 9), job(2, "full", 8), job(3, "free", 1)];
+    expect(
+      planDispatch(pending, limits({ full: 2 }, { full: 2, free: 1 }), now).map((j) => j.jobId),
+    ).toEqual([3]);
+  });
+
+  it("stops at the fleet limit and at the round's rate budget", () => {
+    const pending = [job(1, "a", 3), job(2, "b", 2), job(3, "a", 1)];
+    expect(
+      planDispatch(pending, limits({ a: 0, b: 9 }, { a: 9, b: 9 }, 11), now).map((j) => j.jobId),
+    ).toEqual([1, 3]);
+    expect(
+      planDispatch(pending, limits({}, { a: 9, b: 9 }, 100, 1), now).map((j) => j.jobId),
+    ).toEqual([1]);
+  });
+
+  it("skips a job still backing off after a failed launch", () => {
+    const pending = [
+      job(1, "a", 5, new Date(now.getTime() + 1000)),
+      job(2, "a", 1, minutesAgo(0.5)),
+    ];
+    expect(planDispatch(pending, limits({}, { a: 5 }), now).map((j) => j.jobId)).toEqual([2]);
+  });
+
+  it("never exceeds any limit, for any mix of jobs", () => {
+    const pools = ["a", "b", "c"];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({ id: fc.nat(10_000), pool: fc.constantFrom(...pools), age: fc.nat(60) }),
+        ),
+        fc.tuple(fc.nat(5), fc.nat(5), fc.nat(5)),
+        fc.tuple(fc.nat(6), fc.nat(6), fc.nat(6)),
+        fc.nat(20),
+        fc.nat(20),
+        (jobs, live, max, fleetMax, budget) => {
+          const pending = jobs.map((j) => job(j.id, j.pool, j.age));
+          const l = limits(
+            Object.fromEntries(pools.map((p, i) => [p, live[i] as number])),
+            Object.fromEntries(pools.map((p, i) => [p, max[i] as number])),
+            fleetMax,
+            budget,
+          );
+          const chosen = planDispatch(pending, l, now);
+          expect(chosen.length).toBeLessThanOrEqual(budget);
+          const liveTotal = live.reduce((a, b) => a + b, 0);
+          expect(chosen.length).toBeLessThanOrEqual(Math.max(0, fleetMax - liveTotal));
+          pools.forEach((p, i) => {
+            const added = chosen.filter((j) => j.pool === p).length;
+            expect(added).toBeLessThanOrEqual(
+              Math.max(0, (max[i] as number) - (live[i] as number)),
+            );
+          });
+        },
+      ),
+    );
+  });
+
+  it("backs off exponentially with jitter, up to a cap", () => {
+    const wait = (failures: number, jitter: number) =>
+      (retryAt(now, failures, jitter).getTime() - now.getTime()) / 1000;
+    expect(wait(1, 0)).toBe(2.5);
+    expect(wait(1, 0.999)).toBeCloseTo(5, 1);
+    expect(wait(3, 0)).toBe(10);
+    expect(wait(30, 0)).toBe(150);
+    expect(wait(30, 1)).toBe(300);
+  });
+});
+
+describe("launch attempts", () => {
+  it("try each type in order across zones, spot before on-demand", () => {
+    const attempts = launchAttempts(
+      ["c7i.xlarge", "c6i.xlarge"],
+      "spot-then-on-demand",
+      ["a", "b"],
+      1,
+    );
+    expect(attempts.map((a) => `${a.market}/${a.instanceType}/${a.availabilityZone}`)).toEqual([
+      "spot/c7i.xlarge/b",
+      "spot/c7i.xlarge/a",
+      "spot/c6i.xlarge/b",
+      "spot/c6i.xlarge/a",
+      "on-demand/c7i.xlarge/b",
+      "on-demand/c7i.xlarge/a",
+      "on-demand/c6i.xlarge/b",
+      "on-demand/c6i.xlarge/a",
+    ]);
+  });
+
+  it("stay in the pool's single market", () => {
+    expect(
+      new Set(launchAttempts(["t3.large"], "on-demand", ["a", "b", "c"]).map((a) => a.market)),
+    ).toEqual(new Set(["on-demand"]));
+  });
+
+  it("move on after capacity errors, drop spot past the spot quota, and stop on a fatal error", () => {
+    const attempts = launchAttempts(["x.large", "y.large"], "spot-then-on-demand", ["a", "b"]);
+    const first = attempts[0] as (typeof attempts)[number];
+    expect(remainingAttempts(attempts, first, "capacity")).toHaveLength(7);
+    expect(
+      remainingAttempts(attempts, first, "spot-limit").every((a) => a.market === "on-demand"),
+    ).toBe(true);
+    expect(
+      remainingAttempts(attempts, first, "zone-unsupported").some(
+        (a) => a.instanceType === "x.large" && a.availabilityZone === "a",
+      ),
+    ).toBe(false);
+    expect(remainingAttempts(attempts, first, "fatal")).toEqual([]);
+  });
+});
+
+describe("runner binding", () => {
+  const runners = [
+    { runnerName: "f-1-1", jobId: 1 },
+    { runnerName: "f-2-1", jobId: 2 },
+  ];
+  it.each([
+    ["its own runner", 1, "f-1-1", { kind: "own" }],
+    ["another job's runner", 2, "f-1-1", { kind: "stolen", orphanedJob: 1 }],
+    ["a runner of another fleet", 1, "elsewhere-9", { kind: "foreign" }],
+  ])("tells a job that took %s", (_, jobId, takenBy, expected) => {
+    expect(bindRunner(jobId, takenBy, runners)).toEqual(expected);
+  });
+});
+
+describe("usage and cost", () => {
+  const t = (s: number) => new Date(now.getTime() + s * 1000);
+  it("bills launch to termination at the market's price", () => {
+    const usage = usageOf(
+      { launchedAt: t(0), terminatedAt: t(600), startedAt: t(40), completedAt: t(580) },
+      "spot",
+      {
+        onDemand: 0.18,
+        spot: 0.06,
+      },
+    );
+    expect(usage).toEqual({ instanceSeconds: 600, jobSeconds: 540, estimatedCostUsd: 0.01 });
+  });
+
+  it("bills at least a minute, prices spot as on-demand when no spot price is known, and leaves unknown types unpriced", () => {
+    const times = { launchedAt: t(0), terminatedAt: t(5), startedAt: null, completedAt: null };
+    expect(usageOf(times, "spot", { onDemand: 0.36 })).toEqual({
+      instanceSeconds: 60,
+      jobSeconds: null,
+      estimatedCostUsd: 0.006,
+    });
+    expect(usageOf(times, "on-demand", undefined).estimatedCostUsd).toBeNull();
+  });
+
+  it("never bills fewer seconds than the job ran", () => {
+    fc.assert(
+      fc.property(fc.nat(100_000), fc.nat(100_000), fc.nat(100_000), (a, b, c) => {
+        const [launch, start, end] = [a, a + b, a + b + c];
+        const usage = usageOf(
+          {
+            launchedAt: t(launch),
+            terminatedAt: t(end + 1),
+            startedAt: t(start),
+            completedAt: t(end),
+          },
+          "on-demand",
+          { onDemand: 1 },
+        );
+        expect(usage.instanceSeconds).toBeGreaterThanOrEqual(usage.jobSeconds ?? 0);
+      }),
+    );
+  });
+});
