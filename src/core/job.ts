@@ -1,9 +1,8 @@
-/** What GitHub told us happened to a job, in our words (one `workflow_job` delivery). */
+/** The `workflow_job` actions mayfly follows. */
 export type JobAction = "waiting" | "queued" | "in_progress" | "completed";
 
-export interface JobEvent {
-  readonly action: JobAction;
-  readonly jobId: number;
+/** What GitHub says of a job that stays the same over its life. */
+export interface JobMetadata {
   readonly runId: number;
   readonly runAttempt: number;
   readonly installationId: number | null;
@@ -14,6 +13,12 @@ export interface JobEvent {
   readonly headBranch: string | null;
   readonly headSha: string;
   readonly labels: readonly string[];
+}
+
+/** What GitHub told us happened to a job, in our words (one `workflow_job` delivery). */
+export interface JobEvent extends JobMetadata {
+  readonly action: JobAction;
+  readonly jobId: number;
   readonly createdAt: Date | null;
   readonly startedAt: Date | null;
   readonly completedAt: Date | null;
@@ -23,18 +28,8 @@ export interface JobEvent {
 }
 
 /** A job as the ledger keeps it: metadata only, never code, logs or secrets. */
-export interface Job {
+export interface Job extends JobMetadata {
   readonly id: number;
-  readonly runId: number;
-  readonly runAttempt: number;
-  readonly installationId: number | null;
-  readonly org: string;
-  readonly repository: string;
-  readonly workflowName: string | null;
-  readonly jobName: string;
-  readonly headBranch: string | null;
-  readonly headSha: string;
-  readonly labels: readonly string[];
   readonly pool: string | null;
   readonly state: JobAction;
   readonly conclusion: string | null;

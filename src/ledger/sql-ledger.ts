@@ -1,4 +1,4 @@
-import { type Kysely, Migrator, type Selectable, sql } from "kysely";
+import { type Kysely, Migrator, type Selectable, sql, type Transaction } from "kysely";
 import type { Job, JobAction, JobEvent } from "../core/job.js";
 import { applyEvent } from "../core/job-state.js";
 import { LedgerError } from "../errors.js";
@@ -24,12 +24,7 @@ export class SqlLedger implements Ledger {
 
   async ingest(delivery: Delivery, event: JobEvent, pool: string | null): Promise<IngestOutcome> {
     return this.db.transaction().execute(async (tx) => {
-      const existing = await tx
-        .selectFrom("jobs")
-        .selectAll()
-        .where("id", "=", event.jobId)
-        .forUpdate()
-        .executeTakeFirst();
+      const existing = await lockJob(tx, event.jobId);
       if (existing === undefined && pool === null) return "ignored";
 
       const fresh = await tx
@@ -51,12 +46,8 @@ export class SqlLedger implements Ledger {
         if (inserted !== undefined) return "recorded";
         // Another transaction created the job meanwhile: apply on top of its row.
       }
-      const current = await tx
-        .selectFrom("jobs")
-        .selectAll()
-        .where("id", "=", event.jobId)
-        .forUpdate()
-        .executeTakeFirstOrThrow();
+      const current = await lockJob(tx, event.jobId);
+      if (current === undefined) throw new LedgerError(`job ${event.jobId} vanished during ingest`);
       const { job, changed } = applyEvent(fromRow(current), event, pool);
       if (changed) {
         await tx.updateTable("jobs").set(toRow(job)).where("id", "=", job.id).execute();
@@ -93,6 +84,11 @@ export class SqlLedger implements Ledger {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+}
+
+/** Reads a job row and holds its lock until the transaction ends. */
+function lockJob(tx: Transaction<Database>, id: number) {
+  return tx.selectFrom("jobs").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
 }
 
 function toRow(job: Job): Omit<Selectable<JobsTable>, "recorded_at" | "launched_at"> {
