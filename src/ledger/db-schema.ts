@@ -23,6 +23,28 @@ export interface JobsTable {
   started_at: Date | null;
   completed_at: Date | null;
   recorded_at: ColumnType<Date, never, never>;
+  launches: Generated<number>;
+  launch_failures: Generated<number>;
+  next_launch_at: Date | null;
+  launch_error: string | null;
+}
+
+export interface RunnersTable {
+  id: Generated<number>;
+  job_id: number | null;
+  pool: string;
+  runner_name: string;
+  runner_id: number | null;
+  launch_token: string;
+  state: string;
+  instance_id: string | null;
+  instance_type: string | null;
+  market: string | null;
+  availability_zone: string | null;
+  state_reason: string | null;
+  created_at: Generated<Date>;
+  launched_at: Date | null;
+  terminated_at: Date | null;
 }
 
 export interface DeliveriesTable {
@@ -44,4 +66,5 @@ export interface Database {
   jobs: JobsTable;
   deliveries: DeliveriesTable;
   subnets: SubnetsTable;
+  runners: RunnersTable;
 }

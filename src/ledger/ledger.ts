@@ -14,6 +14,50 @@ export interface Delivery {
  */
 export type IngestOutcome = "recorded" | "duplicate" | "ignored";
 
+/** What the dispatcher may launch in one round. */
+export interface ClaimRequest {
+  readonly fleet: string;
+  readonly now: Date;
+  /** Launches the rate budgets allow this round. */
+  readonly budget: number;
+  readonly fleetMax: number;
+  readonly maxByPool: ReadonlyMap<string, number>;
+  /** Queued jobs looked at per round (oldest first). */
+  readonly scanLimit?: number;
+}
+
+/** A launch decided and written down, before any call to GitHub or EC2. */
+export interface LaunchIntent {
+  readonly runnerRowId: number;
+  readonly jobId: number;
+  readonly runId: number;
+  readonly pool: string;
+  readonly runnerName: string;
+  /** The EC2 ClientToken: the same intent never starts two VMs. */
+  readonly launchToken: string;
+  readonly installationId: number | null;
+  readonly org: string;
+  readonly repository: string;
+  readonly labels: readonly string[];
+}
+
+/** A VM the cloud started for an intent. */
+export interface LaunchedVm {
+  readonly instanceId: string;
+  readonly instanceType: string;
+  readonly market: "spot" | "on-demand";
+  readonly availabilityZone: string;
+  readonly runnerId: number;
+  readonly launchedAt: Date;
+}
+
+/** A runner subnet. */
+export interface Subnet {
+  readonly subnetId: string;
+  readonly availabilityZone: string;
+  readonly cidr: string;
+}
+
 /** The ledger port: job metadata, deliveries, runners, subnets and usage in PostgreSQL. */
 export interface Ledger {
   /** Applies schema migrations not yet applied; safe to run from several replicas. */
@@ -24,6 +68,22 @@ export interface Ledger {
   getJob(id: number): Promise<Job | undefined>;
   /** Forgets delivery IDs received before `before`; answers how many. */
   pruneDeliveries(before: Date): Promise<number>;
+  /** Claims the jobs to launch now within every limit and writes their launch intents. */
+  claimLaunches(req: ClaimRequest): Promise<LaunchIntent[]>;
+  /** Records the VM started for an intent; repeating it is a no-op. */
+  recordLaunch(runnerRowId: number, vm: LaunchedVm): Promise<void>;
+  /** Ends a failed intent, returns its subnet, and backs the job off until `retryAt`. */
+  recordLaunchFailure(runnerRowId: number, reason: string, retryAt: Date, now: Date): Promise<void>;
+  /** Adds runner subnets; known ones are kept as they are. */
+  addSubnets(subnets: readonly Subnet[]): Promise<void>;
+  /** Leases a free subnet to a runner (zones in preference order); the same runner gets the same lease. */
+  leaseSubnet(
+    runnerRowId: number,
+    zones: readonly string[],
+    now: Date,
+  ): Promise<Subnet | undefined>;
+  /** Returns a runner's subnet lease; a no-op when it holds none. */
+  releaseSubnet(runnerRowId: number): Promise<void>;
   /** Resolves when the database answers a query; rejects with LedgerError otherwise. */
   ping(): Promise<void>;
   /** Closes the connections (or the embedded database). */

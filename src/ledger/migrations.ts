@@ -31,7 +31,11 @@ export const migrations: Record<string, Migration> = {
           launched_at      timestamptz,
           started_at       timestamptz,
           completed_at     timestamptz,
-          recorded_at      timestamptz not null default now()
+          recorded_at      timestamptz not null default now(),
+          launches         integer not null default 0,   -- runners started for this job
+          launch_failures  integer not null default 0,   -- consecutive failed launches
+          next_launch_at   timestamptz,                  -- backoff after a failure
+          launch_error     text                          -- why the last launch failed
         )`.execute(db);
       // The work queue: queued jobs of a pool (DESIGN.md, "Ledger").
       await sql`create index jobs_queued on jobs (pool, queued_at) where state = 'queued'`.execute(

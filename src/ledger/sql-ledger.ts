@@ -3,7 +3,16 @@ import type { Job, JobAction, JobEvent } from "../core/job.js";
 import { applyEvent } from "../core/job-state.js";
 import { LedgerError } from "../errors.js";
 import type { Database, JobsTable } from "./db-schema.js";
-import type { Delivery, IngestOutcome, Ledger } from "./ledger.js";
+import * as launches from "./launch-ledger.js";
+import type {
+  ClaimRequest,
+  Delivery,
+  IngestOutcome,
+  LaunchedVm,
+  LaunchIntent,
+  Ledger,
+  Subnet,
+} from "./ledger.js";
 import { migrations } from "./migrations.js";
 
 /** The ledger on any PostgreSQL that Kysely reaches: a server through `pg`, or PGlite. */
@@ -73,6 +82,39 @@ export class SqlLedger implements Ledger {
     return Number(result.numDeletedRows);
   }
 
+  claimLaunches(req: ClaimRequest): Promise<LaunchIntent[]> {
+    return launches.claimLaunches(this.db, req);
+  }
+
+  recordLaunch(runnerRowId: number, vm: LaunchedVm): Promise<void> {
+    return launches.recordLaunch(this.db, runnerRowId, vm);
+  }
+
+  recordLaunchFailure(
+    runnerRowId: number,
+    reason: string,
+    retryAt: Date,
+    now: Date,
+  ): Promise<void> {
+    return launches.recordLaunchFailure(this.db, runnerRowId, reason, retryAt, now);
+  }
+
+  addSubnets(subnets: readonly Subnet[]): Promise<void> {
+    return launches.addSubnets(this.db, subnets);
+  }
+
+  leaseSubnet(
+    runnerRowId: number,
+    zones: readonly string[],
+    now: Date,
+  ): Promise<Subnet | undefined> {
+    return launches.leaseSubnet(this.db, runnerRowId, zones, now);
+  }
+
+  releaseSubnet(runnerRowId: number): Promise<void> {
+    return launches.releaseSubnet(this.db, runnerRowId);
+  }
+
   async ping(): Promise<void> {
     try {
       await sql`select 1`.execute(this.db);
@@ -91,7 +133,12 @@ function lockJob(tx: Transaction<Database>, id: number) {
   return tx.selectFrom("jobs").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
 }
 
-function toRow(job: Job): Omit<Selectable<JobsTable>, "recorded_at" | "launched_at"> {
+type JobColumns = Omit<
+  Selectable<JobsTable>,
+  "recorded_at" | "launched_at" | "launches" | "launch_failures" | "next_launch_at" | "launch_error"
+>;
+
+function toRow(job: Job): JobColumns {
   return {
     id: job.id,
     run_id: job.runId,
@@ -115,7 +162,7 @@ function toRow(job: Job): Omit<Selectable<JobsTable>, "recorded_at" | "launched_
   };
 }
 
-function fromRow(row: Selectable<JobsTable>): Job {
+function fromRow(row: JobColumns): Job {
   return {
     id: Number(row.id),
     runId: Number(row.run_id),

@@ -249,6 +249,12 @@ describe("when the database is down", () => {
       throw new Error("connection refused");
     },
     close: async () => {},
+    claimLaunches: async () => [],
+    recordLaunch: async () => {},
+    recordLaunchFailure: async () => {},
+    addSubnets: async () => {},
+    leaseSubnet: async () => undefined,
+    releaseSubnet: async () => {},
   };
 
   it("answers 500 without detail, so GitHub marks the delivery failed, and logs no password", async () => {

@@ -1,0 +1,237 @@
+import { type Kysely, sql } from "kysely";
+import { type PendingJob, planDispatch } from "../core/dispatch-plan.js";
+import { runnerName } from "../core/runner-name.js";
+import type { Database } from "./db-schema.js";
+import type { ClaimRequest, LaunchedVm, LaunchIntent, Subnet } from "./ledger.js";
+
+// One dispatcher at a time decides, so pool limits hold across replicas; jobs stay
+// SKIP LOCKED so a dispatch never waits on intake writing the same job.
+const DISPATCH_LOCK = "mayfly:dispatch";
+
+/**
+ * Claims queued jobs without a live runner, chooses which to launch now (core/dispatch-plan)
+ * and writes a `launching` runner row for each: the intent, written before any call to
+ * GitHub or EC2, whose runner name is also the launch's idempotency token.
+ */
+export async function claimLaunches(
+  db: Kysely<Database>,
+  req: ClaimRequest,
+): Promise<LaunchIntent[]> {
+  return db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(hashtext(${DISPATCH_LOCK}))`.execute(tx);
+    const candidates = await tx
+      .selectFrom("jobs as j")
+      .select(["j.id", "j.pool", "j.queued_at", "j.recorded_at", "j.next_launch_at"])
+      .where("j.state", "=", "queued")
+      .where("j.pool", "is not", null)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom("runners as r")
+              .select("r.id")
+              .whereRef("r.job_id", "=", "j.id")
+              .where("r.state", "<>", "terminated"),
+          ),
+        ),
+      )
+      .orderBy(sql`coalesce(j.queued_at, j.recorded_at)`)
+      .orderBy("j.id")
+      .limit(req.scanLimit ?? 500)
+      .forUpdate("j")
+      .skipLocked()
+      .execute();
+    const live = await tx
+      .selectFrom("runners")
+      .select(["pool", sql<number>`count(*)::int`.as("n")])
+      .where("state", "<>", "terminated")
+      .groupBy("pool")
+      .execute();
+    const pending: PendingJob[] = candidates.map((c) => ({
+      jobId: Number(c.id),
+      pool: c.pool as string,
+      queuedAt: c.queued_at ?? c.recorded_at,
+      notBefore: c.next_launch_at,
+    }));
+    const chosen = planDispatch(
+      pending,
+      {
+        liveByPool: new Map(live.map((l) => [l.pool, Number(l.n)])),
+        maxByPool: req.maxByPool,
+        fleetMax: req.fleetMax,
+        budget: req.budget,
+      },
+      req.now,
+    );
+    const intents: LaunchIntent[] = [];
+    for (const pick of chosen) {
+      const job = await tx
+        .updateTable("jobs")
+        .set((eb) => ({ launches: eb("launches", "+", 1) }))
+        .where("id", "=", pick.jobId)
+        .returning(["id", "launches", "installation_id", "org", "repository", "labels", "run_id"])
+        .executeTakeFirstOrThrow();
+      const name = runnerName(req.fleet, pick.jobId, job.launches);
+      const runner = await tx
+        .insertInto("runners")
+        .values({
+          job_id: pick.jobId,
+          pool: pick.pool,
+          runner_name: name,
+          launch_token: name,
+          state: "launching",
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      intents.push({
+        runnerRowId: Number(runner.id),
+        jobId: pick.jobId,
+        runId: Number(job.run_id),
+        pool: pick.pool,
+        runnerName: name,
+        launchToken: name,
+        installationId: job.installation_id === null ? null : Number(job.installation_id),
+        org: job.org,
+        repository: job.repository,
+        labels: job.labels,
+      });
+    }
+    return intents;
+  });
+}
+
+/** Records a started VM against its intent; a second report of the same launch is a no-op. */
+export async function recordLaunch(
+  db: Kysely<Database>,
+  runnerRowId: number,
+  vm: LaunchedVm,
+): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const runner = await tx
+      .updateTable("runners")
+      .set({
+        state: "running",
+        instance_id: vm.instanceId,
+        instance_type: vm.instanceType,
+        market: vm.market,
+        availability_zone: vm.availabilityZone,
+        runner_id: vm.runnerId,
+        launched_at: vm.launchedAt,
+      })
+      .where("id", "=", runnerRowId)
+      .where("state", "=", "launching")
+      .returning("job_id")
+      .executeTakeFirst();
+    if (runner?.job_id == null) return;
+    await tx
+      .updateTable("jobs")
+      .set({
+        launched_at: vm.launchedAt,
+        launch_failures: 0,
+        next_launch_at: null,
+        launch_error: null,
+      })
+      .where("id", "=", runner.job_id)
+      .execute();
+  });
+}
+
+/**
+ * Records a launch that failed before a VM existed: the runner row ends, its subnet lease
+ * is returned, and the job waits until `retryAt` to be claimed again.
+ */
+export async function recordLaunchFailure(
+  db: Kysely<Database>,
+  runnerRowId: number,
+  reason: string,
+  retryAt: Date,
+  now: Date,
+): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const runner = await tx
+      .updateTable("runners")
+      .set({ state: "terminated", state_reason: reason, terminated_at: now })
+      .where("id", "=", runnerRowId)
+      .where("state", "=", "launching")
+      .returning("job_id")
+      .executeTakeFirst();
+    if (runner === undefined) return;
+    await tx
+      .updateTable("subnets")
+      .set({ runner_id: null, leased_at: null })
+      .where("runner_id", "=", runnerRowId)
+      .execute();
+    if (runner.job_id == null) return;
+    await tx
+      .updateTable("jobs")
+      .set((eb) => ({
+        launch_failures: eb("launch_failures", "+", 1),
+        next_launch_at: retryAt,
+        launch_error: reason,
+      }))
+      .where("id", "=", runner.job_id)
+      .execute();
+  });
+}
+
+/** Adds subnets to the pool of runner subnets; known ones are left as they are. */
+export async function addSubnets(db: Kysely<Database>, subnets: readonly Subnet[]): Promise<void> {
+  if (subnets.length === 0) return;
+  await db
+    .insertInto("subnets")
+    .values(
+      subnets.map((s) => ({
+        subnet_id: s.subnetId,
+        availability_zone: s.availabilityZone,
+        cidr: s.cidr,
+      })),
+    )
+    .onConflict((oc) => oc.column("subnet_id").doNothing())
+    .execute();
+}
+
+/** Leases a free subnet to a runner, preferring zones in the order given; undefined if none is free. */
+export async function leaseSubnet(
+  db: Kysely<Database>,
+  runnerRowId: number,
+  zones: readonly string[],
+  now: Date,
+): Promise<Subnet | undefined> {
+  return db.transaction().execute(async (tx) => {
+    const held = await tx
+      .selectFrom("subnets")
+      .select(["subnet_id", "availability_zone", "cidr"])
+      .where("runner_id", "=", runnerRowId)
+      .executeTakeFirst();
+    const free =
+      held ??
+      (await tx
+        .selectFrom("subnets")
+        .select(["subnet_id", "availability_zone", "cidr"])
+        .where("runner_id", "is", null)
+        .where("availability_zone", "in", zones.length > 0 ? [...zones] : [""])
+        .orderBy(sql`array_position(${sql.val([...zones])}::text[], availability_zone)`)
+        .orderBy("subnet_id")
+        .limit(1)
+        .forUpdate()
+        .skipLocked()
+        .executeTakeFirst());
+    if (free === undefined) return undefined;
+    if (held === undefined) {
+      await tx
+        .updateTable("subnets")
+        .set({ runner_id: runnerRowId, leased_at: now })
+        .where("subnet_id", "=", free.subnet_id)
+        .execute();
+    }
+    return { subnetId: free.subnet_id, availabilityZone: free.availability_zone, cidr: free.cidr };
+  });
+}
+
+/** Returns a runner's subnet lease; releasing a released lease is a no-op. */
+export async function releaseSubnet(db: Kysely<Database>, runnerRowId: number): Promise<void> {
+  await db
+    .updateTable("subnets")
+    .set({ runner_id: null, leased_at: null })
+    .where("runner_id", "=", runnerRowId)
+    .execute();
+}

@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import type { ClaimRequest } from "../../src/ledger/ledger.js";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import { jobEvent } from "../support/fixtures.js";
+import { type LedgerKind, type TestLedger, testLedger } from "../support/test-ledger.js";
+
+const postgresUrl = inject("postgresUrl");
+const kinds: LedgerKind[] = ["pglite", "postgresql"];
+const now = new Date("2026-11-23T12:00:00Z");
+const later = (seconds: number) => new Date(now.getTime() + seconds * 1000);
+
+const claim = (overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
+  fleet: "test",
+  now,
+  budget: 100,
+  fleetMax: 100,
+  maxByPool: new Map([
+    ["a", 2],
+    ["b", 5],
+  ]),
+  ...overrides,
+});
+const vm = (n: number) => ({
+  instanceId: `i-${n}`,
+  instanceType: "c7i.large",
+  market: "on-demand" as const,
+  availabilityZone: "eu-west-1a",
+  runnerId: n,
+  launchedAt: now,
+});
+
+describe.each(kinds)("launches on %s", (kind) => {
+  const unavailable = kind === "postgresql" && !postgresUrl;
+  let t: TestLedger;
+  let delivery = 0;
+  const queue = async (jobId: number, pool: string, queuedMinutesAgo = 1) => {
+    const createdAt = new Date(now.getTime() - queuedMinutesAgo * 60_000);
+    await t.ledger.ingest(
+      { id: `d${++delivery}`, event: "workflow_job", receivedAt: now },
+      jobEvent({ jobId, createdAt }),
+      pool,
+    );
+  };
+
+  beforeAll(async () => {
+    if (!unavailable) t = await testLedger(kind, postgresUrl);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  beforeEach(async (ctx) => {
+    if (unavailable) {
+      console.warn("PostgreSQL server binaries not found: skipping the PostgreSQL launch suite");
+      ctx.skip();
+    }
+    await t.truncate();
+  });
+
+  it("claims queued jobs oldest first, within each pool's limit, writing an intent for each", async () => {
+    await queue(1, "a", 3);
+    await queue(2, "a", 5);
+    await queue(3, "a", 1);
+    await queue(4, "b", 2);
+    const intents = await t.ledger.claimLaunches(claim());
+    expect(intents.map((i) => [i.jobId, i.runnerName])).toEqual([
+      [2, "test-2-1"],
+      [1, "test-1-1"],
+      [4, "test-4-1"],
+    ]);
+    expect(intents[0]).toMatchObject({
+      pool: "a",
+      launchToken: "test-2-1",
+      org: "example-org",
+      installationId: 77,
+    });
+    expect(await t.query("select runner_name, state from runners order by id")).toEqual([
+      { runner_name: "test-2-1", state: "launching" },
+      { runner_name: "test-1-1", state: "launching" },
+      { runner_name: "test-4-1", state: "launching" },
+    ]);
+    expect(await t.ledger.claimLaunches(claim())).toEqual([]);
+  });
+
+  it("does not claim jobs that are not queued, or that have a live runner", async () => {
+    await queue(1, "b");
+    await t.ledger.ingest(
+      { id: "w", event: "workflow_job", receivedAt: now },
+      jobEvent({ jobId: 2, action: "waiting" }),
+      "b",
+    );
+    await t.ledger.claimLaunches(claim());
+    expect((await t.ledger.claimLaunches(claim())).map((i) => i.jobId)).toEqual([]);
+  });
+
+  it("backs a failed launch off, returns its subnet, and relaunches under a new name", async () => {
+    await queue(1, "b");
+    await t.ledger.addSubnets([
+      { subnetId: "subnet-1", availabilityZone: "eu-west-1a", cidr: "10.0.128.0/28" },
+    ]);
+    const [first] = await t.ledger.claimLaunches(claim());
+    if (!first) throw new Error("expected a launch");
+    expect(await t.ledger.leaseSubnet(first.runnerRowId, ["eu-west-1a"], now)).toMatchObject({
+      subnetId: "subnet-1",
+    });
+    await t.ledger.recordLaunchFailure(
+      first.runnerRowId,
+      "InsufficientInstanceCapacity",
+      later(30),
+      now,
+    );
+    expect(await t.query("select runner_id from subnets")).toEqual([{ runner_id: null }]);
+    expect(await t.ledger.claimLaunches(claim({ now: later(10) }))).toEqual([]);
+    const [second] = await t.ledger.claimLaunches(claim({ now: later(31) }));
+    expect(second?.runnerName).toBe("test-1-2");
+    expect(await t.query("select launch_failures, launch_error from jobs")).toEqual([
+      { launch_failures: 1, launch_error: "InsufficientInstanceCapacity" },
+    ]);
+  });
+
+  it("records a launched VM once, and clears the job's backoff", async () => {
+    await queue(1, "b");
+    const [intent] = await t.ledger.claimLaunches(claim());
+    if (!intent) throw new Error("expected a launch");
+    await t.ledger.recordLaunch(intent.runnerRowId, vm(1));
+    await t.ledger.recordLaunch(intent.runnerRowId, vm(2));
+    await t.ledger.recordLaunchFailure(intent.runnerRowId, "late failure report", later(5), now);
+    expect(await t.query("select state, instance_id from runners")).toEqual([
+      { state: "running", instance_id: "i-1" },
+    ]);
+    expect(await t.query("select launched_at, next_launch_at from jobs")).toEqual([
+      { launched_at: now, next_launch_at: null },
+    ]);
+  });
+
+  it("leases each subnet to one runner, prefers zones in order, and keeps a runner's lease", async () => {
+    await t.ledger.addSubnets([
+      { subnetId: "subnet-a", availabilityZone: "eu-west-1a", cidr: "10.0.128.0/28" },
+      { subnetId: "subnet-b", availabilityZone: "eu-west-1b", cidr: "10.0.128.16/28" },
+    ]);
+    await t.ledger.addSubnets([
+      { subnetId: "subnet-a", availabilityZone: "eu-west-1a", cidr: "10.0.128.0/28" },
+    ]);
+    for (const id of [1, 2, 3]) await queue(id, "b");
+    const [r1, r2, r3] = await t.ledger.claimLaunches(claim());
+    if (!r1 || !r2 || !r3) throw new Error("expected three launches");
+    expect(
+      (await t.ledger.leaseSubnet(r1.runnerRowId, ["eu-west-1b", "eu-west-1a"], now))?.subnetId,
+    ).toBe("subnet-b");
+    expect(
+      (await t.ledger.leaseSubnet(r1.runnerRowId, ["eu-west-1b", "eu-west-1a"], now))?.subnetId,
+    ).toBe("subnet-b");
+    expect(
+      (await t.ledger.leaseSubnet(r2.runnerRowId, ["eu-west-1b", "eu-west-1a"], now))?.subnetId,
+    ).toBe("subnet-a");
+    expect(
+      await t.ledger.leaseSubnet(r3.runnerRowId, ["eu-west-1a", "eu-west-1b"], now),
+    ).toBeUndefined();
+    await t.ledger.releaseSubnet(r1.runnerRowId);
+    await t.ledger.releaseSubnet(r1.runnerRowId);
+    expect(
+      (await t.ledger.leaseSubnet(r3.runnerRowId, ["eu-west-1a", "eu-west-1b"], now))?.subnetId,
+    ).toBe("subnet-b");
+  });
+
+  it.runIf(kind === "postgresql" && postgresUrl)(
+    "never launches a job twice nor passes a pool's limit with two replicas claiming at once",
+    async () => {
+      for (let id = 1; id <= 60; id++) await queue(id, id % 2 ? "a" : "b", id);
+      const url = (await t.query<{ db: string }>("select current_database() as db"))[0]?.db;
+      const second = await openLedger({ url: postgresUrl.replace(/\/[^/]*$/, `/${url}`) });
+      try {
+        const limits = claim({
+          maxByPool: new Map([
+            ["a", 7],
+            ["b", 9],
+          ]),
+          budget: 4,
+        });
+        const rounds = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 ? second : t.ledger).claimLaunches(limits)),
+        );
+        const claimed = rounds.flat();
+        expect(new Set(claimed.map((i) => i.jobId)).size).toBe(claimed.length);
+        expect(claimed.filter((i) => i.pool === "a")).toHaveLength(7);
+        expect(claimed.filter((i) => i.pool === "b")).toHaveLength(9);
+      } finally {
+        await second.close();
+      }
+    },
+  );
+});
