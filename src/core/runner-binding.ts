@@ -28,3 +28,16 @@ export function bindRunner(
   if (runner.jobId === jobId) return { kind: "own" };
   return { kind: "stolen", orphanedJob: runner.jobId };
 }
+
+/**
+ * Whether a job's spare runner, registered with that job's labels, can serve the job whose
+ * runner it took: GitHub routes a job to a runner that has all of the job's labels.
+ */
+export function canServe(
+  runner: { readonly pool: string; readonly labels: readonly string[] },
+  job: { readonly pool: string | null; readonly labels: readonly string[] },
+): boolean {
+  if (runner.pool !== job.pool) return false;
+  const offered = new Set(runner.labels.map((l) => l.toLowerCase()));
+  return job.labels.every((l) => offered.has(l.toLowerCase()));
+}

@@ -14,6 +14,7 @@ import type {
   Subnet,
 } from "./ledger.js";
 import { migrations } from "./migrations.js";
+import { rebindTakenRunner } from "./rebind-runner.js";
 
 /** The ledger on any PostgreSQL that Kysely reaches: a server through `pg`, or PGlite. */
 export class SqlLedger implements Ledger {
@@ -52,7 +53,10 @@ export class SqlLedger implements Ledger {
           .onConflict((oc) => oc.column("id").doNothing())
           .returning("id")
           .executeTakeFirst();
-        if (inserted !== undefined) return "recorded";
+        if (inserted !== undefined) {
+          await rebindTakenRunner(tx, job);
+          return "recorded";
+        }
         // Another transaction created the job meanwhile: apply on top of its row.
       }
       const current = await lockJob(tx, event.jobId);
@@ -60,6 +64,7 @@ export class SqlLedger implements Ledger {
       const { job, changed } = applyEvent(fromRow(current), event, pool);
       if (changed) {
         await tx.updateTable("jobs").set(toRow(job)).where("id", "=", job.id).execute();
+        await rebindTakenRunner(tx, job);
       }
       return "recorded";
     });

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type PendingJob, planDispatch, retryAt } from "../../src/core/dispatch-plan.js";
 import { launchAttempts, remainingAttempts } from "../../src/core/launch-attempts.js";
-import { bindRunner } from "../../src/core/runner-binding.js";
+import { bindRunner, canServe } from "../../src/core/runner-binding.js";
 import { parseRunnerName, runnerName } from "../../src/core/runner-name.js";
 import { usageOf } from "../../src/core/usage-cost.js";
 
@@ -182,6 +182,25 @@ describe("runner binding", () => {
     ["a runner of another fleet", 1, "elsewhere-9", { kind: "foreign" }],
   ])("tells a job that took %s", (_, jobId, takenBy, expected) => {
     expect(bindRunner(jobId, takenBy, runners)).toEqual(expected);
+  });
+});
+
+describe("spare runner", () => {
+  it.each([
+    ["the same labels", ["Linux", "mayfly-4cpu"], ["linux", "MAYFLY-4CPU"], "p", true],
+    ["a subset of its labels", ["linux", "mayfly-4cpu", "extra"], ["mayfly-4cpu"], "p", true],
+    [
+      "a label it lacks",
+      ["linux", "mayfly-4cpu", "mayfly-run-2"],
+      ["mayfly-4cpu", "mayfly-run-1"],
+      "p",
+      false,
+    ],
+    ["another pool", ["mayfly-4cpu"], ["mayfly-4cpu"], "q", false],
+  ])("decides for a job asking for %s", (_, runnerLabels, jobLabels, jobPool, expected) => {
+    expect(
+      canServe({ pool: "p", labels: runnerLabels }, { pool: jobPool, labels: jobLabels }),
+    ).toBe(expected);
   });
 });
 

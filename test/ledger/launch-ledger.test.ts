@@ -162,6 +162,69 @@ describe.each(kinds)("launches on %s", (kind) => {
     ).toBe("subnet-b");
   });
 
+  const takeRunner = (jobId: number, runnerName: string, labels?: string[]) =>
+    t.ledger.ingest(
+      { id: `d${++delivery}`, event: "workflow_job", receivedAt: now },
+      jobEvent({
+        jobId,
+        action: "in_progress",
+        startedAt: now,
+        runnerId: 9,
+        runnerName,
+        ...(labels ? { labels } : {}),
+      }),
+      "b",
+    );
+  const owners = () =>
+    t.query("select runner_name, job_id::int as job from runners order by runner_name");
+
+  it("hands a stolen runner to its taker and the taker's unused runner to the job left behind", async () => {
+    await queue(1, "b", 2);
+    await queue(2, "b", 1);
+    await t.ledger.claimLaunches(claim());
+    await takeRunner(2, "test-1-1");
+    expect(await owners()).toEqual([
+      { runner_name: "test-1-1", job: 2 },
+      { runner_name: "test-2-1", job: 1 },
+    ]);
+    expect(await t.ledger.claimLaunches(claim())).toEqual([]);
+  });
+
+  it("launches again for the job left behind when the taker's runner cannot serve it", async () => {
+    const runLabels = (run: number) => [
+      "self-hosted",
+      "linux",
+      "x64",
+      "mayfly-4cpu",
+      `mayfly-run-${run}`,
+    ];
+    for (const [jobId, run] of [
+      [1, 100],
+      [2, 200],
+    ] as const) {
+      const createdAt = new Date(now.getTime() - (3 - jobId) * 60_000);
+      await t.ledger.ingest(
+        { id: `d${++delivery}`, event: "workflow_job", receivedAt: now },
+        jobEvent({ jobId, createdAt, labels: runLabels(run) }),
+        "b",
+      );
+    }
+    await t.ledger.claimLaunches(claim());
+    await takeRunner(2, "test-1-1", runLabels(200));
+    expect(await owners()).toEqual([
+      { runner_name: "test-1-1", job: 2 },
+      { runner_name: "test-2-1", job: 2 },
+    ]);
+    expect((await t.ledger.claimLaunches(claim())).map((i) => i.runnerName)).toEqual(["test-1-2"]);
+  });
+
+  it("leaves our runners alone when a runner outside the fleet takes a job", async () => {
+    await queue(1, "b");
+    await t.ledger.claimLaunches(claim());
+    await takeRunner(1, "GitHub Actions 5");
+    expect(await owners()).toEqual([{ runner_name: "test-1-1", job: 1 }]);
+  });
+
   it.runIf(kind === "postgresql" && postgresUrl)(
     "never launches a job twice nor passes a pool's limit with two replicas claiming at once",
     async () => {
