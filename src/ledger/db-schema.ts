@@ -62,9 +62,26 @@ export interface SubnetsTable {
   created_at: Generated<Date>;
 }
 
+export interface UsageTable {
+  runner_id: number;
+  job_id: number | null;
+  day: string;
+  org: string;
+  repository: string;
+  workflow_name: string | null;
+  pool: string;
+  instance_type: string | null;
+  market: string | null;
+  availability_zone: string | null;
+  instance_seconds: number;
+  job_seconds: number | null;
+  estimated_cost_usd: number | null;
+}
+
 export interface Database {
   jobs: JobsTable;
   deliveries: DeliveriesTable;
   subnets: SubnetsTable;
   runners: RunnersTable;
+  usage: UsageTable;
 }

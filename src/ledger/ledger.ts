@@ -1,4 +1,5 @@
 import type { Job, JobEvent } from "../core/job.js";
+import type { Price } from "../core/usage-cost.js";
 
 /** One webhook delivery as the ledger keeps it: its ID and event name, never its body. */
 export interface Delivery {
@@ -58,6 +59,26 @@ export interface Subnet {
   readonly cidr: string;
 }
 
+/** A live VM the reaper should end. */
+export interface ReapTarget {
+  readonly runnerRowId: number;
+  readonly instanceId: string;
+  /** GitHub's runner ID, to deregister a runner that never ran its job. */
+  readonly runnerId: number | null;
+  readonly jobId: number | null;
+  readonly org: string | null;
+  /** Whether the runner took its job (then GitHub removes it by itself). */
+  readonly ranJob: boolean;
+}
+
+/** A VM the cloud reports terminated. */
+export interface TerminatedVm {
+  readonly instanceId: string;
+  readonly terminatedAt: Date;
+  /** Why it ended, as the cloud says (e.g. a spot interruption); null if asked by us. */
+  readonly reason: string | null;
+}
+
 /** The ledger port: job metadata, deliveries, runners, subnets and usage in PostgreSQL. */
 export interface Ledger {
   /** Applies schema migrations not yet applied; safe to run from several replicas. */
@@ -84,6 +105,15 @@ export interface Ledger {
   ): Promise<Subnet | undefined>;
   /** Returns a runner's subnet lease; a no-op when it holds none. */
   releaseSubnet(runnerRowId: number): Promise<void>;
+  /** Live VMs whose job has ended or that serve no job, oldest first. */
+  runnersToReap(limit: number): Promise<ReapTarget[]>;
+  /** Marks VMs whose termination was asked for. */
+  markTerminating(runnerRowIds: readonly number[]): Promise<void>;
+  /** Ends the runner rows of terminated VMs, returns their subnets, writes usage; answers how many were new. */
+  recordTerminated(
+    vms: readonly TerminatedVm[],
+    prices: Readonly<Record<string, Price>>,
+  ): Promise<number>;
   /** Resolves when the database answers a query; rejects with LedgerError otherwise. */
   ping(): Promise<void>;
   /** Closes the connections (or the embedded database). */

@@ -85,10 +85,12 @@ export const migrations: Record<string, Migration> = {
         )`.execute(db);
       await sql`create index deliveries_received_at on deliveries (received_at)`.execute(db);
 
-      // Usage outlives job detail, so it copies what reports group by instead of joining.
+      // One row per VM. Usage outlives job detail, so it copies what reports group by
+      // instead of joining; a VM that ran no job (job_seconds null) is waste.
       await sql`
         create table usage (
-          job_id              bigint primary key,
+          runner_id           bigint primary key,   -- runners.id of the VM
+          job_id              bigint,
           day                 date not null,
           org                 text not null,
           repository          text not null,

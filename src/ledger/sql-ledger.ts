@@ -1,6 +1,7 @@
 import { type Kysely, Migrator, type Selectable, sql, type Transaction } from "kysely";
 import type { Job, JobAction, JobEvent } from "../core/job.js";
 import { applyEvent } from "../core/job-state.js";
+import type { Price } from "../core/usage-cost.js";
 import { LedgerError } from "../errors.js";
 import type { Database, JobsTable } from "./db-schema.js";
 import * as launches from "./launch-ledger.js";
@@ -11,9 +12,12 @@ import type {
   LaunchedVm,
   LaunchIntent,
   Ledger,
+  ReapTarget,
   Subnet,
+  TerminatedVm,
 } from "./ledger.js";
 import { migrations } from "./migrations.js";
+import * as reaping from "./reap-ledger.js";
 import { rebindTakenRunner } from "./rebind-runner.js";
 
 /** The ledger on any PostgreSQL that Kysely reaches: a server through `pg`, or PGlite. */
@@ -118,6 +122,21 @@ export class SqlLedger implements Ledger {
 
   releaseSubnet(runnerRowId: number): Promise<void> {
     return launches.releaseSubnet(this.db, runnerRowId);
+  }
+
+  runnersToReap(limit: number): Promise<ReapTarget[]> {
+    return reaping.runnersToReap(this.db, limit);
+  }
+
+  markTerminating(runnerRowIds: readonly number[]): Promise<void> {
+    return reaping.markTerminating(this.db, runnerRowIds);
+  }
+
+  recordTerminated(
+    vms: readonly TerminatedVm[],
+    prices: Readonly<Record<string, Price>>,
+  ): Promise<number> {
+    return reaping.recordTerminated(this.db, vms, prices);
   }
 
   async ping(): Promise<void> {

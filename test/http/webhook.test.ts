@@ -255,6 +255,9 @@ describe("when the database is down", () => {
     addSubnets: async () => {},
     leaseSubnet: async () => undefined,
     releaseSubnet: async () => {},
+    runnersToReap: async () => [],
+    markTerminating: async () => {},
+    recordTerminated: async () => 0,
   };
 
   it("answers 500 without detail, so GitHub marks the delivery failed, and logs no password", async () => {

@@ -225,6 +225,102 @@ describe.each(kinds)("launches on %s", (kind) => {
     expect(await owners()).toEqual([{ runner_name: "test-1-1", job: 1 }]);
   });
 
+  const finish = (jobId: number, runnerName: string | null, conclusion = "success") =>
+    t.ledger.ingest(
+      { id: `d${++delivery}`, event: "workflow_job", receivedAt: now },
+      jobEvent({
+        jobId,
+        action: "completed",
+        conclusion,
+        startedAt: runnerName ? later(40) : null,
+        completedAt: later(580),
+        runnerId: runnerName ? 1 : null,
+        runnerName,
+      }),
+      "b",
+    );
+  const prices = { "c7i.large": { onDemand: 0.36 } };
+  const usage = () =>
+    t.query(
+      "select runner_id::int, job_id::int, day::text, instance_seconds::float8 as billed, job_seconds::float8 as ran, estimated_cost_usd::float8 as usd from usage",
+    );
+
+  it("reaps a completed job's VM, returns its subnet, and writes its usage once", async () => {
+    await queue(1, "b");
+    await t.ledger.addSubnets([
+      { subnetId: "subnet-1", availabilityZone: "eu-west-1a", cidr: "10.0.128.0/28" },
+    ]);
+    const [intent] = await t.ledger.claimLaunches(claim());
+    if (!intent) throw new Error("expected a launch");
+    await t.ledger.leaseSubnet(intent.runnerRowId, ["eu-west-1a"], now);
+    await t.ledger.recordLaunch(intent.runnerRowId, vm(1));
+    expect(await t.ledger.runnersToReap(10)).toEqual([]);
+    await finish(1, "test-1-1");
+    const targets = await t.ledger.runnersToReap(10);
+    expect(targets).toEqual([
+      {
+        runnerRowId: intent.runnerRowId,
+        instanceId: "i-1",
+        runnerId: 1,
+        jobId: 1,
+        org: "example-org",
+        ranJob: true,
+      },
+    ]);
+    await t.ledger.markTerminating([intent.runnerRowId]);
+    expect(await t.ledger.runnersToReap(10)).toHaveLength(1);
+    const gone = [{ instanceId: "i-1", terminatedAt: later(600), reason: null }];
+    expect(await t.ledger.recordTerminated(gone, prices)).toBe(1);
+    expect(await t.ledger.recordTerminated(gone, prices)).toBe(0);
+    expect(await t.ledger.runnersToReap(10)).toEqual([]);
+    expect(await t.query("select runner_id from subnets")).toEqual([{ runner_id: null }]);
+    expect(await usage()).toEqual([
+      {
+        runner_id: intent.runnerRowId,
+        job_id: 1,
+        day: "2026-11-23",
+        billed: 600,
+        ran: 540,
+        usd: 0.06,
+      },
+    ]);
+  });
+
+  it("reaps the VM of a job cancelled before it started, to be deregistered, and counts it as waste", async () => {
+    await queue(1, "b");
+    const [intent] = await t.ledger.claimLaunches(claim());
+    if (!intent) throw new Error("expected a launch");
+    await t.ledger.recordLaunch(intent.runnerRowId, vm(1));
+    await finish(1, null, "cancelled");
+    expect(await t.ledger.runnersToReap(10)).toMatchObject([
+      { instanceId: "i-1", runnerId: 1, ranJob: false },
+    ]);
+    await t.ledger.recordTerminated(
+      [{ instanceId: "i-1", terminatedAt: later(30), reason: null }],
+      prices,
+    );
+    expect(await usage()).toEqual([
+      {
+        runner_id: intent.runnerRowId,
+        job_id: null,
+        day: "2026-11-23",
+        billed: 60,
+        ran: null,
+        usd: 0.006,
+      },
+    ]);
+  });
+
+  it("ignores terminations of instances it does not know", async () => {
+    expect(
+      await t.ledger.recordTerminated(
+        [{ instanceId: "i-stranger", terminatedAt: now, reason: null }],
+        prices,
+      ),
+    ).toBe(0);
+    expect(await usage()).toEqual([]);
+  });
+
   it.runIf(kind === "postgresql" && postgresUrl)(
     "never launches a job twice nor passes a pool's limit with two replicas claiming at once",
     async () => {

@@ -1,0 +1,131 @@
+import type { Kysely } from "kysely";
+import type { Market } from "../core/launch-attempts.js";
+import { type Price, usageOf } from "../core/usage-cost.js";
+import type { Database } from "./db-schema.js";
+import type { ReapTarget, TerminatedVm } from "./ledger.js";
+
+/**
+ * Live VMs whose job has ended, or that serve no job any more. `ranJob` tells the reaper
+ * whether the runner took the job: one that never did must also be deregistered.
+ */
+export async function runnersToReap(db: Kysely<Database>, limit: number): Promise<ReapTarget[]> {
+  const rows = await db
+    .selectFrom("runners as r")
+    .leftJoin("jobs as j", "j.id", "r.job_id")
+    .select([
+      "r.id",
+      "r.instance_id",
+      "r.runner_id",
+      "r.runner_name",
+      "r.job_id",
+      "j.org",
+      "j.runner_name as taken_by",
+    ])
+    .where("r.state", "in", ["running", "terminating"])
+    .where((eb) => eb.or([eb("j.state", "=", "completed"), eb("r.job_id", "is", null)]))
+    .orderBy("r.id")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    runnerRowId: Number(r.id),
+    instanceId: r.instance_id as string,
+    runnerId: r.runner_id === null ? null : Number(r.runner_id),
+    jobId: r.job_id === null ? null : Number(r.job_id),
+    org: r.org,
+    ranJob: r.taken_by === r.runner_name,
+  }));
+}
+
+/** Marks VMs whose termination was asked for; repeating it is a no-op. */
+export async function markTerminating(
+  db: Kysely<Database>,
+  runnerRowIds: readonly number[],
+): Promise<void> {
+  if (runnerRowIds.length === 0) return;
+  await db
+    .updateTable("runners")
+    .set({ state: "terminating" })
+    .where("id", "in", [...runnerRowIds])
+    .where("state", "=", "running")
+    .execute();
+}
+
+/**
+ * Records VMs the cloud reports gone: the runner row ends, its subnet lease returns, and
+ * the VM's usage is written once. Unknown or already-terminated instances are skipped.
+ */
+export async function recordTerminated(
+  db: Kysely<Database>,
+  vms: readonly TerminatedVm[],
+  prices: Readonly<Record<string, Price>>,
+): Promise<number> {
+  let recorded = 0;
+  for (const vm of vms) {
+    await db.transaction().execute(async (tx) => {
+      const runner = await tx
+        .updateTable("runners")
+        .set({ state: "terminated", terminated_at: vm.terminatedAt, state_reason: vm.reason })
+        .where("instance_id", "=", vm.instanceId)
+        .where("state", "<>", "terminated")
+        .returning([
+          "id",
+          "job_id",
+          "pool",
+          "runner_name",
+          "instance_type",
+          "market",
+          "availability_zone",
+          "launched_at",
+        ])
+        .executeTakeFirst();
+      if (runner === undefined) return;
+      recorded++;
+      await tx
+        .updateTable("subnets")
+        .set({ runner_id: null, leased_at: null })
+        .where("runner_id", "=", runner.id)
+        .execute();
+      const job =
+        runner.job_id === null
+          ? undefined
+          : await tx
+              .selectFrom("jobs")
+              .selectAll()
+              .where("id", "=", runner.job_id)
+              .executeTakeFirst();
+      const ran = job !== undefined && job.runner_name === runner.runner_name;
+      const launchedAt = runner.launched_at ?? vm.terminatedAt;
+      const market = (runner.market ?? "on-demand") as Market;
+      const usage = usageOf(
+        {
+          launchedAt,
+          terminatedAt: vm.terminatedAt,
+          startedAt: ran ? job.started_at : null,
+          completedAt: ran ? job.completed_at : null,
+        },
+        market,
+        runner.instance_type === null ? undefined : prices[runner.instance_type],
+      );
+      await tx
+        .insertInto("usage")
+        .values({
+          runner_id: Number(runner.id),
+          job_id: ran ? Number(job.id) : null,
+          day: launchedAt.toISOString().slice(0, 10),
+          org: job?.org ?? "",
+          repository: job?.repository ?? "",
+          workflow_name: job?.workflow_name ?? null,
+          pool: runner.pool,
+          instance_type: runner.instance_type,
+          market: runner.market,
+          availability_zone: runner.availability_zone,
+          instance_seconds: usage.instanceSeconds,
+          job_seconds: usage.jobSeconds,
+          estimated_cost_usd: usage.estimatedCostUsd,
+        })
+        .onConflict((oc) => oc.column("runner_id").doNothing())
+        .execute();
+    });
+  }
+  return recorded;
+}
