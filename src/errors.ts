@@ -51,6 +51,38 @@ export class LedgerError extends MayflyError {
   }
 }
 
+/** The cloud has no capacity for this launch; `failure` says what to try next. */
+export class CapacityError extends MayflyError {
+  constructor(
+    readonly failure: "capacity" | "zone-unsupported" | "spot-limit",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super("CLOUD_CAPACITY", message, options);
+  }
+}
+
+/** The cloud refused the request for good (bad image, bad subnet, missing permission). */
+export class CloudError extends MayflyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CLOUD_FAILED", message, options);
+  }
+}
+
+/**
+ * GitHub answered with an error or not at all; `status` is the HTTP status (undefined when
+ * no answer came). The message names the request, never a token or a JIT config.
+ */
+export class GitHubError extends MayflyError {
+  constructor(
+    readonly status: number | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super("GITHUB_UNAVAILABLE", message, options);
+  }
+}
+
 /** A command-line usage mistake. */
 export class UsageError extends MayflyError {
   constructor(message: string) {
@@ -63,6 +95,7 @@ const httpStatus: Record<string, number> = {
   PAYLOAD_INVALID: 400,
   MEDIA_TYPE_UNSUPPORTED: 415,
   LEDGER_UNAVAILABLE: 503,
+  GITHUB_UNAVAILABLE: 503,
 };
 
 /** HTTP status for an error; anything outside the catalog is a 500. */
@@ -74,6 +107,7 @@ const exitCodes: Record<string, number> = {
   USAGE: 64, // EX_USAGE
   PAYLOAD_INVALID: 65, // EX_DATAERR
   LEDGER_UNAVAILABLE: 69, // EX_UNAVAILABLE
+  GITHUB_UNAVAILABLE: 69, // EX_UNAVAILABLE
   CONFIG_INVALID: 78, // EX_CONFIG
 };
 

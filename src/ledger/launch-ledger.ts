@@ -68,7 +68,16 @@ export async function claimLaunches(
         .updateTable("jobs")
         .set((eb) => ({ launches: eb("launches", "+", 1) }))
         .where("id", "=", pick.jobId)
-        .returning(["id", "launches", "installation_id", "org", "repository", "labels", "run_id"])
+        .returning([
+          "id",
+          "launches",
+          "installation_id",
+          "org",
+          "repository",
+          "labels",
+          "run_id",
+          "launch_failures",
+        ])
         .executeTakeFirstOrThrow();
       const name = runnerName(req.fleet, pick.jobId, job.launches);
       const runner = await tx
@@ -93,6 +102,7 @@ export async function claimLaunches(
         org: job.org,
         repository: job.repository,
         labels: job.labels,
+        launchFailures: job.launch_failures,
       });
     }
     return intents;

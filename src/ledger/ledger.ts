@@ -40,6 +40,8 @@ export interface LaunchIntent {
   readonly org: string;
   readonly repository: string;
   readonly labels: readonly string[];
+  /** Failed launches of this job so far, for the backoff. */
+  readonly launchFailures: number;
 }
 
 /** A VM the cloud started for an intent. */
@@ -67,6 +69,7 @@ export interface ReapTarget {
   readonly runnerId: number | null;
   readonly jobId: number | null;
   readonly org: string | null;
+  readonly installationId: number | null;
   /** Whether the runner took its job (then GitHub removes it by itself). */
   readonly ranJob: boolean;
 }

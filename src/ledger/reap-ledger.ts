@@ -19,6 +19,7 @@ export async function runnersToReap(db: Kysely<Database>, limit: number): Promis
       "r.runner_name",
       "r.job_id",
       "j.org",
+      "j.installation_id",
       "j.runner_name as taken_by",
     ])
     .where("r.state", "in", ["running", "terminating"])
@@ -32,6 +33,7 @@ export async function runnersToReap(db: Kysely<Database>, limit: number): Promis
     runnerId: r.runner_id === null ? null : Number(r.runner_id),
     jobId: r.job_id === null ? null : Number(r.job_id),
     org: r.org,
+    installationId: r.installation_id === null ? null : Number(r.installation_id),
     ranJob: r.taken_by === r.runner_name,
   }));
 }

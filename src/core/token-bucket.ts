@@ -1,0 +1,31 @@
+/** A token bucket's state: tokens now, as of a time. */
+export interface Bucket {
+  readonly tokens: number;
+  readonly at: number;
+}
+
+/** A rate budget: `capacity` tokens at most, refilled at `perSecond`. */
+export interface Rate {
+  readonly capacity: number;
+  readonly perSecond: number;
+}
+
+/** The bucket refilled up to `nowMs`. */
+export function refill(bucket: Bucket, rate: Rate, nowMs: number): Bucket {
+  const elapsed = Math.max(0, nowMs - bucket.at) / 1000;
+  return {
+    tokens: Math.min(rate.capacity, bucket.tokens + elapsed * rate.perSecond),
+    at: Math.max(nowMs, bucket.at),
+  };
+}
+
+/** Whole tokens available now. */
+export function available(bucket: Bucket, rate: Rate, nowMs: number): number {
+  return Math.floor(refill(bucket, rate, nowMs).tokens);
+}
+
+/** The bucket after spending `n` tokens now (never below zero). */
+export function take(bucket: Bucket, rate: Rate, nowMs: number, n: number): Bucket {
+  const full = refill(bucket, rate, nowMs);
+  return { tokens: Math.max(0, full.tokens - n), at: full.at };
+}

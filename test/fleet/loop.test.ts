@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { startLoop } from "../../src/fleet/loop.js";
+import { memoryLogger } from "../support/fixtures.js";
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("supervised loop", () => {
+  it("runs rounds one at a time, survives a failing round, and stops", async () => {
+    const { logger, lines } = memoryLogger();
+    let rounds = 0;
+    let inFlight = 0;
+    let overlapped = false;
+    const loop = startLoop(
+      "test-loop",
+      async () => {
+        inFlight++;
+        overlapped ||= inFlight > 1;
+        rounds++;
+        await pause(5);
+        inFlight--;
+        if (rounds === 2) throw new Error("second round fails");
+        return { rounds };
+      },
+      { intervalMs: 10, logger, random: () => 0.5 },
+    );
+    await pause(150);
+    await loop.stop();
+    const seen = rounds;
+    expect(seen).toBeGreaterThanOrEqual(4);
+    expect(overlapped).toBe(false);
+    expect(lines()).toContain('"loop":"test-loop"');
+    expect(lines()).toContain('"msg":"round failed"');
+    await pause(50);
+    expect(rounds).toBe(seen);
+  });
+
+  it("runs the next round at once when kicked", async () => {
+    let rounds = 0;
+    const loop = startLoop("kicked", async () => ({ rounds: ++rounds }), {
+      intervalMs: 60_000,
+      logger: memoryLogger().logger,
+      random: () => 0,
+    });
+    await pause(20);
+    expect(rounds).toBe(1);
+    loop.kick();
+    await pause(20);
+    expect(rounds).toBe(2);
+    await loop.stop();
+  });
+});
