@@ -264,6 +264,7 @@ describe.each(kinds)("launches on %s", (kind) => {
         runnerId: 1,
         jobId: 1,
         org: "example-org",
+        installationId: 77,
         ranJob: true,
       },
     ]);
