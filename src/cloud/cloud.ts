@@ -25,7 +25,13 @@ export interface LaunchedInstance {
   readonly launchedAt: Date;
 }
 
-export type VmStatus = "pending" | "running" | "shutting-down" | "terminated" | "stopping" | "stopped";
+export type VmStatus =
+  | "pending"
+  | "running"
+  | "shutting-down"
+  | "terminated"
+  | "stopping"
+  | "stopped";
 
 /** A VM of ours as the cloud sees it. */
 export interface VmState {

@@ -1,0 +1,75 @@
+import type { Secret } from "../config/secret.js";
+
+/** Where and how to register a just-in-time runner. */
+export interface JitConfigRequest {
+  installationId: number;
+  org: string;
+  /** "owner/name": register at repository level instead of organisation level. */
+  repository?: string;
+  name: string;
+  runnerGroupId: number;
+  labels: readonly string[];
+}
+
+/** A registered just-in-time runner and the config it starts with (its credentials). */
+export interface JitRunner {
+  runnerId: number;
+  runnerName: string;
+  /** The labels GitHub registered, which may include defaults it added. */
+  labels: string[];
+  jitConfig: Secret;
+}
+
+/** A self-hosted runner registration. */
+export interface RunnerInfo {
+  id: number;
+  name: string;
+  status: "online" | "offline";
+  busy: boolean;
+  labels: string[];
+}
+
+/** A workflow job as GitHub reports it now. */
+export interface JobInfo {
+  id: number;
+  status: string;
+  conclusion: string | null;
+  runnerName: string | null;
+}
+
+/** One entry of the App's webhook delivery log. */
+export interface DeliverySummary {
+  id: number;
+  guid: string;
+  event: string;
+  action: string | null;
+  deliveredAt: Date;
+  redelivery: boolean;
+}
+
+/** A delivery with the payload GitHub sent. */
+export interface DeliveryPayload {
+  guid: string;
+  event: string;
+  payload: unknown;
+}
+
+/** What mayfly asks of GitHub, as the App installed on an organisation. */
+export interface GitHub {
+  /** Registers a single-use runner and returns its JIT config (a secret: never store or log it). */
+  generateJitConfig(req: JitConfigRequest): Promise<JitRunner>;
+  /** Removes a runner registration; "gone" if it did not exist, "busy" while it runs a job. */
+  deleteRunner(
+    installationId: number,
+    org: string,
+    runnerId: number,
+  ): Promise<"deleted" | "gone" | "busy">;
+  /** Every organisation-level runner registration, page by page. */
+  listRunners(installationId: number, org: string): AsyncIterable<RunnerInfo>;
+  /** A job of a repository ("owner/name"), or undefined when GitHub does not know it. */
+  getJob(installationId: number, repository: string, jobId: number): Promise<JobInfo | undefined>;
+  /** The App's webhook deliveries made at or after `since`, newest first. */
+  listDeliveries(since: Date): AsyncIterable<DeliverySummary>;
+  /** The payload of one delivery from the App's delivery log. */
+  getDeliveryPayload(id: number): Promise<DeliveryPayload>;
+}

@@ -1,0 +1,173 @@
+import type { App } from "@octokit/app";
+import { Secret } from "../config/secret.js";
+import type {
+  DeliveryPayload,
+  DeliverySummary,
+  GitHub,
+  JitConfigRequest,
+  JitRunner,
+  JobInfo,
+  RunnerInfo,
+} from "./github.js";
+import { createGitHubApp, type GitHubAppOptions } from "./github-app.js";
+import { statusOf, toGitHubError } from "./github-error.js";
+
+type InstallationOctokit = Awaited<ReturnType<App["getInstallationOctokit"]>>;
+type Labels = { name: string }[];
+
+function splitRepository(repository: string): { owner: string; repo: string } {
+  const [owner, repo, ...rest] = repository.split("/");
+  if (!owner || !repo || rest.length > 0) throw new TypeError(`not "owner/name": ${repository}`);
+  return { owner, repo };
+}
+
+/** The cursor of the next page, from a `Link` header. https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api */
+function nextCursor(link: string | undefined): string | undefined {
+  const next = /<([^>]+)>;\s*rel="next"/.exec(link ?? "")?.[1];
+  return next === undefined ? undefined : (new URL(next).searchParams.get("cursor") ?? undefined);
+}
+
+/** The GitHub port on Octokit, authenticated as the App and as its installations. */
+export class OctokitGitHub implements GitHub {
+  readonly #app: App;
+  readonly #pageSize: number;
+  // One client per installation. @octokit/auth-app keeps each installation token for 59 of
+  // its 60 minutes and mints the next one on the first request after that.
+  // https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation
+  readonly #clients = new Map<number, Promise<InstallationOctokit>>();
+
+  constructor(options: GitHubAppOptions) {
+    this.#app = createGitHubApp(options);
+    this.#pageSize = options.tuning?.pageSize ?? 100;
+  }
+
+  #client(installationId: number): Promise<InstallationOctokit> {
+    let client = this.#clients.get(installationId);
+    if (client === undefined) {
+      client = this.#app.getInstallationOctokit(installationId);
+      client.catch(() => this.#clients.delete(installationId));
+      this.#clients.set(installationId, client);
+    }
+    return client;
+  }
+
+  async generateJitConfig(req: JitConfigRequest): Promise<JitRunner> {
+    const route =
+      req.repository === undefined
+        ? "POST /orgs/{org}/actions/runners/generate-jitconfig"
+        : "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig";
+    try {
+      const octokit = await this.#client(req.installationId);
+      const where =
+        req.repository === undefined ? { org: req.org } : splitRepository(req.repository);
+      const { data } = await octokit.request(route, {
+        ...where,
+        name: req.name,
+        runner_group_id: req.runnerGroupId,
+        labels: [...req.labels],
+      });
+      const runner = data.runner as { id: number; name: string; labels: Labels };
+      return {
+        runnerId: runner.id,
+        runnerName: runner.name,
+        labels: runner.labels.map((l) => l.name),
+        jitConfig: new Secret(data.encoded_jit_config as string),
+      };
+    } catch (error) {
+      throw toGitHubError(error, route);
+    }
+  }
+
+  async deleteRunner(installationId: number, org: string, runnerId: number) {
+    const route = "DELETE /orgs/{org}/actions/runners/{runner_id}";
+    try {
+      const octokit = await this.#client(installationId);
+      await octokit.request(route, { org, runner_id: runnerId });
+      return "deleted" as const;
+    } catch (error) {
+      // 422: the runner is running a job. https://docs.github.com/en/rest/actions/self-hosted-runners#delete-a-self-hosted-runner-from-an-organization
+      if (statusOf(error) === 404) return "gone" as const;
+      if (statusOf(error) === 422) return "busy" as const;
+      throw toGitHubError(error, route);
+    }
+  }
+
+  async *listRunners(installationId: number, org: string): AsyncIterable<RunnerInfo> {
+    const route = "GET /orgs/{org}/actions/runners";
+    let seen = 0;
+    for (let page = 1; ; page++) {
+      const { data } = await this.#client(installationId)
+        .then((octokit) => octokit.request(route, { org, per_page: this.#pageSize, page }))
+        .catch((error: unknown) => {
+          throw toGitHubError(error, route);
+        });
+      for (const r of data.runners) {
+        const status = r.status === "online" ? "online" : "offline";
+        yield { id: r.id, name: r.name, status, busy: r.busy, labels: r.labels.map((l) => l.name) };
+      }
+      seen += data.runners.length;
+      if (data.runners.length === 0 || seen >= data.total_count) return;
+    }
+  }
+
+  async getJob(
+    installationId: number,
+    repository: string,
+    jobId: number,
+  ): Promise<JobInfo | undefined> {
+    const route = "GET /repos/{owner}/{repo}/actions/jobs/{job_id}";
+    try {
+      const octokit = await this.#client(installationId);
+      const { data } = await octokit.request(route, {
+        ...splitRepository(repository),
+        job_id: jobId,
+      });
+      return {
+        id: Number(data.id),
+        status: data.status,
+        conclusion: data.conclusion,
+        runnerName: data.runner_name,
+      };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw toGitHubError(error, route);
+    }
+  }
+
+  async *listDeliveries(since: Date): AsyncIterable<DeliverySummary> {
+    const route = "GET /app/hook/deliveries";
+    let cursor: string | undefined;
+    do {
+      const params = cursor === undefined ? {} : { cursor };
+      const response = await this.#app.octokit
+        .request(route, { per_page: this.#pageSize, ...params })
+        .catch((error: unknown) => {
+          throw toGitHubError(error, route);
+        });
+      for (const d of response.data) {
+        const deliveredAt = new Date(d.delivered_at);
+        // Newest first: the first older delivery ends the walk.
+        if (deliveredAt < since) return;
+        yield {
+          id: Number(d.id),
+          guid: d.guid,
+          event: d.event,
+          action: d.action,
+          deliveredAt,
+          redelivery: d.redelivery,
+        };
+      }
+      cursor = nextCursor(response.headers.link);
+    } while (cursor !== undefined);
+  }
+
+  async getDeliveryPayload(id: number): Promise<DeliveryPayload> {
+    const route = "GET /app/hook/deliveries/{delivery_id}";
+    try {
+      const { data } = await this.#app.octokit.request(route, { delivery_id: id });
+      return { guid: data.guid, event: data.event, payload: data.request.payload };
+    } catch (error) {
+      throw toGitHubError(error, route);
+    }
+  }
+}

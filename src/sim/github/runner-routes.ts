@@ -1,0 +1,124 @@
+import { randomBytes } from "node:crypto";
+import { sendError, sendJson } from "./http-io.js";
+import { ownsOrg, pageOf, type Route, type RouteContext } from "./route.js";
+import type { SimRunner } from "./sim-state.js";
+
+function runnerBody(runner: SimRunner): Record<string, unknown> {
+  return {
+    id: runner.id,
+    name: runner.name,
+    os: runner.os,
+    status: runner.status,
+    busy: runner.busy,
+    runner_group_id: runner.runnerGroupId,
+    labels: runner.labels.map((name, i) => ({ id: runner.id * 1000 + i, name, type: "custom" })),
+  };
+}
+
+/** Why a generate-jitconfig body is invalid, or undefined when it is fine. */
+function jitBodyProblem(body: unknown): string | undefined {
+  if (typeof body !== "object" || body === null) return "Body must be a JSON object";
+  const { name, runner_group_id, labels } = body as Record<string, unknown>;
+  if (typeof name !== "string" || name === "") return "name is required";
+  if (!Number.isInteger(runner_group_id)) return "runner_group_id is required";
+  if (!Array.isArray(labels) || labels.length < 1 || labels.length > 100) {
+    return "labels must hold between 1 and 100 items";
+  }
+  if (!labels.every((l) => typeof l === "string" && l !== "")) return "labels must be strings";
+  return undefined;
+}
+
+// https://docs.github.com/en/rest/actions/self-hosted-runners#create-configuration-for-a-just-in-time-runner-for-an-organization
+function generateJitConfig(ctx: RouteContext, org: string, repository?: string): undefined {
+  if (!ownsOrg(ctx, org)) return;
+  const problem = jitBodyProblem(ctx.body);
+  if (problem !== undefined)
+    return sendError(ctx.res, 422, `Invalid request.\n\n${problem}`, ctx.headers);
+  const body = ctx.body as { name: string; runner_group_id: number; labels: string[] };
+  const taken = [...ctx.state.runners.values()].some(
+    (r) => r.org === org && r.repository === repository && r.name === body.name,
+  );
+  if (taken) {
+    return sendError(
+      ctx.res,
+      409,
+      `Already exists - A runner with the name ${body.name} already exists.`,
+      ctx.headers,
+    );
+  }
+  const runner = ctx.state.addRunner({
+    name: body.name,
+    os: "unknown",
+    status: "offline",
+    busy: false,
+    labels: [...body.labels],
+    org,
+    runnerGroupId: body.runner_group_id,
+    ...(repository === undefined ? {} : { repository }),
+  });
+  // The real config is base64 JSON holding the runner's credentials; ours holds a fake one.
+  const encoded = Buffer.from(
+    JSON.stringify({ ".runner": runner.id, ".credentials": randomBytes(24).toString("hex") }),
+  ).toString("base64");
+  sendJson(ctx.res, 201, { runner: runnerBody(runner), encoded_jit_config: encoded }, ctx.headers);
+}
+
+function listRunners(ctx: RouteContext): undefined {
+  const org = ctx.params[0] ?? "";
+  if (!ownsOrg(ctx, org)) return;
+  const { perPage, page } = pageOf(ctx.query);
+  const all = [...ctx.state.runners.values()].filter(
+    (r) => r.org === org && r.repository === undefined,
+  );
+  const slice = all.slice((page - 1) * perPage, page * perPage);
+  sendJson(ctx.res, 200, { total_count: all.length, runners: slice.map(runnerBody) }, ctx.headers);
+}
+
+// https://docs.github.com/en/rest/actions/self-hosted-runners#delete-a-self-hosted-runner-from-an-organization
+function deleteRunner(ctx: RouteContext): undefined {
+  const org = ctx.params[0] ?? "";
+  if (!ownsOrg(ctx, org)) return;
+  const runner = ctx.state.runners.get(Number(ctx.params[1]));
+  if (runner === undefined || runner.org !== org || runner.repository !== undefined) {
+    return sendError(ctx.res, 404, "Not Found", ctx.headers);
+  }
+  if (runner.busy) {
+    return sendError(
+      ctx.res,
+      422,
+      `Bad request - Runner "${runner.name}" is still running a job"`,
+      ctx.headers,
+    );
+  }
+  ctx.state.runners.delete(runner.id);
+  sendJson(ctx.res, 204, undefined, ctx.headers);
+}
+
+/** Self-hosted runner endpoints, authenticated with an installation token. */
+export const runnerRoutes: Route[] = [
+  {
+    method: "POST",
+    path: /^\/orgs\/([^/]+)\/actions\/runners\/generate-jitconfig$/,
+    auth: "installation",
+    handle: (ctx) => generateJitConfig(ctx, ctx.params[0] ?? ""),
+  },
+  {
+    method: "POST",
+    path: /^\/repos\/([^/]+)\/([^/]+)\/actions\/runners\/generate-jitconfig$/,
+    auth: "installation",
+    handle: (ctx) =>
+      generateJitConfig(ctx, ctx.params[0] ?? "", `${ctx.params[0]}/${ctx.params[1]}`),
+  },
+  {
+    method: "GET",
+    path: /^\/orgs\/([^/]+)\/actions\/runners$/,
+    auth: "installation",
+    handle: listRunners,
+  },
+  {
+    method: "DELETE",
+    path: /^\/orgs\/([^/]+)\/actions\/runners\/(\d+)$/,
+    auth: "installation",
+    handle: deleteRunner,
+  },
+];

@@ -1,0 +1,112 @@
+import { randomBytes, randomUUID } from "node:crypto";
+
+/** A runner registration as the simulated GitHub keeps it. */
+export interface SimRunner {
+  id: number;
+  name: string;
+  os: string;
+  status: "online" | "offline";
+  busy: boolean;
+  labels: string[];
+  org: string;
+  /** "owner/name" for a repository-level runner. */
+  repository?: string;
+  runnerGroupId: number;
+}
+
+/** A workflow job as the simulated GitHub keeps it. */
+export interface SimJob {
+  id: number;
+  runId: number;
+  repository: string;
+  name: string;
+  workflowName: string;
+  headBranch: string | null;
+  headSha: string;
+  labels: string[];
+  status: "queued" | "in_progress" | "completed" | "waiting";
+  conclusion: string | null;
+  runnerId: number | null;
+  runnerName: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+}
+
+/** One entry of the App's webhook delivery log. */
+export interface SimDelivery {
+  id: number;
+  guid: string;
+  event: string;
+  action: string | null;
+  deliveredAt: Date;
+  redelivery: boolean;
+  installationId: number | null;
+  payload: unknown;
+}
+
+export interface SimInstallation {
+  id: number;
+  org: string;
+}
+
+/** Everything the simulated GitHub remembers; routes read and change it. */
+export class SimGitHubState {
+  readonly runners = new Map<number, SimRunner>();
+  readonly jobs = new Map<number, SimJob>();
+  readonly deliveries: SimDelivery[] = [];
+  readonly tokens = new Map<string, { installationId: number; expiresAt: number }>();
+  readonly requests: { method: string; path: string }[] = [];
+  tokenRequests = 0;
+  #nextRunnerId = 1;
+  #nextDeliveryId = 1;
+
+  constructor(
+    readonly appId: number,
+    readonly installations: readonly SimInstallation[],
+    readonly now: () => number,
+  ) {}
+
+  installationOf(org: string): SimInstallation | undefined {
+    return this.installations.find((i) => i.org.toLowerCase() === org.toLowerCase());
+  }
+
+  /** Mints an installation token that lives one hour, like GitHub's. */
+  mintToken(installationId: number): { token: string; expiresAt: Date } {
+    const token = `ghs_${randomBytes(18).toString("base64url").replace(/[-_]/g, "x")}`;
+    const expiresAt = this.now() + 3_600_000;
+    this.tokens.set(token, { installationId, expiresAt });
+    this.tokenRequests += 1;
+    return { token, expiresAt: new Date(expiresAt) };
+  }
+
+  addRunner(runner: Omit<SimRunner, "id">): SimRunner {
+    const created = { ...runner, id: this.#nextRunnerId++ };
+    this.runners.set(created.id, created);
+    return created;
+  }
+
+  /** Appends a delivery to the log, as if GitHub had just sent it. */
+  recordDelivery(
+    event: string,
+    payload: unknown,
+    options: { deliveredAt?: Date; redelivery?: boolean; installationId?: number } = {},
+  ): SimDelivery {
+    const action =
+      typeof payload === "object" && payload !== null && "action" in payload
+        ? String((payload as { action: unknown }).action)
+        : null;
+    const delivery: SimDelivery = {
+      id: this.#nextDeliveryId++,
+      guid: randomUUID(),
+      event,
+      action,
+      deliveredAt: options.deliveredAt ?? new Date(this.now()),
+      redelivery: options.redelivery ?? false,
+      installationId: options.installationId ?? this.installations[0]?.id ?? null,
+      payload,
+    };
+    this.deliveries.push(delivery);
+    return delivery;
+  }
+}

@@ -1,0 +1,182 @@
+import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Secret } from "../../config/secret.js";
+import { appJwtProblem } from "./app-jwt.js";
+import { appRoutes } from "./app-routes.js";
+import { readJson, sendError } from "./http-io.js";
+import { jobRoutes } from "./job-routes.js";
+import { GITHUB_RATE_LIMITS, type RateLimitOptions, RateLimits } from "./rate-limits.js";
+import type { Route } from "./route.js";
+import { runnerRoutes } from "./runner-routes.js";
+import {
+  type SimDelivery,
+  SimGitHubState,
+  type SimInstallation,
+  type SimJob,
+  type SimRunner,
+} from "./sim-state.js";
+
+export interface SimGitHubOptions {
+  appId?: number;
+  /** Orgs the App is installed on; default: installation 77 on "example-org". */
+  installations?: SimInstallation[];
+  rateLimits?: Partial<RateLimitOptions>;
+  /** Decides per request whether to fail it with this 5xx status instead of answering. */
+  fault?: (request: { method: string; path: string }) => number | undefined;
+  now?: () => number;
+}
+
+/** A running simulated GitHub and what tests may read or arrange in it. */
+export interface SimGitHub {
+  url: string;
+  appId: number;
+  /** The App's private key (PKCS#1 PEM, as GitHub hands it out). */
+  privateKey: Secret;
+  stop(): Promise<void>;
+  runners(): SimRunner[];
+  setRunner(id: number, patch: Partial<Pick<SimRunner, "status" | "busy">>): void;
+  addJob(job: Pick<SimJob, "id" | "repository"> & Partial<SimJob>): SimJob;
+  recordDelivery(
+    event: string,
+    payload: unknown,
+    options?: { deliveredAt?: Date; redelivery?: boolean; installationId?: number },
+  ): SimDelivery;
+  /** Requests received (every answer counts), optionally only those whose path matches. */
+  requestCount(path?: string | RegExp): number;
+  /** Installation tokens minted so far. */
+  tokenRequests(): number;
+}
+
+const ROUTES: readonly Route[] = [...appRoutes, ...runnerRoutes, ...jobRoutes];
+
+function credential(req: IncomingMessage): string | undefined {
+  const match = /^(?:bearer|token)\s+(\S+)$/i.exec(req.headers.authorization ?? "");
+  return match?.[1];
+}
+
+/** Starts a simulated GitHub REST API on 127.0.0.1 (a free port), speaking the real wire protocol. */
+export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<SimGitHub> {
+  const appId = options.appId ?? 424242;
+  const now = options.now ?? Date.now;
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+  });
+  const verifyKey: KeyObject = createPublicKey(publicKey);
+  const state = new SimGitHubState(
+    appId,
+    options.installations ?? [{ id: 77, org: "example-org" }],
+    now,
+  );
+  const limits = new RateLimits({ ...GITHUB_RATE_LIMITS, ...options.rateLimits }, now);
+  let baseUrl = "";
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", baseUrl);
+    const method = req.method ?? "GET";
+    state.requests.push({ method, path: url.pathname });
+    const body = await readJson(req);
+    const faultStatus = options.fault?.({ method, path: url.pathname });
+    if (faultStatus !== undefined) return sendError(res, faultStatus, "Server Error");
+    let params: string[] = [];
+    const route = ROUTES.find((r) => {
+      const match = r.method === method ? r.path.exec(url.pathname) : null;
+      if (match !== null) params = match.slice(1).map((p) => decodeURIComponent(p ?? ""));
+      return match !== null;
+    });
+    if (route === undefined) return sendError(res, 404, "Not Found");
+    const presented = credential(req);
+    let installationId: number | undefined;
+    if (route.auth === "app") {
+      const problem =
+        presented === undefined
+          ? "Bad credentials"
+          : appJwtProblem(presented, verifyKey, appId, Math.floor(now() / 1000));
+      if (problem !== undefined) return sendError(res, 401, problem);
+    } else {
+      const token = presented === undefined ? undefined : state.tokens.get(presented);
+      if (token === undefined || token.expiresAt <= now())
+        return sendError(res, 401, "Bad credentials");
+      installationId = token.installationId;
+    }
+    const caller = installationId === undefined ? "app" : `installation:${installationId}`;
+    const verdict = limits.take(caller, method);
+    if (verdict.kind === "primary") {
+      const who = installationId === undefined ? "the app" : `installation ID ${installationId}`;
+      return sendError(res, 403, `API rate limit exceeded for ${who}.`, verdict.headers);
+    }
+    if (verdict.kind === "secondary") {
+      return sendError(
+        res,
+        403,
+        "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        verdict.headers,
+      );
+    }
+    route.handle({
+      state,
+      params,
+      query: url.searchParams,
+      body,
+      installationId,
+      baseUrl,
+      res,
+      headers: verdict.headers,
+    });
+  }
+
+  const server = createServer((req, res) => {
+    serve(req, res).catch(() => sendError(res, 500, "Server Error"));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url: baseUrl,
+    appId,
+    privateKey: new Secret(privateKey),
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        if (!server.listening) return resolve();
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+    runners: () => [...state.runners.values()],
+    setRunner(id, patch) {
+      const runner = state.runners.get(id);
+      if (runner === undefined) throw new Error(`no runner ${id}`);
+      Object.assign(runner, patch);
+    },
+    addJob(job) {
+      const full: SimJob = {
+        runId: job.id * 10,
+        name: "build",
+        workflowName: "CI",
+        headBranch: "main",
+        headSha: "0123456789abcdef0123456789abcdef01234567",
+        labels: ["self-hosted"],
+        status: "queued",
+        conclusion: null,
+        runnerId: null,
+        runnerName: null,
+        createdAt: new Date(now()),
+        startedAt: null,
+        completedAt: null,
+        ...job,
+      };
+      state.jobs.set(full.id, full);
+      return full;
+    },
+    recordDelivery: (event, payload, deliveryOptions) =>
+      state.recordDelivery(event, payload, deliveryOptions),
+    requestCount(path) {
+      if (path === undefined) return state.requests.length;
+      return state.requests.filter((r) =>
+        typeof path === "string" ? r.path === path : path.test(r.path),
+      ).length;
+    },
+    tokenRequests: () => state.tokenRequests,
+  };
+}

@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type SimGitHub, startSimGitHub } from "../../src/sim/github/start-sim-github.js";
+import { adapterFor, collect } from "./adapter.js";
+
+describe("GitHub adapter: jobs and the delivery log", () => {
+  let sim: SimGitHub;
+  afterEach(() => sim?.stop());
+
+  it("reads a job, and answers undefined for a job GitHub does not know", async () => {
+    sim = await startSimGitHub();
+    sim.addJob({
+      id: 4242,
+      repository: "example-org/app",
+      status: "in_progress",
+      runnerId: 9,
+      runnerName: "mayfly-4242-1",
+    });
+    const { github } = adapterFor(sim);
+    expect(await github.getJob(77, "example-org/app", 4242)).toEqual({
+      id: 4242,
+      status: "in_progress",
+      conclusion: null,
+      runnerName: "mayfly-4242-1",
+    });
+    expect(await github.getJob(77, "example-org/app", 4243)).toBeUndefined();
+    expect(await github.getJob(77, "example-org/other", 4242)).toBeUndefined();
+  });
+
+  it("walks the delivery log newest first, across cursor pages, back to `since`", async () => {
+    sim = await startSimGitHub();
+    const at = (minute: number) => new Date(Date.UTC(2026, 10, 23, 10, minute));
+    for (let minute = 0; minute < 7; minute++) {
+      sim.recordDelivery(
+        "workflow_job",
+        { action: "queued", n: minute },
+        { deliveredAt: at(minute) },
+      );
+    }
+    sim.recordDelivery(
+      "ping",
+      { zen: "Keep it logically awesome." },
+      { deliveredAt: at(7), redelivery: true },
+    );
+    const { github } = adapterFor(sim, { pageSize: 3 });
+    const deliveries = await collect(github.listDeliveries(at(2)));
+    expect(deliveries.map((d) => d.deliveredAt.getUTCMinutes())).toEqual([7, 6, 5, 4, 3, 2]);
+    expect(deliveries[0]).toMatchObject({ event: "ping", action: null, redelivery: true });
+    expect(deliveries[1]).toMatchObject({
+      event: "workflow_job",
+      action: "queued",
+      redelivery: false,
+    });
+    // Two full pages hold minutes 7..2; the walk stops at the first older delivery on page 3.
+    expect(sim.requestCount("/app/hook/deliveries")).toBe(3);
+  });
+
+  it("fetches a delivery's payload", async () => {
+    sim = await startSimGitHub();
+    const recorded = sim.recordDelivery("workflow_job", {
+      action: "completed",
+      workflow_job: { id: 7 },
+    });
+    const { github } = adapterFor(sim);
+    expect(await github.getDeliveryPayload(recorded.id)).toEqual({
+      guid: recorded.guid,
+      event: "workflow_job",
+      payload: { action: "completed", workflow_job: { id: 7 } },
+    });
+  });
+});
