@@ -1,0 +1,63 @@
+import { available, type Bucket, type Rate, take } from "../core/token-bucket.js";
+import { type LaunchDeps, launchRunner } from "./launch-runner.js";
+import { type Loop, startLoop } from "./loop.js";
+
+export interface DispatcherOptions {
+  readonly intervalMs: number;
+  /** Launches in flight at once. */
+  readonly concurrency: number;
+}
+
+// A launch costs GitHub one JIT registration and EC2 one RunInstances (plus retries the
+// clients pace themselves). The budgets come from the fleet file's limits.
+const GITHUB_CALLS_PER_LAUNCH = 1;
+
+/**
+ * The dispatcher: each round claims what may launch now (within pool and fleet limits and
+ * the GitHub and EC2 rate budgets) and launches it. Any number of replicas may run one.
+ */
+export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): Loop {
+  const { limits } = deps.fleet;
+  const githubRate: Rate = {
+    capacity: Math.max(1, limits.githubRequestsPerHour / 60),
+    perSecond: limits.githubRequestsPerHour / 3600,
+  };
+  const ec2Rate: Rate = {
+    capacity: Math.max(1, limits.ec2LaunchesPerSecond * 5),
+    perSecond: limits.ec2LaunchesPerSecond,
+  };
+  const start = deps.now().getTime();
+  let github: Bucket = { tokens: githubRate.capacity, at: start };
+  let ec2: Bucket = { tokens: ec2Rate.capacity, at: start };
+  const maxByPool = new Map(deps.fleet.pools.map((p) => [p.name, p.maxRunners]));
+
+  return startLoop(
+    "dispatcher",
+    async () => {
+      const now = deps.now();
+      const ms = now.getTime();
+      const budget = Math.min(
+        options.concurrency,
+        Math.floor(available(github, githubRate, ms) / GITHUB_CALLS_PER_LAUNCH),
+        available(ec2, ec2Rate, ms),
+      );
+      if (budget <= 0) return { claimed: 0 };
+      const intents = await deps.ledger.claimLaunches({
+        fleet: deps.fleet.fleet,
+        now,
+        budget,
+        fleetMax: limits.maxRunners,
+        maxByPool,
+      });
+      github = take(github, githubRate, ms, intents.length * GITHUB_CALLS_PER_LAUNCH);
+      ec2 = take(ec2, ec2Rate, ms, intents.length);
+      const outcomes = await Promise.all(intents.map((intent) => launchRunner(intent, deps)));
+      return {
+        claimed: intents.length,
+        launched: outcomes.filter((o) => o === "launched").length,
+        failed: outcomes.filter((o) => o === "failed").length,
+      };
+    },
+    { intervalMs: options.intervalMs, logger: deps.logger, random: deps.random },
+  );
+}

@@ -1,0 +1,141 @@
+import { createHash } from "node:crypto";
+import type { Cloud } from "../cloud/cloud.js";
+import type { FleetConfig, PoolConfig } from "../config/fleet-schema.js";
+import { retryAt } from "../core/dispatch-plan.js";
+import { launchAttempts, remainingAttempts } from "../core/launch-attempts.js";
+import { CapacityError } from "../errors.js";
+import type { GitHub } from "../github/github.js";
+import type { LaunchIntent, Ledger } from "../ledger/ledger.js";
+import type { Logger } from "../log/logger.js";
+import { renderUserData } from "./user-data.js";
+
+export interface LaunchDeps {
+  readonly ledger: Ledger;
+  readonly github: GitHub;
+  readonly cloud: Cloud;
+  readonly fleet: FleetConfig;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  /** In [0, 1): jitter for retries and the first zone to try. */
+  readonly random: () => number;
+}
+
+export type LaunchOutcome = "launched" | "failed";
+
+/**
+ * Carries out one launch intent: subnet lease → JIT runner → VM → ledger. Any failure
+ * deregisters the runner it registered, returns the lease and backs the job off; the JIT
+ * config lives only in memory and in the VM's user data.
+ */
+export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Promise<LaunchOutcome> {
+  const log = deps.logger.child({
+    jobId: intent.jobId,
+    runnerName: intent.runnerName,
+    pool: intent.pool,
+  });
+  const pool = deps.fleet.pools.find((p) => p.name === intent.pool);
+  let runnerId: number | undefined;
+  try {
+    if (pool === undefined) throw new Error(`pool ${intent.pool} is no longer in the fleet file`);
+    if (intent.installationId === null)
+      throw new Error("the job's webhook named no App installation");
+    const zones = rotate(deps.fleet.network.availabilityZones, deps.random());
+    const subnet = await deps.ledger.leaseSubnet(intent.runnerRowId, zones, deps.now());
+    if (subnet === undefined) throw new Error("no free runner subnet");
+
+    const jit = await deps.github.generateJitConfig({
+      installationId: intent.installationId,
+      org: intent.org,
+      ...(pool.registration === "repo" ? { repository: intent.repository } : {}),
+      name: intent.runnerName,
+      runnerGroupId: pool.runnerGroupId,
+      labels: intent.labels,
+    });
+    runnerId = jit.runnerId;
+    const userData = renderUserData(jit.jitConfig);
+    const vm = await launchInZone(pool, subnet, userData, intent, deps);
+    await deps.ledger.recordLaunch(intent.runnerRowId, { ...vm, runnerId: jit.runnerId });
+    log.info(
+      { instanceId: vm.instanceId, instanceType: vm.instanceType, market: vm.market },
+      "runner launched",
+    );
+    return "launched";
+  } catch (error) {
+    await undo(intent, runnerId, error, deps, log);
+    return "failed";
+  }
+}
+
+async function launchInZone(
+  pool: PoolConfig,
+  subnet: { subnetId: string; availabilityZone: string },
+  userData: ReturnType<typeof renderUserData>,
+  intent: LaunchIntent,
+  deps: LaunchDeps,
+) {
+  let attempts = launchAttempts(pool.instanceTypes, pool.market, [subnet.availabilityZone]);
+  let lastError: unknown;
+  while (attempts.length > 0) {
+    const attempt = attempts[0] as (typeof attempts)[number];
+    try {
+      return await deps.cloud.launch(
+        {
+          pool: pool.name,
+          jobId: intent.jobId,
+          runnerName: intent.runnerName,
+          image: pool.image,
+          instanceType: attempt.instanceType,
+          market: attempt.market,
+          subnetId: subnet.subnetId,
+          diskGiB: pool.diskGiB,
+          userData,
+        },
+        clientToken(intent.launchToken, attempt.instanceType, attempt.market),
+      );
+    } catch (error) {
+      if (!(error instanceof CapacityError)) throw error;
+      lastError = error;
+      attempts = remainingAttempts(attempts, attempt, error.failure);
+    }
+  }
+  throw lastError ?? new Error("no instance type to try");
+}
+
+async function undo(
+  intent: LaunchIntent,
+  runnerId: number | undefined,
+  error: unknown,
+  deps: LaunchDeps,
+  log: Logger,
+) {
+  const reason = error instanceof Error ? error.message : String(error);
+  if (runnerId !== undefined && intent.installationId !== null) {
+    try {
+      await deps.github.deleteRunner(intent.installationId, intent.org, runnerId);
+    } catch (deleteError) {
+      // The reconciler deletes offline registrations of ours; the launch failure stands.
+      log.warn(
+        { err: deleteError, runnerId },
+        "could not deregister the runner of a failed launch",
+      );
+    }
+  }
+  const retry = retryAt(deps.now(), intent.launchFailures + 1, deps.random());
+  await deps.ledger.recordLaunchFailure(intent.runnerRowId, reason, retry, deps.now());
+  log.warn({ err: error, retryAt: retry.toISOString() }, "launch failed");
+}
+
+/**
+ * One token per intent and attempt, so a retried call never starts a second VM while another
+ * type or market is a new request. EC2 takes at most 64 ASCII characters:
+ * https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html
+ */
+export function clientToken(launchToken: string, instanceType: string, market: string): string {
+  const token = `${launchToken}-${instanceType}-${market}`;
+  return token.length <= 64 ? token : createHash("sha256").update(token).digest("hex").slice(0, 64);
+}
+
+function rotate(zones: readonly string[], random: number): string[] {
+  const start = Math.floor(random * zones.length) % Math.max(1, zones.length);
+  return [...zones.slice(start), ...zones.slice(0, start)];
+}

@@ -1,0 +1,254 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Ec2Cloud } from "../../src/cloud/ec2/ec2-cloud.js";
+import { parseFleet } from "../../src/config/load-fleet.js";
+import { startDispatcher } from "../../src/fleet/dispatcher.js";
+import { clientToken, type LaunchDeps, launchRunner } from "../../src/fleet/launch-runner.js";
+import { reapOnce } from "../../src/fleet/reaper.js";
+import type { GitHub } from "../../src/github/github.js";
+import { OctokitGitHub } from "../../src/github/octokit-github.js";
+import { type SimEc2, startSimEc2 } from "../../src/sim/ec2/sim-ec2.js";
+import { type SimGitHub, startSimGitHub } from "../../src/sim/github/start-sim-github.js";
+import { testEc2Client } from "../cloud/ec2-test-client.js";
+import { FAST } from "../github/adapter.js";
+import { jobEvent, memoryLogger } from "../support/fixtures.js";
+import { type TestLedger, testLedger } from "../support/test-ledger.js";
+
+const fleet = parseFleet(
+  `
+fleet: test
+network: { vpcId: vpc-0abc, runnerCidr: 10.0.128.0/17, availabilityZones: [eu-west-1a, eu-west-1b] }
+prices: { c7i.xlarge: { onDemand: 0.36 }, c6i.xlarge: { onDemand: 0.18 } }
+pools:
+  - { name: x64, labels: [mayfly-4cpu], instanceTypes: [c7i.xlarge, c6i.xlarge], image: ami-0123456789abcdef0, maxRunners: 3 }
+  - { name: big, labels: [mayfly-16cpu], instanceTypes: [c7i.4xlarge], image: ami-0123456789abcdef0, maxRunners: 2 }
+`,
+  "test.yaml",
+);
+const SUBNETS = ["subnet-a1", "subnet-a2", "subnet-a3", "subnet-b1", "subnet-b2", "subnet-b3"];
+const zoneOf = (subnet: string) => (subnet.startsWith("subnet-a") ? "eu-west-1a" : "eu-west-1b");
+const labels = (pool: string) => [
+  "self-hosted",
+  "linux",
+  "x64",
+  pool === "big" ? "mayfly-16cpu" : "mayfly-4cpu",
+];
+
+describe("launching and reaping runners through the real clients", () => {
+  let t: TestLedger;
+  let gh: SimGitHub;
+  let ec2: SimEc2;
+  let deps: LaunchDeps;
+  let log: ReturnType<typeof memoryLogger>;
+  const jitConfigs: string[] = [];
+  let delivery = 0;
+
+  const queue = (jobId: number, pool = "x64") =>
+    t.ledger.ingest(
+      { id: `q${++delivery}`, event: "workflow_job", receivedAt: new Date() },
+      jobEvent({ jobId, labels: labels(pool), createdAt: new Date(Date.now() - 60_000 + jobId) }),
+      pool,
+    );
+  const complete = (jobId: number, runnerName: string | null) =>
+    t.ledger.ingest(
+      { id: `c${++delivery}`, event: "workflow_job", receivedAt: new Date() },
+      jobEvent({
+        jobId,
+        action: "completed",
+        conclusion: runnerName ? "success" : "cancelled",
+        completedAt: new Date(),
+        runnerName,
+      }),
+      "x64",
+    );
+  const claimAll = () =>
+    t.ledger.claimLaunches({
+      fleet: fleet.fleet,
+      now: new Date(),
+      budget: 100,
+      fleetMax: 100,
+      maxByPool: new Map(fleet.pools.map((p) => [p.name, p.maxRunners])),
+    });
+
+  beforeEach(async () => {
+    t = await testLedger("pglite", "");
+    gh = await startSimGitHub();
+    ec2 = await startSimEc2({
+      pendingMs: 0,
+      shuttingDownMs: 0,
+      subnets: Object.fromEntries(SUBNETS.map((s) => [s, zoneOf(s)])),
+    });
+    log = memoryLogger();
+    const real = new OctokitGitHub({
+      appId: gh.appId,
+      privateKey: gh.privateKey,
+      baseUrl: gh.url,
+      logger: log.logger,
+      tuning: FAST,
+    });
+    // Records the JIT configs handed out, to prove none is stored or logged.
+    const github: GitHub = {
+      generateJitConfig: async (req) => {
+        const runner = await real.generateJitConfig(req);
+        jitConfigs.push(runner.jitConfig.reveal());
+        return runner;
+      },
+      deleteRunner: (...args) => real.deleteRunner(...args),
+      listRunners: (...args) => real.listRunners(...args),
+      getJob: (...args) => real.getJob(...args),
+      listDeliveries: (...args) => real.listDeliveries(...args),
+      getDeliveryPayload: (...args) => real.getDeliveryPayload(...args),
+    };
+    const cloud = new Ec2Cloud({ client: testEc2Client(ec2.url), fleet: fleet.fleet });
+    deps = {
+      ledger: t.ledger,
+      github,
+      cloud,
+      fleet,
+      logger: log.logger,
+      now: () => new Date(),
+      random: () => 0,
+    };
+    await t.ledger.addSubnets(
+      SUBNETS.map((s, i) => ({
+        subnetId: s,
+        availabilityZone: zoneOf(s),
+        cidr: `10.0.128.${i * 16}/28`,
+      })),
+    );
+  });
+  afterEach(async () => {
+    await gh.stop();
+    await ec2.stop();
+    await t.close();
+  });
+
+  it("registers a JIT runner with the job's labels, starts its VM in a leased subnet, and stores no JIT config", async () => {
+    await queue(1001);
+    const [intent] = await claimAll();
+    if (!intent) throw new Error("expected a launch");
+    expect(await launchRunner(intent, deps)).toBe("launched");
+
+    expect(gh.runners()).toMatchObject([
+      { name: "test-1001-1", labels: expect.arrayContaining(labels("x64")) },
+    ]);
+    const [vm] = ec2.instances();
+    expect(vm).toMatchObject({
+      instanceType: "c7i.xlarge",
+      tags: { "mayfly:job": "1001", "mayfly:runner": "test-1001-1" },
+    });
+    expect(vm?.clientToken).toBe(clientToken("test-1001-1", "c7i.xlarge", "on-demand"));
+    expect(await t.query("select subnet_id from subnets where runner_id is not null")).toEqual([
+      { subnet_id: vm?.subnetId },
+    ]);
+    expect(await t.query("select state, instance_id from runners")).toEqual([
+      { state: "running", instance_id: vm?.instanceId },
+    ]);
+
+    expect(jitConfigs).toHaveLength(1);
+    const stored = JSON.stringify(
+      await Promise.all(
+        ["jobs", "runners", "subnets", "deliveries", "usage"].map((table) =>
+          t.query(`select * from ${table}`),
+        ),
+      ),
+    );
+    for (const secret of [
+      jitConfigs[0] as string,
+      Buffer.from(jitConfigs[0] as string, "base64").toString(),
+    ]) {
+      expect(stored).not.toContain(secret);
+      expect(log.lines()).not.toContain(secret);
+    }
+    expect(log.lines()).toContain('"msg":"runner launched"');
+  });
+
+  it("tries the pool's next instance type when the first has no capacity", async () => {
+    ec2.setFault({ code: "InsufficientInstanceCapacity", instanceType: "c7i.xlarge" });
+    await queue(1002);
+    const [intent] = await claimAll();
+    if (!intent) throw new Error("expected a launch");
+    expect(await launchRunner(intent, deps)).toBe("launched");
+    expect(ec2.instances().map((i) => i.instanceType)).toEqual(["c6i.xlarge"]);
+  });
+
+  it("deregisters the runner, returns the subnet and backs the job off when no type has capacity", async () => {
+    ec2.setFault({ code: "InsufficientInstanceCapacity" });
+    await queue(1003);
+    const [intent] = await claimAll();
+    if (!intent) throw new Error("expected a launch");
+    expect(await launchRunner(intent, deps)).toBe("failed");
+    expect(gh.runners()).toEqual([]);
+    expect(ec2.instances()).toEqual([]);
+    expect(
+      await t.query("select count(*)::int as n from subnets where runner_id is not null"),
+    ).toEqual([{ n: 0 }]);
+    const [job] = await t.query<{ launch_failures: number; next_launch_at: Date }>(
+      "select launch_failures, next_launch_at from jobs",
+    );
+    expect(job?.launch_failures).toBe(1);
+    expect(job?.next_launch_at.getTime()).toBeGreaterThan(Date.now());
+    expect(await claimAll()).toEqual([]);
+  });
+
+  it("reaps the VM of a job cancelled before it started, deregisters its runner, and writes usage", async () => {
+    await queue(1004);
+    const [intent] = await claimAll();
+    if (!intent) throw new Error("expected a launch");
+    await launchRunner(intent, deps);
+    await complete(1004, null);
+    expect(await reapOnce(deps)).toMatchObject({ terminating: 1, deregistered: 1 });
+    expect(gh.runners()).toEqual([]);
+    expect(ec2.calls("TerminateInstances")).toBe(1);
+    await reapOnce(deps);
+    expect(await t.query("select state from runners")).toEqual([{ state: "terminated" }]);
+    expect(
+      await t.query("select count(*)::int as n from subnets where runner_id is not null"),
+    ).toEqual([{ n: 0 }]);
+    expect(await t.query("select job_id, instance_type from usage")).toEqual([
+      { job_id: null, instance_type: "c7i.xlarge" },
+    ]);
+  });
+
+  it("the dispatcher launches every queued job within each pool's limit, and the reaper ends them all", async () => {
+    for (let id = 1; id <= 5; id++) await queue(id, "x64");
+    for (let id = 6; id <= 8; id++) await queue(id, "big");
+    const dispatcher = startDispatcher(deps, { intervalMs: 20, concurrency: 4 });
+    try {
+      await waitFor(
+        async () => (await t.query("select 1 from runners where state = 'running'")).length === 5,
+      );
+      const live = await t.query<{ pool: string; n: number }>(
+        "select pool, count(*)::int as n from runners where state = 'running' group by pool order by pool",
+      );
+      expect(live).toEqual([
+        { pool: "big", n: 2 },
+        { pool: "x64", n: 3 },
+      ]);
+      for (const [jobId] of [[1], [2], [3], [6], [7]])
+        await complete(jobId as number, `test-${jobId}-1`);
+      await reapOnce(deps);
+      await reapOnce(deps);
+      await waitFor(
+        async () => (await t.query("select 1 from runners where state = 'running'")).length === 3,
+      );
+      for (const jobId of [4, 5, 8]) await complete(jobId, `test-${jobId}-1`);
+    } finally {
+      await dispatcher.stop();
+    }
+    await reapOnce(deps);
+    await reapOnce(deps);
+    expect(ec2.instances().filter((i) => ec2.statusOf(i.instanceId) !== "terminated")).toEqual([]);
+    expect(await t.query("select count(*)::int as n from usage where job_id is not null")).toEqual([
+      { n: 8 },
+    ]);
+    expect(new Set(ec2.instances().map((i) => i.tags["mayfly:job"])).size).toBe(8);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
