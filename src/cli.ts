@@ -83,7 +83,7 @@ async function serveUntilSignal(
 ): Promise<number> {
   const config = loadConfig(env, configFlag);
   const logger = createLogger({ level: config.settings.logLevel });
-  const running = await serve(config, logger);
+  const running = await serve(config, { logger });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, "mayfly stopping");

@@ -1,8 +1,16 @@
+import { EC2Client } from "@aws-sdk/client-ec2";
 import type { FastifyInstance } from "fastify";
+import type { Cloud } from "./cloud/cloud.js";
+import { Ec2Cloud } from "./cloud/ec2/ec2-cloud.js";
 import type { Config } from "./config/load-config.js";
 import type { Settings } from "./config/settings.js";
+import { startDispatcher } from "./fleet/dispatcher.js";
+import type { Loop } from "./fleet/loop.js";
 import { pruneDeliveries } from "./fleet/prune-deliveries.js";
+import { startReaper } from "./fleet/reaper.js";
 import { scheduleTask } from "./fleet/scheduled-task.js";
+import type { GitHub } from "./github/github.js";
+import { OctokitGitHub } from "./github/octokit-github.js";
 import { buildApp } from "./http/build-app.js";
 import type { Ledger } from "./ledger/ledger.js";
 import { openLedger } from "./ledger/open-ledger.js";
@@ -17,18 +25,32 @@ export function openConfiguredLedger(
   );
 }
 
+/** Parts a caller may hand in instead of those built from the settings (the demo's simulators). */
+export interface Parts {
+  readonly logger?: Logger;
+  readonly github?: GitHub;
+  readonly cloud?: Cloud;
+  readonly loops?: {
+    readonly dispatchMs: number;
+    readonly reapMs: number;
+    readonly concurrency: number;
+  };
+}
+
 export interface Running {
   readonly app: FastifyInstance;
   readonly ledger: Ledger;
   readonly logger: Logger;
-  /** Stops the scheduled tasks and taking requests, then closes the ledger. */
+  /** Stops taking work, lets launches in flight finish, then closes the server and the ledger. */
   stop(): Promise<void>;
 }
 
+const DEFAULT_LOOPS = { dispatchMs: 1000, reapMs: 5000, concurrency: 8 };
+
 /** The composition root: builds every part from the configuration and starts serving. */
-export async function serve(config: Config, logger?: Logger): Promise<Running> {
+export async function serve(config: Config, parts: Parts = {}): Promise<Running> {
   const { settings, fleet } = config;
-  const log = logger ?? createLogger({ level: settings.logLevel });
+  const log = parts.logger ?? createLogger({ level: settings.logLevel });
   const ledger = await openConfiguredLedger(settings);
   try {
     await ledger.migrate();
@@ -36,6 +58,35 @@ export async function serve(config: Config, logger?: Logger): Promise<Running> {
     await ledger.close();
     throw error;
   }
+  const prune = () => pruneDeliveries(ledger, fleet.retention.deliveries, new Date());
+  await prune();
+  const tasks = [scheduleTask("prune-deliveries", "7 * * * *", prune, log)];
+
+  const github = parts.github ?? githubFrom(settings, log);
+  const loops: Loop[] = [];
+  if (github === undefined) {
+    log.warn("GITHUB_APP_ID is not set: recording webhooks only, launching no runners");
+  } else {
+    const cloud =
+      parts.cloud ??
+      new Ec2Cloud({ client: new EC2Client({ retryMode: "adaptive" }), fleet: fleet.fleet });
+    const timing = parts.loops ?? DEFAULT_LOOPS;
+    const deps = {
+      ledger,
+      github,
+      cloud,
+      fleet,
+      logger: log,
+      now: () => new Date(),
+      random: Math.random,
+    };
+    loops.push(
+      startDispatcher(deps, { intervalMs: timing.dispatchMs, concurrency: timing.concurrency }),
+    );
+    loops.push(startReaper(deps, { intervalMs: timing.reapMs }));
+  }
+  const dispatcher = loops[0];
+
   const app = buildApp({
     ledger,
     logger: log,
@@ -44,10 +95,8 @@ export async function serve(config: Config, logger?: Logger): Promise<Running> {
     pools: fleet.pools,
     bindingLabelPrefix: fleet.bindingLabelPrefix,
     now: () => new Date(),
+    ...(dispatcher ? { onJobQueued: () => dispatcher.kick() } : {}),
   });
-  const prune = () => pruneDeliveries(ledger, fleet.retention.deliveries, new Date());
-  await prune();
-  const pruning = scheduleTask("prune-deliveries", "7 * * * *", prune, log);
   await app.listen({ host: settings.host, port: settings.port });
   log.info(
     {
@@ -55,6 +104,7 @@ export async function serve(config: Config, logger?: Logger): Promise<Running> {
       fleet: fleet.fleet,
       pools: fleet.pools.length,
       database: settings.databaseUrl ? "postgresql" : "embedded",
+      launching: github !== undefined,
     },
     "mayfly serving",
   );
@@ -63,9 +113,19 @@ export async function serve(config: Config, logger?: Logger): Promise<Running> {
     ledger,
     logger: log,
     async stop() {
-      await pruning.stop();
+      await Promise.all([...loops, ...tasks].map((l) => l.stop()));
       await app.close();
       await ledger.close();
     },
   };
+}
+
+function githubFrom(settings: Settings, logger: Logger): GitHub | undefined {
+  if (settings.githubApp === undefined) return undefined;
+  return new OctokitGitHub({
+    appId: settings.githubApp.appId,
+    privateKey: settings.githubApp.privateKey,
+    baseUrl: settings.githubApiUrl,
+    logger,
+  });
 }

@@ -70,7 +70,7 @@ describe("serve", () => {
       "examples/fleet.yaml",
     );
     const log = memoryLogger("info");
-    const running = await serve(config, log.logger);
+    const running = await serve(config, { logger: log.logger });
     try {
       const address = running.app.server.address();
       const base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
@@ -102,6 +102,7 @@ describe("serve", () => {
       expect(response.status).toBe(202);
       expect(await running.ledger.getJob(7)).toMatchObject({ state: "queued", pool: "linux-4cpu" });
       expect(log.lines()).toContain('"msg":"mayfly serving"');
+      expect(log.lines()).toContain("recording webhooks only, launching no runners");
       expect(log.lines()).not.toContain("serve-test-secret");
     } finally {
       await running.stop();

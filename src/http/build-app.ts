@@ -17,6 +17,8 @@ export interface AppDeps {
   readonly pools: readonly PoolLabels[];
   readonly bindingLabelPrefix: string;
   readonly now: () => Date;
+  /** Told when a queued job was recorded (kicks the dispatcher). */
+  readonly onJobQueued?: () => void;
 }
 
 /** Builds the HTTP app without listening: `listen()` is the caller's, `inject()` the tests'. */

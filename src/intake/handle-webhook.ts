@@ -20,6 +20,8 @@ export interface WebhookDeps {
   readonly pools: readonly PoolLabels[];
   readonly bindingLabelPrefix: string;
   readonly now: () => Date;
+  /** Told when a queued job was recorded, so the dispatcher need not wait for its next round. */
+  readonly onJobQueued?: () => void;
 }
 
 export type WebhookOutcome = "recorded" | "duplicate" | "ignored" | "pong";
@@ -81,6 +83,7 @@ export async function handleWebhook(
     jobEvent,
     pool?.name ?? null,
   );
+  if (outcome === "recorded" && jobEvent.action === "queued") deps.onJobQueued?.();
   return {
     outcome,
     log: {

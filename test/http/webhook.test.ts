@@ -216,6 +216,47 @@ describe("POST /webhook over HTTP", () => {
     expect(await stored()).toEqual({ jobs: [], deliveries: [] });
   });
 
+  it("kicks the dispatcher when a queued job is recorded, not for a duplicate or another action", async () => {
+    let kicks = 0;
+    const kicking = buildApp({
+      ledger: t.ledger,
+      logger: memoryLogger().logger,
+      webhookSecrets: [new Secret(SECRET)],
+      webhookBodyLimitBytes: 1024 * 1024,
+      pools: fleet.pools,
+      bindingLabelPrefix: fleet.bindingLabelPrefix,
+      now: () => new Date(),
+      onJobQueued: () => kicks++,
+    });
+    const send = (example: Record<string, unknown> | undefined, deliveryId: string) => {
+      const body = JSON.stringify(example);
+      return kicking.inject({
+        method: "POST",
+        url: "/webhook",
+        payload: body,
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "workflow_job",
+          "x-github-delivery": deliveryId,
+          "x-hub-signature-256": sign(body, SECRET),
+        },
+      });
+    };
+    const queued = workflowJobExamples.find((e) => e.action === "queued");
+    expect((await send(queued, "kick-1")).statusCode).toBe(202);
+    expect((await send(queued, "kick-1")).statusCode).toBe(200);
+    expect(
+      (
+        await send(
+          workflowJobExamples.find((e) => e.action === "completed"),
+          "kick-2",
+        )
+      ).statusCode,
+    ).toBe(202);
+    expect(kicks).toBe(1);
+    await kicking.close();
+  });
+
   it("answers /healthz and /readyz", async () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
