@@ -82,6 +82,14 @@ export interface TerminatedVm {
   readonly reason: string | null;
 }
 
+/** Usage of one repository: jobs run, VM seconds billed and their estimated cost. */
+export interface RepositoryUsage {
+  readonly repository: string;
+  readonly jobs: number;
+  readonly instanceSeconds: number;
+  readonly estimatedCostUsd: number;
+}
+
 /** The ledger port: job metadata, deliveries, runners, subnets and usage in PostgreSQL. */
 export interface Ledger {
   /** Applies schema migrations not yet applied; safe to run from several replicas. */
@@ -117,6 +125,12 @@ export interface Ledger {
     vms: readonly TerminatedVm[],
     prices: Readonly<Record<string, Price>>,
   ): Promise<number>;
+  /**
+   * Usage by repository of VMs launched on or after `since`, costliest first. A VM that ran
+   * no job counts toward the repository it was launched for (its waste); one bound to no
+   * job counts under "".
+   */
+  usageByRepository(since: Date): Promise<RepositoryUsage[]>;
   /** Resolves when the database answers a query; rejects with LedgerError otherwise. */
   ping(): Promise<void>;
   /** Closes the connections (or the embedded database). */

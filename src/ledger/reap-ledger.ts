@@ -1,8 +1,8 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Market } from "../core/launch-attempts.js";
 import { type Price, usageOf } from "../core/usage-cost.js";
 import type { Database } from "./db-schema.js";
-import type { ReapTarget, TerminatedVm } from "./ledger.js";
+import type { ReapTarget, RepositoryUsage, TerminatedVm } from "./ledger.js";
 
 /**
  * Live VMs whose job has ended, or that serve no job any more. `ranJob` tells the reaper
@@ -130,4 +130,30 @@ export async function recordTerminated(
     });
   }
   return recorded;
+}
+
+/** Usage grouped by repository since a day (see Ledger.usageByRepository). */
+export async function usageByRepository(
+  db: Kysely<Database>,
+  since: Date,
+): Promise<RepositoryUsage[]> {
+  const rows = await db
+    .selectFrom("usage")
+    .select([
+      "repository",
+      sql<number>`count(job_id)::int`.as("jobs"),
+      sql<number>`coalesce(sum(instance_seconds), 0)::float8`.as("seconds"),
+      sql<number>`coalesce(sum(estimated_cost_usd), 0)::float8`.as("usd"),
+    ])
+    .where("day", ">=", since.toISOString().slice(0, 10))
+    .groupBy("repository")
+    .orderBy("usd", "desc")
+    .orderBy("repository")
+    .execute();
+  return rows.map((r) => ({
+    repository: r.repository,
+    jobs: Number(r.jobs),
+    instanceSeconds: Number(r.seconds),
+    estimatedCostUsd: Number(r.usd),
+  }));
 }

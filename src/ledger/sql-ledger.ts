@@ -13,6 +13,7 @@ import type {
   LaunchIntent,
   Ledger,
   ReapTarget,
+  RepositoryUsage,
   Subnet,
   TerminatedVm,
 } from "./ledger.js";
@@ -137,6 +138,10 @@ export class SqlLedger implements Ledger {
     prices: Readonly<Record<string, Price>>,
   ): Promise<number> {
     return reaping.recordTerminated(this.db, vms, prices);
+  }
+
+  usageByRepository(since: Date): Promise<RepositoryUsage[]> {
+    return reaping.usageByRepository(this.db, since);
   }
 
   async ping(): Promise<void> {

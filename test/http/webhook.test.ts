@@ -299,6 +299,7 @@ describe("when the database is down", () => {
     runnersToReap: async () => [],
     markTerminating: async () => {},
     recordTerminated: async () => 0,
+    usageByRepository: async () => [],
   };
 
   it("answers 500 without detail, so GitHub marks the delivery failed, and logs no password", async () => {

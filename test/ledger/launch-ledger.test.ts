@@ -312,6 +312,25 @@ describe.each(kinds)("launches on %s", (kind) => {
     ]);
   });
 
+  it("adds usage up by repository, a cancelled job's unused VM included", async () => {
+    for (const id of [1, 2]) await queue(id, "b");
+    const intents = await t.ledger.claimLaunches(claim());
+    for (const [n, intent] of intents.entries())
+      await t.ledger.recordLaunch(intent.runnerRowId, vm(n + 1));
+    await finish(1, "test-1-1");
+    await finish(2, null, "cancelled");
+    const gone = [1, 2].map((n) => ({
+      instanceId: `i-${n}`,
+      terminatedAt: later(600),
+      reason: null,
+    }));
+    await t.ledger.recordTerminated(gone, prices);
+    expect(await t.ledger.usageByRepository(new Date("2026-11-01T00:00:00Z"))).toEqual([
+      { repository: "example-org/app", jobs: 1, instanceSeconds: 1200, estimatedCostUsd: 0.12 },
+    ]);
+    expect(await t.ledger.usageByRepository(new Date("2026-12-01T00:00:00Z"))).toEqual([]);
+  });
+
   it("ignores terminations of instances it does not know", async () => {
     expect(
       await t.ledger.recordTerminated(
