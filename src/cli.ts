@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { fleetJsonSchema } from "./config/fleet-schema.js";
 import { loadConfig } from "./config/load-config.js";
 import { readDatabaseSettings } from "./config/settings.js";
+import { runDemo } from "./demo/run-demo.js";
 import { exitCodeOf, MayflyError, UsageError } from "./errors.js";
 import { createLogger } from "./log/logger.js";
 import { openConfiguredLedger, serve } from "./main.js";
@@ -12,6 +13,7 @@ const USAGE = `usage: mayfly <command> [options]
 commands:
   serve [--config FILE]          migrate the ledger, then answer webhooks
   migrate                        apply ledger migrations and exit
+  demo                           run the whole system here: simulated GitHub and EC2, ~100 jobs
   config schema                  print the JSON Schema of the fleet file
   config check [--config FILE]   validate the environment and the fleet file
 
@@ -55,6 +57,18 @@ export async function run(
       }
       io.out("ledger migrated");
       return 0;
+    }
+    if (command === "demo" && sub === undefined) {
+      let shown = 0;
+      return await runDemo({
+        out: io.out,
+        // A line every two seconds: readable on a terminal and in a CI log alike.
+        progress: (line) => {
+          if (Date.now() - shown < 2000) return;
+          shown = Date.now();
+          io.err(line);
+        },
+      });
     }
     if (command === "serve" && sub === undefined) {
       return await serveUntilSignal(env, values.config);

@@ -31,6 +31,11 @@ export interface SimEc2StateOptions {
   readonly pendingMs?: number;
   readonly shuttingDownMs?: number;
   readonly region?: string;
+  /**
+   * Called once per new instance (not for a repeated ClientToken) with its decoded user
+   * data, so a test can play the VM's part; the data is handed over, never kept.
+   */
+  readonly onLaunch?: (instance: SimInstance, userData: string) => void;
 }
 
 // "User data is limited to 16 KB, in raw form, before it is base64-encoded."
@@ -99,6 +104,27 @@ export class SimEc2State {
     i.stateTransitionReason = `Service initiated (${new Date(this.now()).toISOString()})`;
   }
 
+  /**
+   * What `shutdown -h now` inside the VM does when it was launched with
+   * InstanceInitiatedShutdownBehavior=terminate; a no-op once termination has begun.
+   */
+  powerOff(instanceId: string): void {
+    const i = this.#instances.get(instanceId);
+    if (i === undefined) throw new Error(`no instance ${instanceId}`);
+    // The sim has no "stopped" state, so only the terminate behaviour is modelled.
+    if (i.shutdownBehavior !== "terminate") {
+      throw new Error(`${instanceId} was not launched with shutdown behaviour terminate`);
+    }
+    if (i.terminatedAtMs !== null) return;
+    i.terminatedAtMs = this.now();
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_StateReason.html
+    i.stateReason = {
+      code: "Client.InstanceInitiatedShutdown",
+      message: "Client.InstanceInitiatedShutdown: Instance initiated shutdown",
+    };
+    i.stateTransitionReason = `User initiated (${new Date(this.now()).toISOString()})`;
+  }
+
   runInstances(p: Params): string {
     for (const count of ["MinCount", "MaxCount"]) {
       if (p.get(count) !== "1")
@@ -143,6 +169,7 @@ export class SimEc2State {
     const params = Object.fromEntries(p);
     const i = this.#add(params, tagsFor("instance"), tagsFor("volume"), userData.length);
     if (token !== undefined) this.#byToken.set(token, i.instanceId);
+    this.options.onLaunch?.(i, userData.toString("utf8"));
     return this.#reservation(i);
   }
 

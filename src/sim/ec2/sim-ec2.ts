@@ -38,6 +38,8 @@ export interface SimEc2 {
   setFault(fault: CapacityFault | null): void;
   /** Ends a spot instance the way a capacity reclaim does. */
   interruptSpot(instanceId: string): void;
+  /** Shuts an instance down from inside, as `shutdown -h now` does (see SimEc2State.powerOff). */
+  powerOff(instanceId: string): void;
   /** Adds instances without requests, for tests needing many. */
   seed(count: number, tags: Record<string, string>): SimInstance[];
 }
@@ -134,6 +136,7 @@ export async function startSimEc2(options: SimEc2Options = {}): Promise<SimEc2> 
         : (counts.get(action) ?? 0),
     setFault: (fault) => state.setFault(fault),
     interruptSpot: (id) => state.interruptSpot(id),
+    powerOff: (id) => state.powerOff(id),
     seed: (count, tags) => state.seed(count, tags),
   };
 }

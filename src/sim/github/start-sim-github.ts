@@ -36,6 +36,8 @@ export interface SimGitHub {
   stop(): Promise<void>;
   runners(): SimRunner[];
   setRunner(id: number, patch: Partial<Pick<SimRunner, "status" | "busy">>): void;
+  /** Drops a registration, as GitHub does when an ephemeral runner finishes; false if absent. */
+  removeRunner(id: number): boolean;
   addJob(job: Pick<SimJob, "id" | "repository"> & Partial<SimJob>): SimJob;
   recordDelivery(
     event: string,
@@ -149,6 +151,7 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
       if (runner === undefined) throw new Error(`no runner ${id}`);
       Object.assign(runner, patch);
     },
+    removeRunner: (id) => state.runners.delete(id),
     addJob(job) {
       const full: SimJob = {
         runId: job.id * 10,

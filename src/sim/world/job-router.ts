@@ -1,0 +1,154 @@
+import type { SimEc2 } from "../ec2/sim-ec2.js";
+import type { SimJob, SimRunner } from "../github/sim-state.js";
+import type { SimGitHub } from "../github/start-sim-github.js";
+import { jitRunnerId } from "./jit-runner-id.js";
+import { jobPayload } from "./job-payload.js";
+import { runnerTakesJob } from "./runner-takes-job.js";
+import type { Timers } from "./timers.js";
+import type { WebhookSender } from "./webhook-sender.js";
+
+export interface JobRouterOptions {
+  readonly github: SimGitHub;
+  readonly ec2: SimEc2;
+  readonly webhooks: WebhookSender;
+  readonly timers: Timers;
+  readonly installationId: number;
+  readonly bootMs: number;
+  readonly idleTimeoutMs: number;
+  readonly random: () => number;
+}
+
+/** A runner VM the world plays: booted or booting, maybe running a job. */
+interface Vm {
+  readonly instanceId: string;
+  readonly runnerId: number;
+  /** Cancels whatever the VM is waiting for: boot, idle timeout, or the job's end. */
+  cancel: () => void;
+  jobId: number | null;
+}
+
+/**
+ * GitHub's job routing and the runner VMs' lives: a booted runner goes online and takes the
+ * oldest queued job its labels fit, which may not be the job it was launched for (as on
+ * GitHub: https://docs.github.com/en/actions/hosting-your-own-runners/managing-self-hosted-runners/using-self-hosted-runners-in-a-workflow#routing-precedence-for-self-hosted-runners).
+ */
+export class JobRouter {
+  readonly #jobs = new Map<number, SimJob>();
+  readonly #durations = new Map<number, number>();
+  readonly #vms = new Map<number, Vm>();
+  vmsBooted = 0;
+  jobsRun = 0;
+
+  constructor(private readonly o: JobRouterOptions) {}
+
+  jobs(): SimJob[] {
+    return [...this.#jobs.values()];
+  }
+
+  /** Adds a queued job, sends `queued`, and hands it to an idle matching runner if any. */
+  queue(job: SimJob, durationMs: number): Promise<void> {
+    this.#jobs.set(job.id, job);
+    this.#durations.set(job.id, durationMs);
+    const sent = this.#send("queued", job);
+    const idle = [...this.#vms.values()]
+      .map((vm) => ({ vm, runner: this.#runner(vm.runnerId) }))
+      .filter(({ vm, runner }) => runner !== undefined && this.#idle(vm, runner))
+      .filter(({ runner }) => runnerTakesJob(runner as SimRunner, job));
+    const pick = idle[Math.floor(this.o.random() * idle.length)];
+    if (pick !== undefined) this.#start(pick.vm, pick.runner as SimRunner, job);
+    return sent;
+  }
+
+  cancel(jobId: number): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) throw new Error(`no job ${jobId}`);
+    if (job.status === "completed") return Promise.resolve();
+    const vm = [...this.#vms.values()].find((v) => v.jobId === jobId);
+    return this.#finish(job, "cancelled", vm);
+  }
+
+  /** The EC2 sim's launch hook: the VM boots, then its runner comes online. */
+  launched(instanceId: string, userData: string): void {
+    const runnerId = jitRunnerId(userData);
+    this.o.timers.after(this.o.bootMs, () => {
+      if (this.#gone(instanceId)) return;
+      const runner = runnerId === undefined ? undefined : this.#runner(runnerId);
+      // run.sh fails without a valid registration, and the script powers off after it.
+      if (runner === undefined || runnerId === undefined) return this.#powerOff(instanceId);
+      this.vmsBooted += 1;
+      const vm: Vm = { instanceId, runnerId, cancel: () => {}, jobId: null };
+      this.#vms.set(runnerId, vm);
+      this.o.github.setRunner(runnerId, { status: "online", busy: false });
+      const job = this.#oldestQueued(runner);
+      if (job === undefined) return this.#waitIdle(vm);
+      this.#start(vm, runner, job);
+    });
+  }
+
+  #waitIdle(vm: Vm): void {
+    vm.cancel = this.o.timers.after(this.o.idleTimeoutMs, () => this.#release(vm));
+  }
+
+  #start(vm: Vm, runner: SimRunner, job: SimJob): void {
+    vm.cancel();
+    vm.jobId = job.id;
+    runner.busy = true;
+    job.status = "in_progress";
+    job.startedAt = new Date();
+    job.runnerId = runner.id;
+    job.runnerName = runner.name;
+    this.jobsRun += 1;
+    void this.#send("in_progress", job);
+    vm.cancel = this.o.timers.after(this.#durations.get(job.id) ?? 0, () => {
+      void this.#finish(job, "success", vm);
+    });
+  }
+
+  #finish(job: SimJob, conclusion: string, vm: Vm | undefined): Promise<void> {
+    job.status = "completed";
+    job.conclusion = conclusion;
+    job.completedAt = new Date();
+    const sent = this.#send("completed", job);
+    if (vm !== undefined) this.#release(vm);
+    return sent;
+  }
+
+  /** An ephemeral runner's end: its registration goes, and the VM shuts itself down. */
+  #release(vm: Vm): void {
+    vm.cancel();
+    this.#vms.delete(vm.runnerId);
+    this.o.github.removeRunner(vm.runnerId);
+    this.#powerOff(vm.instanceId);
+  }
+
+  #powerOff(instanceId: string): void {
+    try {
+      this.o.ec2.powerOff(instanceId);
+    } catch {
+      // Launched without terminate-on-shutdown: the sim has no "stopped" state to show.
+    }
+  }
+
+  #oldestQueued(runner: SimRunner): SimJob | undefined {
+    return [...this.#jobs.values()]
+      .filter((j) => j.status === "queued" && runnerTakesJob(runner, j))
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id - b.id)[0];
+  }
+
+  #idle(vm: Vm, runner: SimRunner): boolean {
+    return vm.jobId === null && runner.status === "online" && !runner.busy;
+  }
+
+  #runner(id: number): SimRunner | undefined {
+    return this.o.github.runners().find((r) => r.id === id);
+  }
+
+  #gone(instanceId: string): boolean {
+    const status = this.o.ec2.statusOf(instanceId);
+    return status === undefined || status === "shutting-down" || status === "terminated";
+  }
+
+  #send(action: "queued" | "in_progress" | "completed", job: SimJob): Promise<void> {
+    return this.o.webhooks.deliver("workflow_job", jobPayload(action, job, this.o.installationId));
+  }
+}

@@ -1,0 +1,130 @@
+import { type SimEc2, type SimEc2Options, startSimEc2 } from "../ec2/sim-ec2.js";
+import type { SimJob } from "../github/sim-state.js";
+import {
+  type SimGitHub,
+  type SimGitHubOptions,
+  startSimGitHub,
+} from "../github/start-sim-github.js";
+import { JobRouter } from "./job-router.js";
+import { Timers } from "./timers.js";
+import { type WebhookFaults, WebhookSender } from "./webhook-sender.js";
+
+export type { WebhookFaults } from "./webhook-sender.js";
+
+export interface SimWorldOptions {
+  /** Default "example-org". */
+  readonly org?: string;
+  /** Default 77. */
+  readonly installationId?: number;
+  /** VM launch to runner online, in milliseconds; default 200. */
+  readonly bootMs?: number;
+  /** A runner online with no job this long powers its VM off; default 5000. */
+  readonly idleTimeoutMs?: number;
+  /** Subnet → Availability Zone, for the EC2 sim. */
+  readonly subnets?: Readonly<Record<string, string>>;
+  readonly github?: SimGitHubOptions;
+  readonly ec2?: SimEc2Options;
+  /** Picks among equally good idle runners; default Math.random. */
+  readonly random?: () => number;
+}
+
+export interface QueueJob {
+  /** "owner/name". */
+  readonly repository: string;
+  readonly labels: string[];
+  /** How long the job runs once a runner takes it. */
+  readonly durationMs: number;
+  readonly name?: string;
+  readonly workflowName?: string;
+  readonly runId?: number;
+}
+
+/** GitHub, EC2 and the runner VMs between them, so that whole job lives happen. */
+export interface SimWorld {
+  readonly github: SimGitHub;
+  readonly ec2: SimEc2;
+  /** Where webhooks go and the secret that signs them; before this they are only logged. */
+  connect(target: { url: string; secret: string }): void;
+  /** Creates a queued job and sends its `queued` webhook; resolves to the job ID. */
+  queueJob(job: QueueJob): Promise<number>;
+  /** Cancels a queued or running job (`completed`, conclusion "cancelled"). */
+  cancelJob(jobId: number): Promise<void>;
+  /** Faults for the next deliveries: send twice, let the next one overtake, or drop. */
+  faults(f: WebhookFaults): void;
+  /** Every job as it stands now. */
+  jobs(): SimJob[];
+  /** `webhooksSent` counts every POST made, failed ones included. */
+  stats(): { webhooksSent: number; webhooksFailed: number; vmsBooted: number; jobsRun: number };
+  stop(): Promise<void>;
+}
+
+/** Starts a simulated GitHub and EC2 on loopback and plays the runner VMs between them. */
+export async function startSimWorld(options: SimWorldOptions = {}): Promise<SimWorld> {
+  const org = options.org ?? "example-org";
+  const installationId = options.installationId ?? 77;
+  const timers = new Timers();
+  // The EC2 hook needs the router, which needs the EC2 sim: bind it once both exist.
+  let router: JobRouter | undefined;
+  const github = await startSimGitHub({
+    installations: [{ id: installationId, org }],
+    ...options.github,
+  });
+  const ec2 = await startSimEc2({
+    ...(options.subnets === undefined ? {} : { subnets: options.subnets }),
+    ...options.ec2,
+    onLaunch: (instance, userData) => {
+      options.ec2?.onLaunch?.(instance, userData);
+      router?.launched(instance.instanceId, userData);
+    },
+  });
+  const webhooks = new WebhookSender(github, installationId);
+  const routing = new JobRouter({
+    github,
+    ec2,
+    webhooks,
+    timers,
+    installationId,
+    bootMs: options.bootMs ?? 200,
+    idleTimeoutMs: options.idleTimeoutMs ?? 5000,
+    random: options.random ?? Math.random,
+  });
+  router = routing;
+  let nextJobId = 1001;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    github,
+    ec2,
+    connect: (target) => webhooks.connect(target),
+    async queueJob(job) {
+      const id = nextJobId++;
+      const created = github.addJob({
+        id,
+        repository: job.repository,
+        labels: [...job.labels],
+        ...(job.name === undefined ? {} : { name: job.name }),
+        ...(job.workflowName === undefined ? {} : { workflowName: job.workflowName }),
+        ...(job.runId === undefined ? {} : { runId: job.runId }),
+      });
+      await routing.queue(created, job.durationMs);
+      return id;
+    },
+    cancelJob: (jobId) => routing.cancel(jobId),
+    faults: (f) => webhooks.faults(f),
+    jobs: () => routing.jobs(),
+    stats: () => ({
+      webhooksSent: webhooks.sent,
+      webhooksFailed: webhooks.failed,
+      vmsBooted: routing.vmsBooted,
+      jobsRun: routing.jobsRun,
+    }),
+    stop() {
+      stopping ??= (async () => {
+        timers.stop();
+        await webhooks.stop();
+        await Promise.all([github.stop(), ec2.stop()]);
+      })();
+      return stopping;
+    },
+  };
+}

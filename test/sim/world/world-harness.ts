@@ -1,0 +1,112 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Ec2Cloud } from "../../../src/cloud/ec2/ec2-cloud.js";
+import { renderUserData } from "../../../src/fleet/user-data.js";
+import type { SimWorld } from "../../../src/sim/world/start-sim-world.js";
+import { testEc2Client } from "../../cloud/ec2-test-client.js";
+import { adapterFor } from "../../github/adapter.js";
+
+/** One delivery as the stand-in controller received it. */
+export interface Received {
+  readonly guid: string;
+  readonly event: string;
+  readonly action: string;
+  readonly jobId: number;
+  readonly runnerName: string | null;
+  readonly conclusion: string | null;
+}
+
+export const SECRET = "it's a secret to everybody";
+
+/**
+ * A tiny webhook receiver standing in for the controller: it checks each signature (401
+ * when wrong, as mayfly answers) and records what arrived.
+ */
+export async function startReceiver(secret = SECRET) {
+  const received: Received[] = [];
+  const listeners: ((r: Received) => void)[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const expected = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+      const given = Buffer.from(String(req.headers["x-hub-signature-256"] ?? ""));
+      if (given.length !== expected.length || !timingSafeEqual(given, Buffer.from(expected))) {
+        res.writeHead(401).end();
+        return;
+      }
+      const payload = JSON.parse(body.toString("utf8"));
+      const r: Received = {
+        guid: String(req.headers["x-github-delivery"]),
+        event: String(req.headers["x-github-event"]),
+        action: payload.action,
+        jobId: payload.workflow_job.id,
+        runnerName: payload.workflow_job.runner_name,
+        conclusion: payload.workflow_job.conclusion,
+      };
+      received.push(r);
+      res.writeHead(202).end();
+      for (const l of listeners) l(r);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook`;
+  return {
+    url,
+    received,
+    onDelivery: (l: (r: Received) => void) => listeners.push(l),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * The controller's part, played with the real adapters: on `queued` (for the jobs `launchFor`
+ * accepts) it registers a JIT runner and launches a VM whose user data starts it.
+ */
+export function standInController(
+  world: SimWorld,
+  receiver: Awaited<ReturnType<typeof startReceiver>>,
+  launchFor: (jobId: number) => boolean = () => true,
+) {
+  const { github } = adapterFor(world.github);
+  const cloud = new Ec2Cloud({ client: testEc2Client(world.ec2.url), fleet: "test" });
+  const launched: { jobId: number; runnerName: string; instanceId: string }[] = [];
+  const errors: unknown[] = [];
+  const launch = async (jobId: number, labels: readonly string[], token = `job-${jobId}`) => {
+    const runnerName = `mayfly-${jobId}-a`;
+    const jit = await github.generateJitConfig({
+      installationId: 77,
+      org: "example-org",
+      name: runnerName,
+      runnerGroupId: 1,
+      labels,
+    });
+    const vm = await cloud.launch(
+      {
+        pool: "linux",
+        jobId,
+        runnerName,
+        image: "ami-0123456789abcdef0",
+        instanceType: "c7i.large",
+        market: "on-demand",
+        subnetId: "subnet-0aaa",
+        diskGiB: 20,
+        userData: renderUserData(jit.jitConfig),
+      },
+      token,
+    );
+    launched.push({ jobId, runnerName, instanceId: vm.instanceId });
+  };
+  receiver.onDelivery((r) => {
+    if (r.action !== "queued" || !launchFor(r.jobId)) return;
+    const job = world.jobs().find((j) => j.id === r.jobId);
+    launch(r.jobId, job?.labels ?? []).catch((e: unknown) => errors.push(e));
+  });
+  return { launched, errors, launch };
+}
