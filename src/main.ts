@@ -85,7 +85,7 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     );
     loops.push(startReaper(deps, { intervalMs: timing.reapMs }));
   }
-  const dispatcher = loops[0];
+  const [dispatcher, reaper] = loops;
 
   const app = buildApp({
     ledger,
@@ -95,7 +95,11 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     pools: fleet.pools,
     bindingLabelPrefix: fleet.bindingLabelPrefix,
     now: () => new Date(),
-    ...(dispatcher ? { onJobQueued: () => dispatcher.kick() } : {}),
+    onJobRecorded: (action) => {
+      if (action === "queued") dispatcher?.kick();
+      // A job cancelled before it started must not keep its VM: reap at once.
+      if (action === "completed") reaper?.kick();
+    },
   });
   await app.listen({ host: settings.host, port: settings.port });
   log.info(

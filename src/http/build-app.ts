@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Secret } from "../config/secret.js";
+import type { JobAction } from "../core/job.js";
 import type { PoolLabels } from "../core/pool-choice.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { Logger } from "../log/logger.js";
@@ -17,8 +18,8 @@ export interface AppDeps {
   readonly pools: readonly PoolLabels[];
   readonly bindingLabelPrefix: string;
   readonly now: () => Date;
-  /** Told when a queued job was recorded (kicks the dispatcher). */
-  readonly onJobQueued?: () => void;
+  /** Told when a job event was recorded: a queued job wakes the dispatcher, an ended one the reaper. */
+  readonly onJobRecorded?: (action: JobAction) => void;
 }
 
 /** Builds the HTTP app without listening: `listen()` is the caller's, `inject()` the tests'. */

@@ -1,4 +1,5 @@
 import type { Secret } from "../config/secret.js";
+import type { JobAction } from "../core/job.js";
 import { choosePool, type PoolLabels } from "../core/pool-choice.js";
 import { MediaTypeError, PayloadError } from "../errors.js";
 import type { Ledger } from "../ledger/ledger.js";
@@ -20,8 +21,8 @@ export interface WebhookDeps {
   readonly pools: readonly PoolLabels[];
   readonly bindingLabelPrefix: string;
   readonly now: () => Date;
-  /** Told when a queued job was recorded, so the dispatcher need not wait for its next round. */
-  readonly onJobQueued?: () => void;
+  /** Told when a job event was recorded: a queued job wakes the dispatcher, an ended one the reaper. */
+  readonly onJobRecorded?: (action: JobAction) => void;
 }
 
 export type WebhookOutcome = "recorded" | "duplicate" | "ignored" | "pong";
@@ -83,7 +84,7 @@ export async function handleWebhook(
     jobEvent,
     pool?.name ?? null,
   );
-  if (outcome === "recorded" && jobEvent.action === "queued") deps.onJobQueued?.();
+  if (outcome === "recorded") deps.onJobRecorded?.(jobEvent.action);
   return {
     outcome,
     log: {

@@ -160,6 +160,10 @@ describe("launching and reaping runners through the real clients", () => {
       expect(log.lines()).not.toContain(secret);
     }
     expect(log.lines()).toContain('"msg":"runner launched"');
+    // Installation tokens (ghs_...) were minted for these calls; none is kept or logged.
+    expect(gh.tokenRequests()).toBeGreaterThan(0);
+    expect(stored).not.toMatch(/ghs_/);
+    expect(log.lines()).not.toMatch(/ghs_/);
   });
 
   it("tries the pool's next instance type when the first has no capacity", async () => {
