@@ -340,31 +340,47 @@ describe.each(kinds)("launches on %s", (kind) => {
     ).toBe(0);
     expect(await usage()).toEqual([]);
   });
+});
 
-  it.runIf(kind === "postgresql" && postgresUrl)(
-    "never launches a job twice nor passes a pool's limit with two replicas claiming at once",
-    async () => {
-      for (let id = 1; id <= 60; id++) await queue(id, id % 2 ? "a" : "b", id);
-      const url = (await t.query<{ db: string }>("select current_database() as db"))[0]?.db;
-      const second = await openLedger({ url: postgresUrl.replace(/\/[^/]*$/, `/${url}`) });
-      try {
-        const limits = claim({
-          maxByPool: new Map([
-            ["a", 7],
-            ["b", 9],
-          ]),
-          budget: 4,
-        });
-        const rounds = await Promise.all(
-          Array.from({ length: 10 }, (_, i) => (i % 2 ? second : t.ledger).claimLaunches(limits)),
-        );
-        const claimed = rounds.flat();
-        expect(new Set(claimed.map((i) => i.jobId)).size).toBe(claimed.length);
-        expect(claimed.filter((i) => i.pool === "a")).toHaveLength(7);
-        expect(claimed.filter((i) => i.pool === "b")).toHaveLength(9);
-      } finally {
-        await second.close();
-      }
-    },
-  );
+describe.skipIf(!postgresUrl)("launches with two replicas on one PostgreSQL server", () => {
+  let t: TestLedger;
+  let delivery = 0;
+  const queue = async (jobId: number, pool: string, queuedMinutesAgo = 1) => {
+    const createdAt = new Date(now.getTime() - queuedMinutesAgo * 60_000);
+    await t.ledger.ingest(
+      { id: `d${++delivery}`, event: "workflow_job", receivedAt: now },
+      jobEvent({ jobId, createdAt }),
+      pool,
+    );
+  };
+  beforeAll(async () => {
+    t = await testLedger("postgresql", postgresUrl);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("never launches a job twice nor passes a pool's limit with two replicas claiming at once", async () => {
+    for (let id = 1; id <= 60; id++) await queue(id, id % 2 ? "a" : "b", id);
+    const url = (await t.query<{ db: string }>("select current_database() as db"))[0]?.db;
+    const second = await openLedger({ url: postgresUrl.replace(/\/[^/]*$/, `/${url}`) });
+    try {
+      const limits = claim({
+        maxByPool: new Map([
+          ["a", 7],
+          ["b", 9],
+        ]),
+        budget: 4,
+      });
+      const rounds = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? second : t.ledger).claimLaunches(limits)),
+      );
+      const claimed = rounds.flat();
+      expect(new Set(claimed.map((i) => i.jobId)).size).toBe(claimed.length);
+      expect(claimed.filter((i) => i.pool === "a")).toHaveLength(7);
+      expect(claimed.filter((i) => i.pool === "b")).toHaveLength(9);
+    } finally {
+      await second.close();
+    }
+  });
 });
