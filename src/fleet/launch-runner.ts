@@ -1,24 +1,14 @@
 import { createHash } from "node:crypto";
-import type { Cloud } from "../cloud/cloud.js";
-import type { FleetConfig, PoolConfig } from "../config/fleet-schema.js";
+import type { PoolConfig } from "../config/fleet-schema.js";
 import { retryAt } from "../core/dispatch-plan.js";
 import { launchAttempts, remainingAttempts } from "../core/launch-attempts.js";
 import { CapacityError } from "../errors.js";
-import type { GitHub } from "../github/github.js";
-import type { LaunchIntent, Ledger } from "../ledger/ledger.js";
+import type { LaunchIntent } from "../ledger/ledger.js";
 import type { Logger } from "../log/logger.js";
+import type { FleetDeps } from "./fleet-deps.js";
 import { renderUserData } from "./user-data.js";
 
-export interface LaunchDeps {
-  readonly ledger: Ledger;
-  readonly github: GitHub;
-  readonly cloud: Cloud;
-  readonly fleet: FleetConfig;
-  readonly logger: Logger;
-  readonly now: () => Date;
-  /** In [0, 1): jitter for retries and the first zone to try. */
-  readonly random: () => number;
-}
+export type LaunchDeps = FleetDeps;
 
 export type LaunchOutcome = "launched" | "failed";
 

@@ -1,19 +1,8 @@
-import type { Cloud } from "../cloud/cloud.js";
-import type { FleetConfig } from "../config/fleet-schema.js";
-import type { GitHub } from "../github/github.js";
-import type { Ledger, TerminatedVm } from "../ledger/ledger.js";
-import type { Logger } from "../log/logger.js";
+import type { TerminatedVm } from "../ledger/ledger.js";
+import type { FleetDeps } from "./fleet-deps.js";
 import { type Loop, startLoop } from "./loop.js";
 
-export interface ReaperDeps {
-  readonly ledger: Ledger;
-  readonly github: GitHub;
-  readonly cloud: Cloud;
-  readonly fleet: FleetConfig;
-  readonly logger: Logger;
-  readonly now: () => Date;
-  readonly random: () => number;
-}
+export type ReaperDeps = FleetDeps;
 
 // One TerminateInstances call takes up to 1000 IDs.
 const BATCH = 1000;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import type { ClaimRequest } from "../../src/ledger/ledger.js";
+import type { ClaimRequest, Ledger } from "../../src/ledger/ledger.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { jobEvent } from "../support/fixtures.js";
 import { type LedgerKind, type TestLedger, testLedger } from "../support/test-ledger.js";
@@ -29,18 +29,24 @@ const vm = (n: number) => ({
   launchedAt: now,
 });
 
+let delivery = 0;
+const nextDelivery = () => `d${++delivery}`;
+
+/** Records a queued job of a pool, created `queuedMinutesAgo` before now. */
+function queueJob(ledger: Ledger, jobId: number, pool: string, queuedMinutesAgo: number) {
+  const createdAt = new Date(now.getTime() - queuedMinutesAgo * 60_000);
+  return ledger.ingest(
+    { id: nextDelivery(), event: "workflow_job", receivedAt: now },
+    jobEvent({ jobId, createdAt }),
+    pool,
+  );
+}
+
 describe.each(kinds)("launches on %s", (kind) => {
   const unavailable = kind === "postgresql" && !postgresUrl;
   let t: TestLedger;
-  let delivery = 0;
-  const queue = async (jobId: number, pool: string, queuedMinutesAgo = 1) => {
-    const createdAt = new Date(now.getTime() - queuedMinutesAgo * 60_000);
-    await t.ledger.ingest(
-      { id: `d${++delivery}`, event: "workflow_job", receivedAt: now },
-      jobEvent({ jobId, createdAt }),
-      pool,
-    );
-  };
+  const queue = (jobId: number, pool: string, queuedMinutesAgo = 1) =>
+    queueJob(t.ledger, jobId, pool, queuedMinutesAgo);
 
   beforeAll(async () => {
     if (!unavailable) t = await testLedger(kind, postgresUrl);
@@ -164,7 +170,7 @@ describe.each(kinds)("launches on %s", (kind) => {
 
   const takeRunner = (jobId: number, runnerName: string, labels?: string[]) =>
     t.ledger.ingest(
-      { id: `d${++delivery}`, event: "workflow_job", receivedAt: now },
+      { id: nextDelivery(), event: "workflow_job", receivedAt: now },
       jobEvent({
         jobId,
         action: "in_progress",
@@ -204,7 +210,7 @@ describe.each(kinds)("launches on %s", (kind) => {
     ] as const) {
       const createdAt = new Date(now.getTime() - (3 - jobId) * 60_000);
       await t.ledger.ingest(
-        { id: `d${++delivery}`, event: "workflow_job", receivedAt: now },
+        { id: nextDelivery(), event: "workflow_job", receivedAt: now },
         jobEvent({ jobId, createdAt, labels: runLabels(run) }),
         "b",
       );
@@ -227,7 +233,7 @@ describe.each(kinds)("launches on %s", (kind) => {
 
   const finish = (jobId: number, runnerName: string | null, conclusion = "success") =>
     t.ledger.ingest(
-      { id: `d${++delivery}`, event: "workflow_job", receivedAt: now },
+      { id: nextDelivery(), event: "workflow_job", receivedAt: now },
       jobEvent({
         jobId,
         action: "completed",
@@ -344,15 +350,8 @@ describe.each(kinds)("launches on %s", (kind) => {
 
 describe.skipIf(!postgresUrl)("launches with two replicas on one PostgreSQL server", () => {
   let t: TestLedger;
-  let delivery = 0;
-  const queue = async (jobId: number, pool: string, queuedMinutesAgo = 1) => {
-    const createdAt = new Date(now.getTime() - queuedMinutesAgo * 60_000);
-    await t.ledger.ingest(
-      { id: `d${++delivery}`, event: "workflow_job", receivedAt: now },
-      jobEvent({ jobId, createdAt }),
-      pool,
-    );
-  };
+  const queue = (jobId: number, pool: string, queuedMinutesAgo = 1) =>
+    queueJob(t.ledger, jobId, pool, queuedMinutesAgo);
   beforeAll(async () => {
     t = await testLedger("postgresql", postgresUrl);
   });
