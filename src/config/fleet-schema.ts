@@ -36,6 +36,16 @@ export const poolSchema = z
       .array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected "owner/repo"'))
       .optional()
       .describe("only these repositories may use the pool; absent means all"),
+    runner: z
+      .object({
+        tarballUrl: z
+          .url({ protocol: /^https$/ })
+          .describe("the actions runner tarball, for images without it"),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits"),
+      })
+      .strict()
+      .optional()
+      .describe("absent: the image has the runner in /opt/actions-runner"),
     acceptDefaultLabelsOnly: z
       .boolean()
       .default(false)

@@ -42,7 +42,7 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
       labels: intent.labels,
     });
     runnerId = jit.runnerId;
-    const userData = renderUserData(jit.jitConfig);
+    const userData = renderUserData(jit.jitConfig, pool);
     const vm = await launchInZone(pool, subnet, userData, intent, deps);
     await deps.ledger.recordLaunch(intent.runnerRowId, { ...vm, runnerId: jit.runnerId });
     log.info(

@@ -15,5 +15,8 @@ describe("jitRunnerId", () => {
     expect(jitRunnerId("#!/bin/bash\nshutdown -h now\n")).toBeUndefined();
     expect(jitRunnerId(`./run.sh --jitconfig '${config({ ".runner": "42" })}'`)).toBeUndefined();
     expect(jitRunnerId("./run.sh --jitconfig 'bm90IGpzb24='")).toBeUndefined();
+    // A JIT config anywhere but the file the boot script reads is not the runner's.
+    const elsewhere = `#cloud-config\nwrite_files:\n  - path: /tmp/x\n    content: ${config({ ".runner": 42 })}\n`;
+    expect(jitRunnerId(elsewhere)).toBeUndefined();
   });
 });
