@@ -50,30 +50,16 @@ export function createGitHubApp(options: GitHubAppOptions): App {
       retryAfterBaseValue: unit,
       // The plugin's default write group is shared by every client in the process and spaced 1 s.
       write: new Bottleneck.Group({ maxConcurrent: 1, minTime: tuning.writeSpacingMs ?? 1000 }),
-      onRateLimit: (
-        retryAfter: number,
-        request: { method: string; url: string },
-        _o: unknown,
-        retryCount: number,
-      ) => {
-        log.warn(
-          { method: request.method, url: request.url, retryAfter },
-          "GitHub rate limit reached",
-        );
-        return retryCount < 1 && retryAfter <= maxWait;
-      },
-      onSecondaryRateLimit: (
-        retryAfter: number,
-        request: { method: string; url: string },
-        _o: unknown,
-        retryCount: number,
-      ) => {
-        log.warn(
-          { method: request.method, url: request.url, retryAfter },
-          "GitHub secondary rate limit reached",
-        );
-        return retryCount < 3;
-      },
+      onRateLimit: rateLimitHandler(
+        log,
+        "GitHub rate limit reached",
+        (retryAfter, retries) => retries < 1 && retryAfter <= maxWait,
+      ),
+      onSecondaryRateLimit: rateLimitHandler(
+        log,
+        "GitHub secondary rate limit reached",
+        (_, retries) => retries < 3,
+      ),
     },
   });
   return new App({
@@ -87,4 +73,21 @@ export function createGitHubApp(options: GitHubAppOptions): App {
       error: (message: string) => log.error({ detail: String(message) }, "octokit error"),
     },
   });
+}
+
+/** A throttling-plugin callback: logs the limit, then says whether to wait and retry. */
+function rateLimitHandler(
+  log: Logger,
+  message: string,
+  retry: (retryAfter: number, retryCount: number) => boolean,
+) {
+  return (
+    retryAfter: number,
+    request: { method: string; url: string },
+    _o: unknown,
+    retryCount: number,
+  ) => {
+    log.warn({ method: request.method, url: request.url, retryAfter }, message);
+    return retry(retryAfter, retryCount);
+  };
 }

