@@ -21,13 +21,18 @@ runner_dir="${MAYFLY_RUNNER_DIR:-$root/opt/actions-runner}"
 runner_user="${MAYFLY_RUNNER_USER:-runner}"
 shutdown_cmd="${MAYFLY_SHUTDOWN:-shutdown}"
 iptables_cmd="${MAYFLY_IPTABLES:-iptables}"
+ip6tables_cmd="${MAYFLY_IP6TABLES:-ip6tables}"
 useradd_cmd="${MAYFLY_USERADD:-useradd}"
 runuser_cmd="${MAYFLY_RUNUSER:-runuser}"
 chown_cmd="${MAYFLY_CHOWN:-chown}"
 poll_seconds="${MAYFLY_POLL_SECONDS:-5}"
-# 169.254.169.254 is the IPv4 instance metadata service:
+# 169.254.169.254 and fd00:ec2::254 are the instance metadata service over IPv4 and IPv6:
 # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html
 imds_address="169.254.169.254"
+imds_address6="fd00:ec2::254"
+# Operator hooks, written by the rendered cloud-config (src/runner-vm/render-user-data.ts).
+boot_hook="$state/boot-hook"
+job_hooks_dir="$root/usr/local/lib/mayfly"
 
 log() { printf 'mayfly-boot: %s\n' "$*" >&2; }
 
@@ -116,13 +121,52 @@ mkdir -p "$runner_dir/_work"
 # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-IMDS-new-instances.html
 "$iptables_cmd" -w -A OUTPUT -d "$imds_address" -m owner --uid-owner "$runner_user" -j REJECT ||
   fail "cannot block the metadata service for $runner_user: refusing to run the job"
+# The IPv6 endpoint answers only on Nitro instances whose metadata options enable it. With
+# no IPv6 stack (no /proc/net/if_inet6) it is unreachable, so there is nothing to block.
+# An image without ip6tables is logged and tolerated: the launch leaves HttpProtocolIpv6 at
+# its default, disabled, so this rule is a second wall, not the only one. A present
+# ip6tables that fails is an error, like the IPv4 rule.
+if [ ! -e "$root/proc/net/if_inet6" ]; then
+  log "no IPv6 stack: the IPv6 metadata endpoint is unreachable, no ip6tables rule needed"
+elif ! command -v "$ip6tables_cmd" >/dev/null 2>&1; then
+  log "no ip6tables on this image: the IPv6 metadata endpoint is not blocked for $runner_user"
+else
+  "$ip6tables_cmd" -w -A OUTPUT -d "$imds_address6" -m owner --uid-owner "$runner_user" -j REJECT ||
+    fail "cannot block the IPv6 metadata service for $runner_user: refusing to run the job"
+fi
+
+# --- The operator's boot hook: root, after the runner user, its directory and the metadata
+# block exist, before the runner starts. It gets the idle timeout as its time limit (the
+# job waits at GitHub meanwhile); a failure or a timeout powers the VM off.
+if [ -f "$boot_hook" ]; then
+  log "running the boot hook"
+  hook_status=0
+  timeout --kill-after=10 "$idle_timeout" "$boot_hook" </dev/null || hook_status=$?
+  case "$hook_status" in
+    0) log "the boot hook succeeded" ;;
+    124 | 137) fail "the boot hook timed out after ${idle_timeout}s: not starting the runner" ;;
+    *) fail "the boot hook failed with status $hook_status: not starting the runner" ;;
+  esac
+fi
+
+# --- The runner's own job hooks: it runs them as the runner user, before and after the job,
+# when these variables hold their absolute paths; unset means no hook.
+# https://docs.github.com/en/actions/hosting-your-own-runners/managing-self-hosted-runners/running-scripts-before-or-after-a-job
+set -- "$runner_dir/run.sh" --jitconfig "$jit_config"
+if [ -f "$job_hooks_dir/job-completed.sh" ]; then
+  set -- "ACTIONS_RUNNER_HOOK_JOB_COMPLETED=$job_hooks_dir/job-completed.sh" "$@"
+fi
+if [ -f "$job_hooks_dir/job-started.sh" ]; then
+  set -- "ACTIONS_RUNNER_HOOK_JOB_STARTED=$job_hooks_dir/job-started.sh" "$@"
+fi
 
 # --- Start the runner once. --jitconfig makes it take exactly one job and exit:
 # https://docs.github.com/en/rest/actions/self-hosted-runners#create-configuration-for-a-just-in-time-runner-for-an-organization
 log "starting the runner"
-"$runuser_cmd" -u "$runner_user" -- "$runner_dir/run.sh" --jitconfig "$jit_config" &
+"$runuser_cmd" -u "$runner_user" -- env "$@" &
 runner_pid=$!
 jit_config=""
+set --
 
 job_started() {
   for worker_log in "$runner_dir"/_diag/Worker_*.log; do

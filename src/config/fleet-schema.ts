@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { PLACEHOLDER_JIT_CONFIG_CHARS, userDataHeadroom } from "../fleet/user-data.js";
+import { USER_DATA_LIMIT_BYTES } from "../runner-vm/render-user-data.js";
 import { durationSeconds } from "./duration.js";
 
 const name = z
@@ -11,6 +13,35 @@ const label = z.string().min(1).max(100).regex(/^\S+$/, "a label has no whitespa
 const cidr = z
   .string()
   .regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "expected an IPv4 CIDR such as 10.0.128.0/17");
+
+// An operator hook is a script of its own, run from a root-only file, never spliced into
+// the boot script's shell code.
+const hookScript = z
+  .string()
+  .max(8192)
+  .regex(/^#!\S+/, "a hook script starts with an interpreter line such as #!/bin/bash");
+
+// The runner runs job hooks with `bash -e FILE`, whatever their #! line says, so a Python
+// job hook would fail every job:
+// https://docs.github.com/en/actions/hosting-your-own-runners/managing-self-hosted-runners/running-scripts-before-or-after-a-job
+const jobHookScript = hookScript.regex(
+  /^#!\s*\S*\/(env\s+)?(ba)?sh(\s|$)/,
+  "the runner runs job hooks with bash: start them with #!/bin/bash or #!/bin/sh",
+);
+
+const hooksSchema = z
+  .object({
+    boot: hookScript
+      .optional()
+      .describe("run as root before the runner starts; a failure powers the VM off"),
+    jobStarted: jobHookScript
+      .optional()
+      .describe("the runner's job-started hook, run as the runner user before each job"),
+    jobCompleted: jobHookScript
+      .optional()
+      .describe("the runner's job-completed hook, run as the runner user after the job"),
+  })
+  .strict();
 
 /** One runner pool: which jobs it serves and the VMs it starts for them. */
 export const poolSchema = z
@@ -50,6 +81,7 @@ export const poolSchema = z
       .boolean()
       .default(false)
       .describe("serve jobs that ask only for self-hosted/OS/architecture labels"),
+    hooks: hooksSchema.optional().describe("operator scripts the runner VM runs"),
   })
   .strict();
 
@@ -61,7 +93,27 @@ const networkSchema = z
     availabilityZones: z.array(z.string().min(1)).min(1),
     maxSubnets: z.number().int().min(1).max(10_000).default(200),
     idleSubnets: z.number().int().min(0).default(2),
-    egress: z.enum(["nat", "direct", "none"]).default("nat"),
+    egress: z
+      .enum(["nat", "direct", "none"])
+      .default("nat")
+      .describe("the internet path the runner subnets' network ACL allows"),
+    routeTableId: z
+      .string()
+      .regex(/^rtb-[0-9a-f]+$/, "expected a route table ID such as rtb-0abc123")
+      .optional()
+      .describe("associated with every runner subnet; absent: the VPC's main route table"),
+    networkAclId: z
+      .string()
+      .regex(/^acl-[0-9a-f]+$/, "expected a network ACL ID such as acl-0abc123")
+      .optional()
+      .describe("the isolating ACL (Terraform's); absent: mayfly creates and tags its own"),
+    securityGroupIds: z
+      .array(z.string().regex(/^sg-[0-9a-f]+$/, "expected a security group ID such as sg-0abc"))
+      .optional()
+      .describe("for runner VMs when no launch template names them"),
+    subnetIdleTtl: durationSeconds
+      .default(900)
+      .describe("a free subnet beyond idleSubnets is deleted after this long unused"),
   })
   .strict();
 
@@ -93,6 +145,11 @@ export const fleetSchema = z
   .object({
     fleet: name.describe("tags every cloud resource mayfly owns"),
     bindingLabelPrefix: label.default("mayfly-run-"),
+    launchTemplate: z
+      .string()
+      .regex(/^[a-zA-Z0-9()./_-]{3,128}$/, "expected a launch template name")
+      .optional()
+      .describe("the launch template (Terraform's) every runner VM starts from"),
     network: networkSchema,
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     retention: retentionSchema.default(() => retentionSchema.parse({})),
@@ -111,6 +168,7 @@ export const fleetSchema = z
         });
       }
       seen.add(pool.name);
+      userDataFits(pool, index, ctx);
       if (pool.maxRunners > fleet.limits.maxRunners) {
         ctx.addIssue({
           code: "custom",
@@ -128,6 +186,27 @@ export const fleetSchema = z
       });
     }
   });
+
+// EC2 takes at most 16 KB of user data and hooks may be 8 KB each: a pool whose VMs could
+// never start is refused here rather than at its first job.
+function userDataFits(pool: PoolConfig, index: number, ctx: z.RefinementCtx): void {
+  const path = pool.hooks === undefined ? ["pools", index] : ["pools", index, "hooks"];
+  try {
+    const { bytes, headroom } = userDataHeadroom(pool);
+    if (headroom < 0)
+      ctx.addIssue({
+        code: "custom",
+        path,
+        message: `the runner VM's user data would be ${bytes} bytes (with a ${PLACEHOLDER_JIT_CONFIG_CHARS}-character JIT config), ${-headroom} bytes over EC2's ${USER_DATA_LIMIT_BYTES}-byte limit: shorten the hooks`,
+      });
+  } catch (error) {
+    ctx.addIssue({
+      code: "custom",
+      path,
+      message: `cannot render the runner VM's user data: ${(error as Error).message}`,
+    });
+  }
+}
 
 export type FleetConfig = z.output<typeof fleetSchema>;
 export type PoolConfig = z.output<typeof poolSchema>;

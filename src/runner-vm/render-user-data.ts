@@ -7,6 +7,21 @@ import { Secret } from "../config/secret.js";
 export const BOOT_SCRIPT_PATH = "/usr/local/sbin/mayfly-boot";
 export const STATE_DIR = "/run/mayfly";
 export const JIT_CONFIG_PATH = `${STATE_DIR}/jitconfig`;
+/** The operator's boot hook: root-only, like the rest of /run/mayfly. */
+export const BOOT_HOOK_PATH = `${STATE_DIR}/boot-hook`;
+/** The runner's job hooks: outside the runner's directory, as GitHub asks, and readable by
+ * the runner user without being writable by it. The runner runs them with `bash -e`, so
+ * they must end in .sh:
+ * https://docs.github.com/en/actions/hosting-your-own-runners/managing-self-hosted-runners/running-scripts-before-or-after-a-job */
+export const JOB_STARTED_HOOK_PATH = "/usr/local/lib/mayfly/job-started.sh";
+export const JOB_COMPLETED_HOOK_PATH = "/usr/local/lib/mayfly/job-completed.sh";
+
+/** Operator scripts, each starting with an interpreter line. */
+export type RunnerVmHooks = {
+  readonly boot?: string | undefined;
+  readonly jobStarted?: string | undefined;
+  readonly jobCompleted?: string | undefined;
+};
 
 /** EC2 refuses user data over 16 KB, counted before base64 encoding:
  * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html */
@@ -18,6 +33,7 @@ export type UserDataInput = {
   readonly maxLifetimeSeconds: number;
   /** For images without the runner in /opt/actions-runner. */
   readonly runner?: { readonly tarballUrl: string; readonly sha256: string };
+  readonly hooks?: RunnerVmHooks | undefined;
   /** Tests pass a different script (e.g. to probe the size limit). */
   readonly bootScript?: string;
 };
@@ -28,23 +44,55 @@ const SHA256 = /^[0-9a-f]{64}$/;
 // The URL lands in a data file, never in shell code; the character set is still kept
 // narrow so nothing surprising reaches curl.
 const URL_CHARS = /^https:\/\/[A-Za-z0-9._~:/?#[\]@!$&'()*+,;=%-]+$/;
+// A lone surrogate has no UTF-8 form: such a hook could not reach the VM byte for byte.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+// Text that the yaml package and PyYAML (cloud-init's parser) read alike in a block scalar.
+// PyYAML also breaks lines at U+0085, U+2028 and U+2029 and folds CR LF, so a hook with
+// those, or with any other control character, travels base64-encoded instead.
+const PLAIN_TEXT = /^[\t\n\x20-\x7e\u00a0-\u2027\u202a-\ufefe\uff00-\ufffd\u{10000}-\u{10ffff}]*$/u;
 
 // src/runner-vm/ and dist/runner-vm/ are both two levels under the package root.
 const BOOT_SCRIPT_FILE = fileURLToPath(new URL("../../cloud-init/mayfly-boot.sh", import.meta.url));
 
 let cachedScript: string | undefined;
+/**
+ * The boot script as the VM gets it: without its comment lines and blank lines. The
+ * comments are for readers of cloud-init/mayfly-boot.sh; on the VM they would take a
+ * third of the 16 KB that the JIT config and the operator's hooks share. (The script has
+ * no here-document or multi-line string, so no line starting with # is data.)
+ */
 export function bootScript(): string {
-  cachedScript ??= readFileSync(BOOT_SCRIPT_FILE, "utf8");
+  cachedScript ??= readFileSync(BOOT_SCRIPT_FILE, "utf8")
+    .split("\n")
+    .filter((line, index) => index === 0 || !/^\s*(#.*)?$/.test(line))
+    .join("\n")
+    .concat("\n");
   return cachedScript;
 }
 
 /**
  * The runner VM's user data: a #cloud-config document that writes the boot script (root,
- * 0700) and its inputs as root-only data files under /run (tmpfs), then starts the script.
- * Values travel as YAML data, serialized by the yaml package, never spliced into shell
- * code. https://cloudinit.readthedocs.io/en/latest/reference/modules.html#write-files
+ * 0700), the operator's hooks and the script's inputs as root-only data files under /run
+ * (tmpfs), then starts the script. Values and hooks travel as YAML data, serialized by the
+ * yaml package, never spliced into shell code.
+ * https://cloudinit.readthedocs.io/en/latest/reference/modules.html#write-files
  */
 export function renderUserData(input: UserDataInput): Secret {
+  const userData = renderText(input);
+  const size = Buffer.byteLength(userData, "utf8");
+  if (size > USER_DATA_LIMIT_BYTES)
+    throw new RangeError(
+      `the runner VM's user data is ${size} bytes, over EC2's ${USER_DATA_LIMIT_BYTES}-byte limit`,
+    );
+  return new Secret(userData);
+}
+
+/** The size in bytes of the user data `renderUserData` would give, whether or not it fits. */
+export function userDataBytes(input: UserDataInput): number {
+  return Buffer.byteLength(renderText(input), "utf8");
+}
+
+function renderText(input: UserDataInput): string {
   const jitConfig = input.jitConfig.reveal();
   if (!BASE64.test(jitConfig)) throw new TypeError("the JIT config is not base64");
   positiveInt("idleTimeoutSeconds", input.idleTimeoutSeconds);
@@ -61,21 +109,27 @@ export function renderUserData(input: UserDataInput): Secret {
     if (!SHA256.test(input.runner.sha256))
       throw new TypeError("the runner SHA-256 must be 64 lowercase hex digits");
   }
+  const hooks = input.hooks ?? {};
+  for (const [name, text] of Object.entries(hooks))
+    if (text !== undefined && (!text.startsWith("#!") || LONE_SURROGATE.test(text)))
+      throw new TypeError(`the ${name} hook must be text starting with an interpreter line (#!)`);
 
-  const data = (name: string, content: string) => ({
-    path: `${STATE_DIR}/${name}`,
+  const file = (path: string, permissions: string, content: string) => ({
+    path,
     owner: "root:root",
-    permissions: "0600",
+    permissions,
     content,
   });
+  const data = (name: string, content: string) => file(`${STATE_DIR}/${name}`, "0600", content);
+  const hook = (path: string, permissions: string, content: string | undefined) => {
+    if (content === undefined) return [];
+    if (PLAIN_TEXT.test(content)) return [file(path, permissions, content)];
+    const encoded = Buffer.from(content, "utf8").toString("base64");
+    return [{ ...file(path, permissions, encoded), encoding: "b64" }];
+  };
   const document = {
     write_files: [
-      {
-        path: BOOT_SCRIPT_PATH,
-        owner: "root:root",
-        permissions: "0700",
-        content: input.bootScript ?? bootScript(),
-      },
+      file(BOOT_SCRIPT_PATH, "0700", input.bootScript ?? bootScript()),
       data("jitconfig", jitConfig),
       data("idle-timeout", String(input.idleTimeoutSeconds)),
       data("max-lifetime", String(input.maxLifetimeSeconds)),
@@ -85,18 +139,16 @@ export function renderUserData(input: UserDataInput): Secret {
             data("runner-url", input.runner.tarballUrl),
             data("runner-sha256", input.runner.sha256),
           ]),
+      ...hook(BOOT_HOOK_PATH, "0700", hooks.boot),
+      // 0755 root: the runner user runs them but cannot change them for a later step.
+      ...hook(JOB_STARTED_HOOK_PATH, "0755", hooks.jobStarted),
+      ...hook(JOB_COMPLETED_HOOK_PATH, "0755", hooks.jobCompleted),
     ],
     // systemd-run detaches the script from cloud-final so boot completes, and keeps its
     // output in the journal rather than the console log.
     runcmd: [["systemd-run", "--unit=mayfly-boot", "--collect", BOOT_SCRIPT_PATH]],
   };
-  const userData = `#cloud-config\n${stringify(document, { lineWidth: 0 })}`;
-  const size = Buffer.byteLength(userData, "utf8");
-  if (size > USER_DATA_LIMIT_BYTES)
-    throw new RangeError(
-      `the runner VM's user data is ${size} bytes, over EC2's ${USER_DATA_LIMIT_BYTES}-byte limit`,
-    );
-  return new Secret(userData);
+  return `#cloud-config\n${stringify(document, { lineWidth: 0 })}`;
 }
 
 function positiveInt(name: string, value: number): void {

@@ -3,7 +3,13 @@ import { parse } from "yaml";
 import { parseFleet } from "../../src/config/load-fleet.js";
 import { Secret } from "../../src/config/secret.js";
 import { renderUserData } from "../../src/fleet/user-data.js";
-import { BOOT_SCRIPT_PATH, JIT_CONFIG_PATH } from "../../src/runner-vm/render-user-data.js";
+import {
+  BOOT_HOOK_PATH,
+  BOOT_SCRIPT_PATH,
+  JIT_CONFIG_PATH,
+  JOB_COMPLETED_HOOK_PATH,
+  JOB_STARTED_HOOK_PATH,
+} from "../../src/runner-vm/render-user-data.js";
 
 type Doc = { write_files: { path: string; content: string }[]; runcmd: string[][] };
 const fileAt = (doc: Doc, path: string) => doc.write_files.find((f) => f.path === path)?.content;
@@ -63,5 +69,53 @@ describe("a pool's runner tarball", () => {
         "f.yaml",
       ),
     ).toThrow(/pools\[0\]\.runner\.sha256: expected 64 lowercase hex digits/);
+  });
+});
+
+describe("a pool's hooks", () => {
+  const fleetWith = (hooks: Record<string, string>) =>
+    `fleet: f\nnetwork: { vpcId: vpc-0a, runnerCidr: 10.0.0.0/16, availabilityZones: [a] }\npools:\n  - { name: p, labels: [x], instanceTypes: [c7i.large], image: ami-0123456789abcdef0, maxRunners: 1, hooks: ${JSON.stringify(hooks)} }\n`;
+
+  it("reach the VM as files, byte for byte, from the fleet file", () => {
+    const hooks = {
+      boot: "#!/bin/bash\nset -eu\necho \"$(hostname)\" 'é'\n",
+      jobStarted: "#!/bin/bash\necho started\n",
+      jobCompleted: "#!/bin/sh\necho completed\n",
+    };
+    const [pool] = parseFleet(fleetWith(hooks), "f.yaml").pools;
+    if (!pool) throw new Error("expected a pool");
+    const doc = parse(renderUserData(new Secret("QUJD"), pool).reveal()) as Doc;
+    expect(fileAt(doc, BOOT_HOOK_PATH)).toBe(hooks.boot);
+    expect(fileAt(doc, JOB_STARTED_HOOK_PATH)).toBe(hooks.jobStarted);
+    expect(fileAt(doc, JOB_COMPLETED_HOOK_PATH)).toBe(hooks.jobCompleted);
+  });
+
+  it("are refused when the user data could not fit EC2's 16 KB, with the figure", () => {
+    const big = `#!/bin/bash\n# ${"x".repeat(5000)}\n`;
+    expect(() => parseFleet(fleetWith({ boot: big, jobStarted: big }), "f.yaml")).toThrow(
+      /f\.yaml:\d+:\d+: pools\[0\]\.hooks: the runner VM's user data would be \d+ bytes \(with a 4096-character JIT config\), \d+ bytes over EC2's 16384-byte limit/,
+    );
+    // One of them fits.
+    expect(parseFleet(fleetWith({ boot: big }), "f.yaml").pools[0]?.hooks?.boot).toBe(big);
+  });
+
+  it("are refused when they cannot reach the VM byte for byte", () => {
+    // A lone surrogate (here a YAML escape) has no UTF-8 form.
+    expect(() => parseFleet(fleetWith({ boot: "#!/bin/sh\ud800" }), "f.yaml")).toThrow(
+      /pools\[0\]\.hooks: cannot render the runner VM's user data: the boot hook/,
+    );
+  });
+
+  it("refuses a job hook the runner could not run: it runs them with bash", () => {
+    expect(() =>
+      parseFleet(fleetWith({ jobStarted: "#!/usr/bin/env python3\nprint(1)\n" }), "f.yaml"),
+    ).toThrow(/pools\[0\]\.hooks\.jobStarted: the runner runs job hooks with bash/);
+    expect(() => parseFleet(fleetWith({ boot: "echo no interpreter line" }), "f.yaml")).toThrow(
+      /pools\[0\]\.hooks\.boot: a hook script starts with an interpreter line/,
+    );
+    expect(
+      parseFleet(fleetWith({ jobStarted: "#!/usr/bin/env bash\ntrue\n" }), "f.yaml").pools[0]
+        ?.hooks,
+    ).toEqual({ jobStarted: "#!/usr/bin/env bash\ntrue\n" });
   });
 });

@@ -9,10 +9,13 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { bootScript } from "../../src/runner-vm/render-user-data.js";
 
-const SCRIPT = resolve("cloud-init/mayfly-boot.sh");
+// The script as the rendered user data ships it (comment lines stripped), not the source.
+const SCRIPT = join(mkdtempSync(join(tmpdir(), "mayfly-script-")), "mayfly-boot");
+writeFileSync(SCRIPT, bootScript());
 const JIT = "eyJydW5uZXIiOjQyfQ==";
 
 // Stand-ins for the real runner's run.sh: a job writes _diag/Worker_*.log like the real
@@ -33,7 +36,14 @@ type Run = {
   argsSeen: string;
 };
 
-type Options = { jit?: boolean; download?: { sha256?: string } };
+type Options = {
+  jit?: boolean;
+  download?: { sha256?: string };
+  /** Hook scripts, written where the rendered cloud-config puts them. */
+  hooks?: { boot?: string; jobStarted?: string; jobCompleted?: string };
+  /** "none": no IPv6 stack; "no-ip6tables": the image lacks it; "broken": it fails. */
+  ipv6?: "none" | "no-ip6tables" | "broken";
+};
 
 function sandbox(
   runner: string,
@@ -59,21 +69,43 @@ function sandbox(
     writeFileSync(path, `#!/bin/sh\n${body}\n`);
     chmodSync(path, 0o755);
   };
+  // Each stand-in notes itself in "order", so tests can check what ran before what.
+  const order = join(root, "order");
   exe(join(bin, "shutdown"), `echo "$*" >> "${root}/poweroffs"`);
-  exe(join(bin, "iptables"), `echo "$*" >> "${root}/iptables"`);
-  exe(join(bin, "useradd"), "exit 0");
+  exe(join(bin, "iptables"), `echo iptables >> "${order}"; echo "$*" >> "${root}/iptables"`);
+  if (o.ipv6 !== "none") {
+    mkdirSync(join(root, "proc/net"), { recursive: true });
+    writeFileSync(join(root, "proc/net/if_inet6"), "");
+  }
+  exe(
+    join(bin, "ip6tables"),
+    o.ipv6 === "broken"
+      ? "exit 4"
+      : `echo ip6tables >> "${order}"; echo "$*" >> "${root}/ip6tables"`,
+  );
+  exe(join(bin, "useradd"), `echo useradd >> "${order}"`);
   exe(join(bin, "chown"), "exit 0");
   // runuser -u USER -- CMD ARGS: run CMD as ourselves, recording that it got a JIT config.
   exe(
     join(bin, "runuser"),
-    `shift 3; case "$*" in *"--jitconfig ${JIT}"*) echo ok > "${root}/args";; esac; exec "$@"`,
+    `echo "runuser $2" >> "${order}"; shift 3; case "$*" in *"--jitconfig ${JIT}"*) echo ok > "${root}/args";; esac; exec "$@"`,
   );
-  if (o.download === undefined) exe(join(runnerDir, "run.sh"), runner);
+  const hookFile = (path: string, text: string | undefined, mode: number) => {
+    if (text === undefined) return;
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, text, { mode });
+  };
+  hookFile(join(state, "boot-hook"), o.hooks?.boot, 0o700);
+  hookFile(join(root, "usr/local/lib/mayfly/job-started.sh"), o.hooks?.jobStarted, 0o755);
+  hookFile(join(root, "usr/local/lib/mayfly/job-completed.sh"), o.hooks?.jobCompleted, 0o755);
+  // Every stand-in run.sh first records the job hook variables of its environment.
+  const runSh = `env | grep '^ACTIONS_RUNNER_HOOK_' | sort > "${root}/runner-env"\n${runner}`;
+  if (o.download === undefined) exe(join(runnerDir, "run.sh"), runSh);
   else {
     // The tarball the stand-in curl "downloads" holds the stand-in run.sh.
     const staging = join(root, "staging");
     mkdirSync(staging);
-    exe(join(staging, "run.sh"), runner);
+    exe(join(staging, "run.sh"), runSh);
     spawnSync("tar", ["-czf", join(root, "runner.tgz"), "-C", staging, "run.sh"]);
     const sha = createHash("sha256")
       .update(readFileSync(join(root, "runner.tgz")))
@@ -91,6 +123,8 @@ function sandbox(
     MAYFLY_RUNNER_USER: "mayfly-test-no-such-user",
     MAYFLY_SHUTDOWN: join(bin, "shutdown"),
     MAYFLY_IPTABLES: join(bin, "iptables"),
+    MAYFLY_IP6TABLES:
+      o.ipv6 === "no-ip6tables" ? join(bin, "no-such-ip6tables") : join(bin, "ip6tables"),
     MAYFLY_USERADD: join(bin, "useradd"),
     MAYFLY_RUNUSER: join(bin, "runuser"),
     MAYFLY_CHOWN: join(bin, "chown"),
@@ -127,6 +161,9 @@ function expectOnePowerOffAndNoSecretLeft(run: Run, reason: RegExp) {
   // The runner user is kept from the instance metadata service.
   expect(readFileSync(join(run.root, "iptables"), "utf8")).toMatch(
     /-d 169\.254\.169\.254 -m owner --uid-owner mayfly-test-no-such-user -j REJECT/,
+  );
+  expect(readFileSync(join(run.root, "ip6tables"), "utf8")).toMatch(
+    /-d fd00:ec2::254 -m owner --uid-owner mayfly-test-no-such-user -j REJECT/,
   );
   // The runner got its JIT config on the command line.
   expect(run.argsSeen).toBe("ok");
@@ -177,6 +214,126 @@ describe("the boot script in a sandbox", () => {
     const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { jit: false });
     expect(run.poweroffs).toEqual(["-h now"]);
     expect(run.output).toMatch(/no JIT config/);
+    expect(run.argsSeen).toBe("");
+  });
+});
+
+const lines = (root: string, name: string) =>
+  existsSync(join(root, name))
+    ? readFileSync(join(root, name), "utf8").split("\n").filter(Boolean)
+    : [];
+
+describe("operator hooks in a sandbox", () => {
+  // The hook notes its uid and whether the runner's work directory exists yet.
+  const bootHook = (then: string) =>
+    `#!/bin/sh\nwork=no; [ -d "$MAYFLY_ROOT/opt/actions-runner/_work" ] && work=yes\necho "boot-hook uid=$(id -u) work=$work" >> "$MAYFLY_ROOT/order"\n${then}\n`;
+
+  it("runs the boot hook as root, after the runner user and work dir, before the runner", async () => {
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 5, max: 30 },
+      { hooks: { boot: bootHook("exit 0") } },
+    );
+    expectOnePowerOffAndNoSecretLeft(run, /runner exited with status 0/);
+    // Run directly by the boot script (root on the VM), not through runuser.
+    expect(lines(run.root, "order")).toEqual([
+      "useradd",
+      "iptables",
+      "ip6tables",
+      `boot-hook uid=${process.getuid?.()} work=yes`,
+      "runuser mayfly-test-no-such-user",
+    ]);
+    expect(run.output).toMatch(/the boot hook succeeded/);
+  });
+
+  it("a failing boot hook: one power-off, and the runner never starts", async () => {
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 5, max: 30 },
+      { hooks: { boot: bootHook("exit 7") } },
+    );
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(/the boot hook failed with status 7: not starting the runner/);
+    expect(run.argsSeen).toBe("");
+    expect(lines(run.root, "order")).not.toContain("runuser mayfly-test-no-such-user");
+    expect(run.code).not.toBe(0);
+  });
+
+  it("a boot hook that outlives the idle timeout: one power-off, and the runner never starts", async () => {
+    const started = Date.now();
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 1, max: 30 },
+      { hooks: { boot: bootHook("exec sleep 60") } },
+    );
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(/the boot hook timed out after 1s/);
+    expect(run.argsSeen).toBe("");
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("passes the job hooks to the runner in its environment, and it can run them", async () => {
+    // Like the real runner: bash -e HOOK before and after the job.
+    const runner = [
+      'bash -e "$ACTIONS_RUNNER_HOOK_JOB_STARTED"',
+      RUNNERS.job.replace("exit 0", ""),
+      'bash -e "$ACTIONS_RUNNER_HOOK_JOB_COMPLETED"',
+      "exit 0",
+    ].join("\n");
+    const note = (what: string) => `#!/bin/bash\necho ${what} >> "$MAYFLY_ROOT/order"\n`;
+    const run = await sandbox(
+      runner,
+      { idle: 5, max: 30 },
+      { hooks: { jobStarted: note("job-started"), jobCompleted: note("job-completed") } },
+    );
+    expectOnePowerOffAndNoSecretLeft(run, /runner exited with status 0/);
+    const hooks = join(run.root, "usr/local/lib/mayfly");
+    expect(lines(run.root, "runner-env")).toEqual([
+      `ACTIONS_RUNNER_HOOK_JOB_COMPLETED=${hooks}/job-completed.sh`,
+      `ACTIONS_RUNNER_HOOK_JOB_STARTED=${hooks}/job-started.sh`,
+    ]);
+    expect(lines(run.root, "order").slice(-3)).toEqual([
+      "runuser mayfly-test-no-such-user",
+      "job-started",
+      "job-completed",
+    ]);
+  });
+
+  it("sets only the variables of the job hooks the pool has", async () => {
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 5, max: 30 },
+      { hooks: { jobStarted: "#!/bin/sh\n" } },
+    );
+    expectOnePowerOffAndNoSecretLeft(run, /runner exited with status 0/);
+    expect(lines(run.root, "runner-env")).toEqual([
+      `ACTIONS_RUNNER_HOOK_JOB_STARTED=${join(run.root, "usr/local/lib/mayfly/job-started.sh")}`,
+    ]);
+    const none = await sandbox(RUNNERS.job, { idle: 5, max: 30 });
+    expect(lines(none.root, "runner-env")).toEqual([]);
+  });
+});
+
+describe("the IPv6 metadata endpoint in a sandbox", () => {
+  it("no IPv6 stack: says so and runs the job without an ip6tables rule", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { ipv6: "none" });
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(/no IPv6 stack/);
+    expect(run.output).toMatch(/runner exited with status 0/);
+    expect(existsSync(join(run.root, "ip6tables"))).toBe(false);
+  });
+
+  it("no ip6tables on the image: says so and runs the job", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { ipv6: "no-ip6tables" });
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(/no ip6tables on this image/);
+    expect(run.argsSeen).toBe("ok");
+  });
+
+  it("an ip6tables that fails: one power-off, and the runner never starts", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { ipv6: "broken" });
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(/cannot block the IPv6 metadata service/);
     expect(run.argsSeen).toBe("");
   });
 });

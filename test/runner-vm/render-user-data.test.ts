@@ -7,15 +7,31 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { Secret } from "../../src/config/secret.js";
 import {
+  BOOT_HOOK_PATH,
+  BOOT_SCRIPT_PATH,
   bootScript,
   JIT_CONFIG_PATH,
+  JOB_COMPLETED_HOOK_PATH,
+  JOB_STARTED_HOOK_PATH,
   renderUserData,
   USER_DATA_LIMIT_BYTES,
   type UserDataInput,
+  userDataBytes,
 } from "../../src/runner-vm/render-user-data.js";
 import { toolAvailable } from "./tools.js";
 
-type Doc = { write_files: { path: string; content: string; permissions: string }[] };
+type Doc = {
+  write_files: {
+    path: string;
+    content: string;
+    permissions: string;
+    owner: string;
+    encoding?: string;
+  }[];
+};
+// The bytes cloud-init writes for one write_files entry.
+const bytesOf = (f: Doc["write_files"][number] | undefined) =>
+  f?.encoding === "b64" ? Buffer.from(f.content, "base64") : Buffer.from(f?.content ?? "", "utf8");
 const base: UserDataInput = {
   jitConfig: new Secret("eyJydW5uZXIiOjF9"),
   idleTimeoutSeconds: 600,
@@ -25,6 +41,11 @@ const runner = {
   tarballUrl:
     "https://github.com/actions/runner/releases/download/v2.330.0/actions-runner-linux-x64-2.330.0.tar.gz",
   sha256: "a".repeat(64),
+};
+const hooks = {
+  boot: "#!/bin/bash\nset -eu\napt-get install -y jq\n",
+  jobStarted: '#!/bin/bash\necho "job $GITHUB_JOB starting"\n',
+  jobCompleted: '#!/bin/sh\nrm -rf "$RUNNER_TEMP"/* || true\n',
 };
 const render = (over: Partial<UserDataInput> = {}) => renderUserData({ ...base, ...over }).reveal();
 
@@ -36,7 +57,25 @@ const variants: [string, Partial<UserDataInput>][] = [
   ["runner in the image", {}],
   ["runner downloaded", { runner }],
   ["odd but valid JIT config", { jitConfig: new Secret("+/+/AAAA==") }],
+  ["with hooks", { runner, hooks }],
+  [
+    "with hooks full of quotes and unicode",
+    { hooks: { boot: "#!/bin/sh\necho '$(x)' \"é\" 🚀\r\n\t`y`\n" } },
+  ],
 ];
+
+// Prints, for each user data document on stdin, the content of its hook files as PyYAML
+// (cloud-init's parser) reads them.
+const PYYAML_HOOKS = `
+import base64, json, sys, yaml
+docs = [yaml.safe_load(text) for text in json.load(sys.stdin)]
+def content(f):
+    if f.get("encoding") == "b64":
+        return base64.b64decode(f["content"]).decode("utf-8")
+    return f["content"]
+print(json.dumps([{f["path"]: content(f) for f in d["write_files"] if "hook" in f["path"] or f["path"].endswith(".sh")} for d in docs]))
+`;
+const pythonYaml = spawnSync("python3", ["-c", "import yaml"]).status === 0;
 
 describe.runIf(toolAvailable("cloud-init"))("cloud-init schema", () => {
   it.each(variants)("validates the rendered config: %s", (_name, over) => {
@@ -63,6 +102,15 @@ describe.runIf(toolAvailable("shellcheck"))("shellcheck", () => {
     expect(result.stdout).toBe("");
     expect(result.status).toBe(0);
   });
+
+  it("passes on the boot script as the rendered config with hooks writes it", () => {
+    const doc = parse(render({ hooks })) as Doc;
+    const file = join(mkdtempSync(join(tmpdir(), "mayfly-shellcheck-")), "mayfly-boot");
+    writeFileSync(file, doc.write_files.find((f) => f.path === BOOT_SCRIPT_PATH)?.content ?? "");
+    const result = spawnSync("shellcheck", [file], { encoding: "utf8" });
+    expect(result.stdout).toBe("");
+    expect(result.status).toBe(0);
+  });
 });
 
 describe("renderUserData", () => {
@@ -80,7 +128,60 @@ describe("renderUserData", () => {
     );
   });
 
+  it("writes the boot hook root-only and the job hooks runnable but not writable by the runner", () => {
+    const doc = parse(render({ hooks })) as Doc;
+    const at = (path: string) => doc.write_files.find((f) => f.path === path);
+    expect(at(BOOT_HOOK_PATH)).toMatchObject({
+      content: hooks.boot,
+      owner: "root:root",
+      permissions: "0700",
+    });
+    expect(at(JOB_STARTED_HOOK_PATH)).toMatchObject({
+      content: hooks.jobStarted,
+      owner: "root:root",
+      permissions: "0755",
+    });
+    expect(at(JOB_COMPLETED_HOOK_PATH)).toMatchObject({
+      content: hooks.jobCompleted,
+      owner: "root:root",
+      permissions: "0755",
+    });
+    // GitHub asks for job hooks outside the runner's directory, ending in .sh.
+    for (const path of [JOB_STARTED_HOOK_PATH, JOB_COMPLETED_HOOK_PATH]) {
+      expect(path).toMatch(/\.sh$/);
+      expect(path.startsWith("/opt/actions-runner")).toBe(false);
+    }
+    // The boot script runs the boot hook from where it is written.
+    expect(bootScript()).toContain('boot_hook="$state/boot-hook"');
+    expect(BOOT_HOOK_PATH).toBe("/run/mayfly/boot-hook");
+    expect(bootScript()).toContain('job_hooks_dir="$root/usr/local/lib/mayfly"');
+  });
+
+  it("sends a hook as text when PyYAML reads it alike, base64-encoded when it would not", () => {
+    const doc = parse(
+      render({ hooks: { boot: hooks.boot, jobStarted: "#!/bin/sh\r\necho \u2028\n" } }),
+    ) as Doc;
+    const at = (path: string) => doc.write_files.find((f) => f.path === path);
+    expect(at(BOOT_HOOK_PATH)?.encoding).toBeUndefined();
+    expect(at(JOB_STARTED_HOOK_PATH)?.encoding).toBe("b64");
+    expect(bytesOf(at(JOB_STARTED_HOOK_PATH)).toString("utf8")).toBe("#!/bin/sh\r\necho \u2028\n");
+  });
+
+  it("writes no hook file for a hook the pool does not have", () => {
+    const doc = parse(render({ hooks: { jobCompleted: hooks.jobCompleted } })) as Doc;
+    const paths = doc.write_files.map((f) => f.path);
+    expect(paths).toContain(JOB_COMPLETED_HOOK_PATH);
+    expect(paths).not.toContain(BOOT_HOOK_PATH);
+    expect(paths).not.toContain(JOB_STARTED_HOOK_PATH);
+  });
+
   it.each([
+    ["a hook without an interpreter line", { hooks: { boot: "echo hi" } }, /boot hook/],
+    [
+      "a hook with a lone surrogate",
+      { hooks: { jobStarted: "#!/bin/sh\n\ud800" } },
+      /jobStarted hook/,
+    ],
     ["idle timeout 0", { idleTimeoutSeconds: 0 }, /idleTimeoutSeconds/],
     ["fractional lifetime", { maxLifetimeSeconds: 1.5 }, /maxLifetimeSeconds/],
     ["http URL", { runner: { ...runner, tarballUrl: "http://example.com/r.tgz" } }, /https/],
@@ -122,6 +223,73 @@ describe("renderUserData", () => {
     );
   });
 
+  it("property: hook text of any bytes reaches its file exactly, as data, never as code", () => {
+    const plain = parse(render()) as Doc & { runcmd: unknown };
+    const hookPaths = [BOOT_HOOK_PATH, JOB_STARTED_HOOK_PATH, JOB_COMPLETED_HOOK_PATH];
+    const tricky = fc.constantFrom(
+      "$(reboot)",
+      "`id`",
+      "'",
+      '"',
+      "\\",
+      "$" + "{HOME}",
+      "\n",
+      "\r\n",
+      "\t",
+      "\u0000",
+      "\u0085",
+      "\u2028",
+      "\ufeff",
+      "é",
+      "🚀",
+      "EOF",
+      "---",
+      "...",
+      "#cloud-config",
+      "- path: /etc/shadow",
+      ": ",
+      " ",
+    );
+    const hookText = fc
+      .tuple(
+        fc.constantFrom("#!/bin/sh\n", "#!/bin/bash\n", "#!/usr/bin/env python3\n"),
+        fc.array(fc.oneof(tricky, fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" })), {
+          maxLength: 12,
+        }),
+      )
+      .map(([shebang, parts]) => shebang + parts.join(""));
+    const rendered: { text: string; hooks: Record<string, string> }[] = [];
+    fc.assert(
+      fc.property(hookText, hookText, (boot, jobStarted) => {
+        const text = render({ hooks: { boot, jobStarted } });
+        const doc = parse(text) as Doc & { runcmd: unknown };
+        const at = (path: string) => doc.write_files.find((f) => f.path === path);
+        expect(bytesOf(at(BOOT_HOOK_PATH))).toEqual(Buffer.from(boot, "utf8"));
+        expect(bytesOf(at(JOB_STARTED_HOOK_PATH))).toEqual(Buffer.from(jobStarted, "utf8"));
+        // Everything else, the shell code the VM runs included, is what it is without hooks.
+        expect(doc.write_files.filter((f) => !hookPaths.includes(f.path))).toEqual(
+          plain.write_files,
+        );
+        expect(doc.runcmd).toEqual(plain.runcmd);
+        rendered.push({
+          text,
+          hooks: { [BOOT_HOOK_PATH]: boot, [JOB_STARTED_HOOK_PATH]: jobStarted },
+        });
+      }),
+      { numRuns: 300 },
+    );
+    // cloud-init reads user data with PyYAML, not the yaml package: it must agree.
+    if (!pythonYaml) return;
+    const read = spawnSync("python3", ["-c", PYYAML_HOOKS], {
+      input: JSON.stringify(rendered.map((r) => r.text)),
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    expect(read.stderr).toBe("");
+    const seen = JSON.parse(read.stdout) as Record<string, string>[];
+    expect(seen).toEqual(rendered.map((r) => r.hooks));
+  });
+
   it("accepts user data just under EC2's 16 KB limit and refuses it just over", () => {
     const overhead = Buffer.byteLength(render({ bootScript: "x" }), "utf8") - 1;
     // A one-line script of n bytes grows the YAML by n bytes (a plain scalar).
@@ -129,6 +297,17 @@ describe("renderUserData", () => {
     const exact = render({ bootScript: fits });
     expect(Buffer.byteLength(exact, "utf8")).toBe(USER_DATA_LIMIT_BYTES);
     expect(() => render({ bootScript: `${fits}x` })).toThrow(/16384-byte limit/);
+  });
+
+  it("refuses hooks that push the user data over EC2's limit, with a RangeError", () => {
+    const big = `#!/bin/sh\n${"x".repeat(8180)}\n`;
+    expect(() => render({ hooks: { boot: big, jobStarted: big } })).toThrow(RangeError);
+    expect(() => render({ hooks: { boot: big, jobStarted: big } })).toThrow(
+      /over EC2's 16384-byte limit/,
+    );
+    expect(userDataBytes({ ...base, hooks: { boot: big, jobStarted: big } })).toBeGreaterThan(
+      USER_DATA_LIMIT_BYTES,
+    );
   });
 
   it("leaves room under the limit with the real script and a large JIT config", () => {
