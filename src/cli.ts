@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import { doctorPassed, formatDoctor, runDoctor } from "./cloud/ec2/doctor.js";
+import { createEc2Client } from "./cloud/ec2/ec2-client.js";
 import { fleetJsonSchema } from "./config/fleet-schema.js";
 import { loadConfig } from "./config/load-config.js";
+import { loadFleetFile } from "./config/load-fleet.js";
 import { readDatabaseSettings } from "./config/settings.js";
 import { runDemo } from "./demo/run-demo.js";
-import { exitCodeOf, MayflyError, UsageError } from "./errors.js";
+import { CloudSetupError, ConfigError, exitCodeOf, MayflyError, UsageError } from "./errors.js";
 import { createLogger } from "./log/logger.js";
 import { openConfiguredLedger, serve } from "./main.js";
 
@@ -13,24 +17,38 @@ const USAGE = `usage: mayfly <command> [options]
 commands:
   serve [--config FILE]          migrate the ledger, then answer webhooks
   migrate                        apply ledger migrations and exit
-  demo                           run the whole system here: simulated GitHub and EC2, ~100 jobs
+  demo [--ec2-endpoint URL]      run the whole system here: simulated GitHub and EC2, ~100 jobs
+                                 (EC2 at URL instead, e.g. moto_server, when given)
   config schema                  print the JSON Schema of the fleet file
   config check [--config FILE]   validate the environment and the fleet file
+  doctor [--config FILE] [--json]
+                                 check the AWS permissions and resources the fleet file needs
 
 The fleet file comes from --config or MAYFLY_CONFIG. See README.md for every setting.`;
 
 type Out = { out: (text: string) => void; err: (text: string) => void };
+
+/** What a command may be handed instead of building it; tests pass an EC2 client here. */
+export interface CliDeps {
+  readonly ec2?: EC2Client;
+}
 
 /** Runs one command; resolves to the process exit code. `serve` resolves when it stops. */
 export async function run(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
   io: Out,
+  deps: CliDeps = {},
 ): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
-      options: { config: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        config: { type: "string" },
+        json: { type: "boolean" },
+        "ec2-endpoint": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -59,16 +77,25 @@ export async function run(
       return 0;
     }
     if (command === "demo" && sub === undefined) {
+      const endpoint = values["ec2-endpoint"];
+      if (endpoint !== undefined && !isWebUrl(endpoint))
+        throw new UsageError(`--ec2-endpoint: not an http(s) URL: ${endpoint}`);
       let shown = 0;
-      return await runDemo({
-        out: io.out,
-        // A line every two seconds: readable on a terminal and in a CI log alike.
-        progress: (line) => {
-          if (Date.now() - shown < 2000) return;
-          shown = Date.now();
-          io.err(line);
+      return await runDemo(
+        {
+          out: io.out,
+          // A line every two seconds: readable on a terminal and in a CI log alike.
+          progress: (line) => {
+            if (Date.now() - shown < 2000) return;
+            shown = Date.now();
+            io.err(line);
+          },
         },
-      });
+        endpoint === undefined ? {} : { ec2Endpoint: endpoint },
+      );
+    }
+    if (command === "doctor" && sub === undefined) {
+      return await doctor(env, values.config, values.json === true, io, deps);
     }
     if (command === "serve" && sub === undefined) {
       return await serveUntilSignal(env, values.config);
@@ -89,6 +116,35 @@ export async function run(
     if (error instanceof UsageError) io.err(`\n${USAGE}`);
     return code;
   }
+}
+
+/**
+ * Needs the fleet file only: the GitHub settings play no part in the AWS checks. The EC2
+ * client reads region, credentials and AWS_ENDPOINT_URL_EC2 the SDK's usual way.
+ */
+async function doctor(
+  env: NodeJS.ProcessEnv,
+  configFlag: string | undefined,
+  json: boolean,
+  io: Out,
+  deps: CliDeps,
+): Promise<number> {
+  const fleetPath = configFlag ?? env.MAYFLY_CONFIG?.trim();
+  if (!fleetPath)
+    throw new ConfigError(["MAYFLY_CONFIG: required (the fleet file; or pass --config FILE)"]);
+  const fleet = loadFleetFile(fleetPath);
+  const checks = await runDoctor(deps.ec2 ?? createEc2Client(), fleet);
+  io.out(json ? JSON.stringify(checks, null, 2) : formatDoctor(checks));
+  const missing = checks.filter((check) => check.status === "missing").length;
+  if (!doctorPassed(checks)) throw new CloudSetupError(`doctor: ${missing} checks missing`);
+  return 0;
+}
+
+/** An absolute http(s) URL with a host, as an EC2 endpoint must be. */
+function isWebUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (url.protocol === "http:" || url.protocol === "https:") && url.host !== "";
 }
 
 async function serveUntilSignal(

@@ -69,6 +69,13 @@ export class CloudError extends MayflyError {
   }
 }
 
+/** The cloud has something in the way, e.g. a subnet whose CIDR overlaps the one asked for. */
+export class CloudConflictError extends MayflyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CLOUD_CONFLICT", message, options);
+  }
+}
+
 /**
  * GitHub answered with an error or not at all; `status` is the HTTP status (undefined when
  * no answer came). The message names the request, never a token or a JIT config.
@@ -80,6 +87,13 @@ export class GitHubError extends MayflyError {
     options?: { cause?: unknown },
   ) {
     super("GITHUB_UNAVAILABLE", message, options);
+  }
+}
+
+/** The AWS account lacks a permission or resource the fleet file needs (`mayfly doctor`). */
+export class CloudSetupError extends MayflyError {
+  constructor(message: string) {
+    super("CLOUD_SETUP_INCOMPLETE", message);
   }
 }
 
@@ -109,6 +123,7 @@ const exitCodes: Record<string, number> = {
   LEDGER_UNAVAILABLE: 69, // EX_UNAVAILABLE
   GITHUB_UNAVAILABLE: 69, // EX_UNAVAILABLE
   CONFIG_INVALID: 78, // EX_CONFIG
+  CLOUD_SETUP_INCOMPLETE: 78, // EX_CONFIG: the account does not match the fleet file
 };
 
 /** Process exit code for an error (sysexits.h values); anything else is 1. */

@@ -1,6 +1,6 @@
-import { EC2Client } from "@aws-sdk/client-ec2";
 import type { FastifyInstance } from "fastify";
 import type { Cloud } from "./cloud/cloud.js";
+import { createEc2Client } from "./cloud/ec2/ec2-client.js";
 import { Ec2Cloud } from "./cloud/ec2/ec2-cloud.js";
 import type { Config } from "./config/load-config.js";
 import type { Settings } from "./config/settings.js";
@@ -8,7 +8,9 @@ import { startDispatcher } from "./fleet/dispatcher.js";
 import type { Loop } from "./fleet/loop.js";
 import { pruneDeliveries } from "./fleet/prune-deliveries.js";
 import { startReaper } from "./fleet/reaper.js";
+import { DEFAULT_RECONCILER, startReconciler } from "./fleet/reconciler.js";
 import { scheduleTask } from "./fleet/scheduled-task.js";
+import { createSubnetKeeper, startSubnetKeeper } from "./fleet/subnet-keeper.js";
 import type { GitHub } from "./github/github.js";
 import { OctokitGitHub } from "./github/octokit-github.js";
 import { buildApp } from "./http/build-app.js";
@@ -35,6 +37,8 @@ export interface Parts {
     readonly reapMs: number;
     readonly concurrency: number;
   };
+  /** The reconciler's cron schedule (node-cron, seconds field allowed). */
+  readonly reconcileSchedule?: string;
 }
 
 export interface Running {
@@ -46,6 +50,10 @@ export interface Running {
 }
 
 const DEFAULT_LOOPS = { dispatchMs: 1000, reapMs: 5000, concurrency: 8 };
+// The keeper's own rounds only top up idle subnets and trim surplus; launches ask it directly.
+const SUBNET_KEEPER_MS = 60_000;
+// Every minute: a lost webhook or a dead VM waits at most this long to be noticed.
+const RECONCILE_SCHEDULE = "* * * * *";
 
 /** The composition root: builds every part from the configuration and starts serving. */
 export async function serve(config: Config, parts: Parts = {}): Promise<Running> {
@@ -69,7 +77,12 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
   } else {
     const cloud =
       parts.cloud ??
-      new Ec2Cloud({ client: new EC2Client({ retryMode: "adaptive" }), fleet: fleet.fleet });
+      new Ec2Cloud({
+        client: createEc2Client(),
+        fleet: fleet.fleet,
+        network: fleet.network,
+        launchTemplate: fleet.launchTemplate,
+      });
     const timing = parts.loops ?? DEFAULT_LOOPS;
     const deps = {
       ledger,
@@ -80,10 +93,23 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
       now: () => new Date(),
       random: Math.random,
     };
+    const subnets = createSubnetKeeper(deps);
     loops.push(
-      startDispatcher(deps, { intervalMs: timing.dispatchMs, concurrency: timing.concurrency }),
+      startDispatcher(deps, {
+        intervalMs: timing.dispatchMs,
+        concurrency: timing.concurrency,
+        subnets,
+      }),
     );
     loops.push(startReaper(deps, { intervalMs: timing.reapMs }));
+    loops.push(startSubnetKeeper(subnets, deps, { intervalMs: SUBNET_KEEPER_MS }));
+    tasks.push(
+      startReconciler(deps, {
+        ...DEFAULT_RECONCILER,
+        schedule: parts.reconcileSchedule ?? RECONCILE_SCHEDULE,
+        onRelaunch: () => loops[0]?.kick(),
+      }),
+    );
   }
   const [dispatcher, reaper] = loops;
 

@@ -45,7 +45,16 @@ export interface VmState {
   readonly stateReason: string | null;
 }
 
-/** The cloud port, in our words. Every VM it starts carries the fleet's tag. */
+/** A runner subnet of ours as the cloud sees it. */
+export interface CloudSubnet {
+  readonly subnetId: string;
+  readonly cidr: string;
+  readonly availabilityZone: string;
+  /** Whether the fleet's isolating network ACL (and route table, if one is set) is associated. */
+  readonly isolated: boolean;
+}
+
+/** The cloud port, in our words. Every VM and subnet it creates carries the fleet's tag. */
 export interface Cloud {
   /** Starts one runner VM; the same token never starts two. */
   launch(req: LaunchRequest, idempotencyToken: string): Promise<LaunchedInstance>;
@@ -53,4 +62,15 @@ export interface Cloud {
   terminate(instanceIds: readonly string[]): Promise<void>;
   /** Every VM carrying this fleet's tag, whatever its state. */
   listOurs(): AsyncIterable<VmState>;
+  /** Every runner subnet carrying this fleet's tag. */
+  listSubnets(): Promise<CloudSubnet[]>;
+  /**
+   * Creates one runner subnet, tagged, with the fleet's isolating network ACL. Rejects with
+   * CloudConflictError when the CIDR overlaps a subnet that exists.
+   */
+  createSubnet(cidr: string, availabilityZone: string): Promise<CloudSubnet>;
+  /** Gives a subnet of ours the fleet's network ACL (and route table); a no-op when it has them. */
+  isolateSubnet(subnetId: string): Promise<void>;
+  /** Deletes a runner subnet; one already gone counts as deleted. */
+  deleteSubnet(subnetId: string): Promise<void>;
 }

@@ -10,9 +10,10 @@ export interface LaunchAttempt {
 
 /**
  * The order to try launches in when capacity is short: each market in turn (spot before
- * on-demand for `spot-then-on-demand`), within it each instance type in the pool's order,
- * within that each Availability Zone, starting from `firstZone` so launches spread over
- * zones instead of piling into the first.
+ * on-demand for `spot-then-on-demand`), within it each Availability Zone, starting from
+ * `firstZone` so launches spread over zones, within that each instance type in the pool's
+ * order. So a shortage moves to the next type first, then to another zone's subnet, and
+ * only then to on-demand.
  */
 export function launchAttempts(
   instanceTypes: readonly string[],
@@ -24,8 +25,8 @@ export function launchAttempts(
   const start = zones.length === 0 ? 0 : ((firstZone % zones.length) + zones.length) % zones.length;
   const rotated = [...zones.slice(start), ...zones.slice(0, start)];
   return markets.flatMap((m) =>
-    instanceTypes.flatMap((instanceType) =>
-      rotated.map((availabilityZone) => ({ instanceType, market: m, availabilityZone })),
+    rotated.flatMap((availabilityZone) =>
+      instanceTypes.map((instanceType) => ({ instanceType, market: m, availabilityZone })),
     ),
   );
 }

@@ -1,10 +1,14 @@
-/** The demo's fleet: two pools in two zones, with prices for the usage table. */
-export const DEMO_FLEET_YAML = `
+/** The demo's VPC in the simulated EC2 (CIDR as createDemoVpc makes one elsewhere); mayfly creates its runner subnets there. */
+export const DEMO_VPC = { vpcId: "vpc-0de0000000000000d", vpcCidr: "10.0.0.0/16" } as const;
+
+/** The demo's fleet in a VPC: two pools in two zones, with prices for the usage table. */
+export const demoFleetYaml = (vpcId: string): string => `
 fleet: demo
 network:
-  vpcId: vpc-0de0000000000000d
+  vpcId: ${vpcId}
   runnerCidr: 10.0.128.0/17
   availabilityZones: [eu-west-1a, eu-west-1b]
+  idleSubnets: 4
 limits:
   maxRunners: 40
   githubRequestsPerHour: 20000
@@ -27,13 +31,3 @@ pools:
     market: on-demand
     maxRunners: 8
 `;
-
-/** Runner subnets the demo's EC2 has, 24 per zone: subnet ID → zone. */
-export function demoSubnets(): Record<string, string> {
-  const subnets: Record<string, string> = {};
-  for (const zone of ["a", "b"]) {
-    for (let i = 0; i < 24; i++)
-      subnets[`subnet-0demo${zone}${String(i).padStart(4, "0")}`] = `eu-west-1${zone}`;
-  }
-  return subnets;
-}

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EC2Client } from "@aws-sdk/client-ec2";
+import { createEc2Client } from "../cloud/ec2/ec2-client.js";
 import { Ec2Cloud } from "../cloud/ec2/ec2-cloud.js";
 import { parseFleet } from "../config/load-fleet.js";
 import { readSettings } from "../config/settings.js";
@@ -10,8 +10,14 @@ import { parseRunnerName } from "../core/runner-name.js";
 import { OctokitGitHub } from "../github/octokit-github.js";
 import { createLogger } from "../log/logger.js";
 import { serve } from "../main.js";
-import { type SimWorld, startSimWorld } from "../sim/world/start-sim-world.js";
-import { DEMO_FLEET_YAML, demoSubnets } from "./demo-fleet.js";
+import {
+  type SimWorld,
+  startSimWorld,
+  type WorldEc2,
+  type WorldVm,
+} from "../sim/world/start-sim-world.js";
+import { createDemoVpc } from "./create-demo-vpc.js";
+import { DEMO_VPC, demoFleetYaml } from "./demo-fleet.js";
 import { type DemoFigures, demoReport } from "./demo-report.js";
 
 export interface DemoIo {
@@ -20,31 +26,42 @@ export interface DemoIo {
   readonly progress: (text: string) => void;
 }
 
+/** What to run; every field has the demo's usual value as default. */
+export interface DemoOptions {
+  /** An external EC2 endpoint (e.g. moto_server) instead of the built-in EC2 sim. */
+  readonly ec2Endpoint?: string;
+  /** Jobs queued at once, then one every 100 ms; defaults 40 and 60. */
+  readonly burst?: number;
+  readonly trickle?: number;
+  /** How long the jobs may take to finish; default 100 s. */
+  readonly deadlineMs?: number;
+  /** Handed the figures and every VM seen, before the report is printed. */
+  readonly onFinished?: (result: { figures: DemoFigures; vms: readonly WorldVm[] }) => void;
+}
+
 const REPOSITORIES = ["example-org/web", "example-org/api", "example-org/infra"];
-const BURST = 40;
-const TRICKLE = 60;
-const DEADLINE_MS = 100_000;
+// Dummy keys: the EC2 sim and moto_server accept any signature.
+const DEMO_KEYS = { accessKeyId: "demo", secretAccessKey: "demo" };
 
 /**
  * The whole system on this machine: embedded database in a temp dir, simulated GitHub and
  * EC2 (runner VMs boot, take a job, run it, power off), and the controller serving them.
  * Resolves to 0 only if every job was served and no VM is left running.
  */
-export async function runDemo(io: DemoIo): Promise<number> {
+export async function runDemo(io: DemoIo, options: DemoOptions = {}): Promise<number> {
   const started = Date.now();
+  const endpoint = options.ec2Endpoint;
+  let vpcId: string = DEMO_VPC.vpcId;
+  if (endpoint !== undefined) {
+    const setup = createEc2Client({ endpoint, region: "eu-west-1", credentials: DEMO_KEYS });
+    try {
+      vpcId = await createDemoVpc(setup, endpoint);
+    } finally {
+      setup.destroy();
+    }
+  }
+  const world = await startDemoWorld(endpoint);
   const dir = mkdtempSync(join(tmpdir(), "mayfly-demo-"));
-  const subnets = demoSubnets();
-  const world = await startSimWorld({
-    subnets,
-    bootMs: 300,
-    idleTimeoutMs: 3000,
-    // A burst of launches meets EC2's request-token bucket: the SDK and our budget pace it.
-    ec2: {
-      pendingMs: 100,
-      shuttingDownMs: 200,
-      throttle: { RunInstances: { capacity: 20, refillPerSecond: 10 } },
-    },
-  });
   const secret = randomBytes(24).toString("hex");
   const settings = readSettings({
     GITHUB_WEBHOOK_SECRET: secret,
@@ -54,7 +71,7 @@ export async function runDemo(io: DemoIo): Promise<number> {
     MAYFLY_DATA_DIR: join(dir, "data"),
     MAYFLY_PORT: "0",
   });
-  const fleet = parseFleet(DEMO_FLEET_YAML, "demo fleet");
+  const fleet = parseFleet(demoFleetYaml(vpcId), "demo fleet");
   const logPath = join(dir, "mayfly.log");
   const logger = createLogger({ level: "info", destination: createWriteStream(logPath) });
   // Writes are spaced 50 ms here, not the 1 s GitHub asks of real Apps, so the demo is short.
@@ -65,40 +82,46 @@ export async function runDemo(io: DemoIo): Promise<number> {
     logger,
     tuning: { writeSpacingMs: 50 },
   });
-  const ec2Client = new EC2Client({
+  const ec2Client = createEc2Client({
     endpoint: world.ec2.url,
     region: "eu-west-1",
-    credentials: { accessKeyId: "AKIDDEMO", secretAccessKey: "demo-not-a-secret" },
-    retryMode: "adaptive",
-    maxAttempts: 5,
+    credentials: DEMO_KEYS,
   });
+  // Every attempt counts, retried ones included (the deserialize step runs once per attempt).
+  let ec2Calls = 0;
+  ec2Client.middlewareStack.add(
+    (next) => (args) => {
+      ec2Calls += 1;
+      return next(args);
+    },
+    { step: "deserialize", name: "demoCallCounter" },
+  );
   const running = await serve(
     { settings, fleet, fleetPath: "demo fleet" },
     {
       logger,
       github,
-      cloud: new Ec2Cloud({ client: ec2Client, fleet: fleet.fleet }),
+      cloud: new Ec2Cloud({ client: ec2Client, fleet: fleet.fleet, network: fleet.network }),
       loops: { dispatchMs: 200, reapMs: 500, concurrency: 16 },
     },
   );
   let code = 1;
   try {
-    await running.ledger.addSubnets(
-      Object.entries(subnets).map(([subnetId, zone], i) => ({
-        subnetId,
-        availabilityZone: zone,
-        cidr: `10.0.${128 + Math.floor(i / 16)}.${(i % 16) * 16}/28`,
-      })),
-    );
     const address = running.app.server.address();
     const port = typeof address === "object" && address ? address.port : 0;
     world.connect({ url: `http://127.0.0.1:${port}/webhook`, secret });
 
-    const cancelled = await playScenario(world);
-    const finished = await waitUntilDone(world, io);
+    const cancelled = await playScenario(world, options.burst ?? 40, options.trickle ?? 60);
+    const finished = await waitUntilDone(world, io, options.deadlineMs ?? 100_000);
     // Let the reaper record the last terminations and their usage.
     await new Promise((resolve) => setTimeout(resolve, 1200));
-    const figures = await figuresOf(world, running.ledger, fleet.fleet, cancelled, started);
+    const figures = await figuresOf(world, running.ledger, {
+      fleetName: fleet.fleet,
+      cancelled,
+      startedMs: started,
+      ec2Calls,
+    });
+    options.onFinished?.({ figures, vms: world.ec2.instances() });
     io.out(`\n${demoReport(figures)}\n`);
     code = finished && figures.unserved === 0 && figures.vmsLeft === 0 ? 0 : 1;
     if (code !== 0) io.out(`demo FAILED: controller log kept at ${logPath}`);
@@ -111,8 +134,26 @@ export async function runDemo(io: DemoIo): Promise<number> {
   return code;
 }
 
+type DemoWorld = SimWorld<WorldEc2>;
+
+/** The runner VMs live in the EC2 sim, or in an external endpoint the world polls. */
+async function startDemoWorld(endpoint: string | undefined): Promise<DemoWorld> {
+  const timing = { bootMs: 300, idleTimeoutMs: 3000 };
+  if (endpoint !== undefined) return startSimWorld({ ...timing, ec2Endpoint: endpoint });
+  return startSimWorld({
+    ...timing,
+    // A burst of launches meets EC2's request-token bucket: the SDK and our budget pace it.
+    ec2: {
+      ...DEMO_VPC,
+      pendingMs: 100,
+      shuttingDownMs: 200,
+      throttle: { RunInstances: { capacity: 20, refillPerSecond: 10 } },
+    },
+  });
+}
+
 /** ~100 jobs over two pools and three repositories, with the faults GitHub really has. */
-async function playScenario(world: SimWorld): Promise<number[]> {
+async function playScenario(world: DemoWorld, burst: number, trickle: number): Promise<number[]> {
   const cancelled: number[] = [];
   const queue = (i: number) =>
     world.queueJob({
@@ -122,24 +163,24 @@ async function playScenario(world: SimWorld): Promise<number[]> {
       name: `job-${i}`,
       workflowName: "CI",
     });
-  for (let i = 0; i < BURST; i++) {
+  for (let i = 0; i < burst; i++) {
     if (i === 5) world.faults({ duplicate: 1 }); // the same delivery twice
     if (i === 12) world.faults({ reorder: 1 }); // the next delivery overtakes this one
     const id = await queue(i);
-    if (i === BURST - 1) {
+    if (i === burst - 1) {
       await world.cancelJob(id); // cancelled before any runner took it
       cancelled.push(id);
     }
   }
-  for (let i = BURST; i < BURST + TRICKLE; i++) {
+  for (let i = burst; i < burst + trickle; i++) {
     await queue(i);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return cancelled;
 }
 
-async function waitUntilDone(world: SimWorld, io: DemoIo): Promise<boolean> {
-  const deadline = Date.now() + DEADLINE_MS;
+async function waitUntilDone(world: DemoWorld, io: DemoIo, deadlineMs: number): Promise<boolean> {
+  const deadline = Date.now() + deadlineMs;
   for (;;) {
     const jobs = world.jobs();
     const done = jobs.filter((j) => j.status === "completed").length;
@@ -157,7 +198,7 @@ async function waitUntilDone(world: SimWorld, io: DemoIo): Promise<boolean> {
 }
 
 async function figuresOf(
-  world: SimWorld,
+  world: DemoWorld,
   ledger: {
     usageByRepository(
       since: Date,
@@ -165,10 +206,14 @@ async function figuresOf(
       { repository: string; jobs: number; instanceSeconds: number; estimatedCostUsd: number }[]
     >;
   },
-  fleetName: string,
-  cancelled: readonly number[],
-  startedMs: number,
+  run: {
+    fleetName: string;
+    cancelled: readonly number[];
+    startedMs: number;
+    ec2Calls: number;
+  },
 ): Promise<DemoFigures> {
+  const { fleetName, cancelled, startedMs } = run;
   const jobs = world.jobs();
   const instances = world.ec2.instances();
   const firstLaunch = new Map<number, number>();
@@ -191,7 +236,7 @@ async function figuresOf(
       .map((j) => (firstLaunch.get(j.id) as number) - j.createdAt.getTime()),
     queuedToRunning: served.map((j) => (j.startedAt as Date).getTime() - j.createdAt.getTime()),
     githubCalls: world.github.requestCount(),
-    ec2Calls: world.ec2.calls(),
+    ec2Calls: run.ec2Calls,
     vmsLaunched: instances.length,
     vmsTerminated: instances.filter((i) => world.ec2.statusOf(i.instanceId) === "terminated")
       .length,

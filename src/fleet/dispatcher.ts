@@ -1,11 +1,14 @@
 import { available, type Bucket, type Rate, take } from "../core/token-bucket.js";
 import { type LaunchDeps, launchRunner } from "./launch-runner.js";
 import { type Loop, startLoop } from "./loop.js";
+import type { SubnetKeeper } from "./subnet-keeper.js";
 
 export interface DispatcherOptions {
   readonly intervalMs: number;
   /** Launches in flight at once. */
   readonly concurrency: number;
+  /** Creates runner subnets when the free ones are fewer than the launches claimed. */
+  readonly subnets?: SubnetKeeper;
 }
 
 // A launch costs GitHub one JIT registration and EC2 one RunInstances (plus retries the
@@ -51,6 +54,13 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
       });
       github = take(github, githubRate, ms, intents.length * GITHUB_CALLS_PER_LAUNCH);
       ec2 = take(ec2, ec2Rate, ms, intents.length);
+      if (intents.length > 0) {
+        // A launch without a free subnet fails and backs off, so a keeper failure is
+        // logged here rather than holding up the launches that can go ahead.
+        await options.subnets?.ensureFree(intents.length).catch((error: unknown) => {
+          deps.logger.error({ err: error, loop: "dispatcher" }, "could not create runner subnets");
+        });
+      }
       const outcomes = await Promise.all(intents.map((intent) => launchRunner(intent, deps)));
       return {
         claimed: intents.length,

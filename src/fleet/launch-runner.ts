@@ -3,7 +3,7 @@ import type { PoolConfig } from "../config/fleet-schema.js";
 import { retryAt } from "../core/dispatch-plan.js";
 import { launchAttempts, remainingAttempts } from "../core/launch-attempts.js";
 import { CapacityError } from "../errors.js";
-import type { LaunchIntent } from "../ledger/ledger.js";
+import type { LaunchIntent, Subnet } from "../ledger/ledger.js";
 import type { Logger } from "../log/logger.js";
 import type { FleetDeps } from "./fleet-deps.js";
 import { renderUserData } from "./user-data.js";
@@ -30,9 +30,8 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
     if (intent.installationId === null)
       throw new Error("the job's webhook named no App installation");
     const zones = rotate(deps.fleet.network.availabilityZones, deps.random());
-    const subnet = await deps.ledger.leaseSubnet(intent.runnerRowId, zones, deps.now());
-    if (subnet === undefined) throw new Error("no free runner subnet");
-
+    const lease = await deps.ledger.leaseSubnet(intent.runnerRowId, zones, deps.now());
+    if (lease === undefined) throw new Error("no free runner subnet");
     const jit = await deps.github.generateJitConfig({
       installationId: intent.installationId,
       org: intent.org,
@@ -43,7 +42,7 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
     });
     runnerId = jit.runnerId;
     const userData = renderUserData(jit.jitConfig, pool);
-    const vm = await launchInZone(pool, subnet, userData, intent, deps);
+    const vm = await launchWithFallback(pool, lease, userData, intent, deps);
     await deps.ledger.recordLaunch(intent.runnerRowId, { ...vm, runnerId: jit.runnerId });
     log.info(
       { instanceId: vm.instanceId, instanceType: vm.instanceType, market: vm.market },
@@ -56,17 +55,40 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
   }
 }
 
-async function launchInZone(
+/**
+ * Launches in the leased subnet's zone first; on a capacity error tries the next instance
+ * type, then moves the lease to another zone's free subnet, then the next market
+ * (core/launch-attempts). The lease always names the subnet of the attempt in flight.
+ */
+async function launchWithFallback(
   pool: PoolConfig,
-  subnet: { subnetId: string; availabilityZone: string },
+  lease: Subnet,
   userData: ReturnType<typeof renderUserData>,
   intent: LaunchIntent,
   deps: LaunchDeps,
 ) {
-  let attempts = launchAttempts(pool.instanceTypes, pool.market, [subnet.availabilityZone]);
+  let subnet = lease;
+  const zones = [
+    lease.availabilityZone,
+    ...deps.fleet.network.availabilityZones.filter((z) => z !== lease.availabilityZone),
+  ];
+  let attempts = launchAttempts(pool.instanceTypes, pool.market, zones);
   let lastError: unknown;
   while (attempts.length > 0) {
     const attempt = attempts[0] as (typeof attempts)[number];
+    if (attempt.availabilityZone !== subnet.availabilityZone) {
+      await deps.ledger.releaseSubnet(intent.runnerRowId);
+      const moved = await deps.ledger.leaseSubnet(
+        intent.runnerRowId,
+        [attempt.availabilityZone],
+        deps.now(),
+      );
+      if (moved === undefined) {
+        attempts = attempts.filter((a) => a.availabilityZone !== attempt.availabilityZone);
+        continue;
+      }
+      subnet = moved;
+    }
     try {
       return await deps.cloud.launch(
         {
@@ -80,7 +102,7 @@ async function launchInZone(
           diskGiB: pool.diskGiB,
           userData,
         },
-        clientToken(intent.launchToken, attempt.instanceType, attempt.market),
+        clientToken(intent.launchToken, attempt.instanceType, attempt.market, subnet.subnetId),
       );
     } catch (error) {
       if (!(error instanceof CapacityError)) throw error;
@@ -88,7 +110,7 @@ async function launchInZone(
       attempts = remainingAttempts(attempts, attempt, error.failure);
     }
   }
-  throw lastError ?? new Error("no instance type to try");
+  throw lastError ?? new Error("no free subnet in any zone to try");
 }
 
 async function undo(
@@ -117,11 +139,16 @@ async function undo(
 
 /**
  * One token per intent and attempt, so a retried call never starts a second VM while another
- * type or market is a new request. EC2 takes at most 64 ASCII characters:
+ * type, market or subnet is a new request. EC2 takes at most 64 ASCII characters:
  * https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html
  */
-export function clientToken(launchToken: string, instanceType: string, market: string): string {
-  const token = `${launchToken}-${instanceType}-${market}`;
+export function clientToken(
+  launchToken: string,
+  instanceType: string,
+  market: string,
+  subnetId: string,
+): string {
+  const token = `${launchToken}-${instanceType}-${market}-${subnetId}`;
   return token.length <= 64 ? token : createHash("sha256").update(token).digest("hex").slice(0, 64);
 }
 

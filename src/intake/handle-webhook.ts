@@ -1,10 +1,7 @@
 import type { Secret } from "../config/secret.js";
-import type { JobAction } from "../core/job.js";
-import { choosePool, type PoolLabels } from "../core/pool-choice.js";
 import { MediaTypeError, PayloadError } from "../errors.js";
-import type { Ledger } from "../ledger/ledger.js";
+import { type JobDeliveryDeps, recordJobDelivery } from "./record-job-delivery.js";
 import { verifySignature } from "./verify-signature.js";
-import { JOB_ACTIONS, toJobEvent, workflowJobPayload } from "./workflow-job-payload.js";
 
 /** One webhook request as it arrived, headers by their meaning. */
 export interface WebhookRequest {
@@ -15,14 +12,8 @@ export interface WebhookRequest {
   readonly deliveryId: string | undefined;
 }
 
-export interface WebhookDeps {
-  readonly ledger: Ledger;
+export interface WebhookDeps extends JobDeliveryDeps {
   readonly webhookSecrets: readonly Secret[];
-  readonly pools: readonly PoolLabels[];
-  readonly bindingLabelPrefix: string;
-  readonly now: () => Date;
-  /** Told when a job event was recorded: a queued job wakes the dispatcher, an ended one the reaper. */
-  readonly onJobRecorded?: (action: JobAction) => void;
 }
 
 export type WebhookOutcome = "recorded" | "duplicate" | "ignored" | "pong";
@@ -51,50 +42,10 @@ export async function handleWebhook(
   if (!deliveryId || !DELIVERY_ID.test(deliveryId)) {
     throw new PayloadError("X-GitHub-Delivery is missing or not a delivery ID");
   }
-  const log: Record<string, unknown> = { deliveryId, event };
   const body = parseBody(req.rawBody, req.contentType);
 
-  if (event === "ping") return { outcome: "pong", log };
-  if (event !== "workflow_job")
-    return { outcome: "ignored", log: { ...log, reason: "event not handled" } };
-
-  const action = (body as { action?: unknown } | null)?.action;
-  log.action = action;
-  if (typeof action !== "string" || !(JOB_ACTIONS as readonly string[]).includes(action)) {
-    if (typeof action !== "string")
-      throw new PayloadError("workflow_job payload: action: required");
-    return { outcome: "ignored", log: { ...log, reason: "action not handled" } };
-  }
-  const parsed = workflowJobPayload.safeParse(body);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (i) => `${i.path.join(".") || "(body)"}: ${i.message}`,
-    );
-    throw new PayloadError(`workflow_job payload: ${problems.slice(0, 5).join("; ")}`);
-  }
-  const jobEvent = toJobEvent(parsed.data);
-  const pool = choosePool(
-    jobEvent.labels,
-    jobEvent.repository,
-    deps.pools,
-    deps.bindingLabelPrefix,
-  );
-  const outcome = await deps.ledger.ingest(
-    { id: deliveryId, event, receivedAt: deps.now() },
-    jobEvent,
-    pool?.name ?? null,
-  );
-  if (outcome === "recorded") deps.onJobRecorded?.(jobEvent.action);
-  return {
-    outcome,
-    log: {
-      ...log,
-      jobId: jobEvent.jobId,
-      runId: jobEvent.runId,
-      pool: pool?.name ?? null,
-      outcome,
-    },
-  };
+  if (event === "ping") return { outcome: "pong", log: { deliveryId, event } };
+  return recordJobDelivery(deliveryId, event, body, deps);
 }
 
 function parseBody(raw: Uint8Array, contentType: string | undefined): unknown {

@@ -27,6 +27,7 @@ export interface JobsTable {
   launch_failures: Generated<number>;
   next_launch_at: Date | null;
   launch_error: string | null;
+  gave_up_at: Generated<Date | null>;
 }
 
 export interface RunnersTable {
@@ -59,6 +60,7 @@ export interface SubnetsTable {
   cidr: string;
   runner_id: number | null;
   leased_at: Date | null;
+  released_at: Date | null;
   created_at: Generated<Date>;
 }
 
@@ -76,6 +78,7 @@ export interface UsageTable {
   instance_seconds: number;
   job_seconds: number | null;
   estimated_cost_usd: number | null;
+  interrupted: Generated<boolean>;
 }
 
 export interface Database {

@@ -2,7 +2,8 @@ import { type Kysely, sql } from "kysely";
 import { type PendingJob, planDispatch } from "../core/dispatch-plan.js";
 import { runnerName } from "../core/runner-name.js";
 import type { Database } from "./db-schema.js";
-import type { ClaimRequest, LaunchedVm, LaunchIntent, Subnet } from "./ledger.js";
+import type { ClaimRequest, LaunchedVm, LaunchIntent } from "./ledger.js";
+import { releaseSubnet } from "./subnet-ledger.js";
 
 // One dispatcher at a time decides, so pool limits hold across replicas; jobs stay
 // SKIP LOCKED so a dispatch never waits on intake writing the same job.
@@ -24,6 +25,7 @@ export async function claimLaunches(
       .select(["j.id", "j.pool", "j.queued_at", "j.recorded_at", "j.next_launch_at"])
       .where("j.state", "=", "queued")
       .where("j.pool", "is not", null)
+      .where("j.gave_up_at", "is", null)
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(
@@ -165,11 +167,7 @@ export async function recordLaunchFailure(
       .returning("job_id")
       .executeTakeFirst();
     if (runner === undefined) return;
-    await tx
-      .updateTable("subnets")
-      .set({ runner_id: null, leased_at: null })
-      .where("runner_id", "=", runnerRowId)
-      .execute();
+    await releaseSubnet(tx, runnerRowId);
     if (runner.job_id == null) return;
     await tx
       .updateTable("jobs")
@@ -181,67 +179,4 @@ export async function recordLaunchFailure(
       .where("id", "=", runner.job_id)
       .execute();
   });
-}
-
-/** Adds subnets to the pool of runner subnets; known ones are left as they are. */
-export async function addSubnets(db: Kysely<Database>, subnets: readonly Subnet[]): Promise<void> {
-  if (subnets.length === 0) return;
-  await db
-    .insertInto("subnets")
-    .values(
-      subnets.map((s) => ({
-        subnet_id: s.subnetId,
-        availability_zone: s.availabilityZone,
-        cidr: s.cidr,
-      })),
-    )
-    .onConflict((oc) => oc.column("subnet_id").doNothing())
-    .execute();
-}
-
-/** Leases a free subnet to a runner, preferring zones in the order given; undefined if none is free. */
-export async function leaseSubnet(
-  db: Kysely<Database>,
-  runnerRowId: number,
-  zones: readonly string[],
-  now: Date,
-): Promise<Subnet | undefined> {
-  return db.transaction().execute(async (tx) => {
-    const held = await tx
-      .selectFrom("subnets")
-      .select(["subnet_id", "availability_zone", "cidr"])
-      .where("runner_id", "=", runnerRowId)
-      .executeTakeFirst();
-    const free =
-      held ??
-      (await tx
-        .selectFrom("subnets")
-        .select(["subnet_id", "availability_zone", "cidr"])
-        .where("runner_id", "is", null)
-        .where("availability_zone", "in", zones.length > 0 ? [...zones] : [""])
-        .orderBy(sql`array_position(${sql.val([...zones])}::text[], availability_zone)`)
-        .orderBy("subnet_id")
-        .limit(1)
-        .forUpdate()
-        .skipLocked()
-        .executeTakeFirst());
-    if (free === undefined) return undefined;
-    if (held === undefined) {
-      await tx
-        .updateTable("subnets")
-        .set({ runner_id: runnerRowId, leased_at: now })
-        .where("subnet_id", "=", free.subnet_id)
-        .execute();
-    }
-    return { subnetId: free.subnet_id, availabilityZone: free.availability_zone, cidr: free.cidr };
-  });
-}
-
-/** Returns a runner's subnet lease; releasing a released lease is a no-op. */
-export async function releaseSubnet(db: Kysely<Database>, runnerRowId: number): Promise<void> {
-  await db
-    .updateTable("subnets")
-    .set({ runner_id: null, leased_at: null })
-    .where("runner_id", "=", runnerRowId)
-    .execute();
 }

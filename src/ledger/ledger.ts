@@ -1,4 +1,5 @@
 import type { Job, JobEvent } from "../core/job.js";
+import type { LedgerRunner, QueuedJob, SubnetLease } from "../core/reconcile-snapshot.js";
 import type { Price } from "../core/usage-cost.js";
 
 /** One webhook delivery as the ledger keeps it: its ID and event name, never its body. */
@@ -61,6 +62,13 @@ export interface Subnet {
   readonly cidr: string;
 }
 
+/** A runner subnet as the ledger holds it. */
+export interface LedgerSubnet extends Subnet {
+  readonly leased: boolean;
+  /** When it was last given back (or added); null while leased. */
+  readonly freeSince: Date | null;
+}
+
 /** A live VM the reaper should end. */
 export interface ReapTarget {
   readonly runnerRowId: number;
@@ -80,6 +88,8 @@ export interface TerminatedVm {
   readonly terminatedAt: Date;
   /** Why it ended, as the cloud says (e.g. a spot interruption); null if asked by us. */
   readonly reason: string | null;
+  /** The runner row, when the ledger never recorded the instance ID (a launch cut short). */
+  readonly runnerRowId?: number;
 }
 
 /** Usage of one repository: jobs run, VM seconds billed and their estimated cost. */
@@ -89,6 +99,27 @@ export interface RepositoryUsage {
   readonly instanceSeconds: number;
   readonly estimatedCostUsd: number;
 }
+
+/** The ledger's side of a reconcile pass (see core/reconcile-snapshot.ts). */
+export interface ReconcileView {
+  readonly runners: readonly LedgerRunner[];
+  readonly queuedJobs: readonly QueuedJob[];
+  readonly leases: readonly SubnetLease[];
+  /** App installations and their organisations seen in recent jobs. */
+  readonly installations: readonly { readonly installationId: number; readonly org: string }[];
+}
+
+/** A job to ask GitHub about. */
+export interface JobToCheck {
+  readonly jobId: number;
+  readonly installationId: number;
+  readonly repository: string;
+}
+
+/** Whether this process led a task, and what the task answered if it did. */
+export type Leadership<T> =
+  | { readonly leader: true; readonly result: T }
+  | { readonly leader: false };
 
 /** The ledger port: job metadata, deliveries, runners, subnets and usage in PostgreSQL. */
 export interface Ledger {
@@ -100,6 +131,10 @@ export interface Ledger {
   getJob(id: number): Promise<Job | undefined>;
   /** Forgets delivery IDs received before `before`; answers how many. */
   pruneDeliveries(before: Date): Promise<number>;
+  /** The delivery IDs among `ids` that the ledger holds (pruned ones are forgotten). */
+  knownDeliveries(ids: readonly string[]): Promise<Set<string>>;
+  /** When the newest delivery reached us (only those received before `before`, if given). */
+  latestDeliveryAt(before?: Date): Promise<Date | undefined>;
   /** Claims the jobs to launch now within every limit and writes their launch intents. */
   claimLaunches(req: ClaimRequest): Promise<LaunchIntent[]>;
   /** Records the VM started for an intent; repeating it is a no-op. */
@@ -116,6 +151,10 @@ export interface Ledger {
   ): Promise<Subnet | undefined>;
   /** Returns a runner's subnet lease; a no-op when it holds none. */
   releaseSubnet(runnerRowId: number): Promise<void>;
+  /** Every runner subnet, leased or free. */
+  listSubnets(): Promise<LedgerSubnet[]>;
+  /** Forgets a subnet no runner holds, so none can lease it; false if one does. */
+  removeSubnet(subnetId: string): Promise<boolean>;
   /** Live VMs whose job has ended or that serve no job, oldest first. */
   runnersToReap(limit: number): Promise<ReapTarget[]>;
   /** Marks VMs whose termination was asked for. */
@@ -131,6 +170,16 @@ export interface Ledger {
    * job counts under "".
    */
   usageByRepository(since: Date): Promise<RepositoryUsage[]>;
+  /** Runners, queued jobs without one, leases and installations, read together for a reconcile pass. */
+  reconcileView(installationsSince: Date): Promise<ReconcileView>;
+  /** Stops launching a job whose launches keep failing, recording why. */
+  giveUpJob(jobId: number, reason: string, now: Date): Promise<void>;
+  /** Queued (or waiting) jobs recorded before `before`, by job ID after `afterJobId`, to ask GitHub about. */
+  queuedJobsToCheck(before: Date, afterJobId: number, limit: number): Promise<JobToCheck[]>;
+  /** Completes a job GitHub says has ended; false if it already had. */
+  closeJob(jobId: number, conclusion: string | null, now: Date): Promise<boolean>;
+  /** Runs `work` only if no other replica is running the same task now; one at a time across replicas. */
+  asLeader<T>(task: string, work: () => Promise<T>): Promise<Leadership<T>>;
   /** Resolves when the database answers a query; rejects with LedgerError otherwise. */
   ping(): Promise<void>;
   /** Closes the connections (or the embedded database). */

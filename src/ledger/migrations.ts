@@ -106,4 +106,16 @@ export const migrations: Record<string, Migration> = {
       await sql`create index usage_day on usage (day)`.execute(db);
     },
   },
+  "0002_subnets_interruptions_give_up": {
+    async up(db: Kysely<unknown>) {
+      // When a subnet was last given back: idle surplus is deleted after a while unused.
+      await sql`alter table subnets add column released_at timestamptz`.execute(db);
+      // A job whose launches kept failing is not launched again; launch_error says why.
+      await sql`alter table jobs add column gave_up_at timestamptz`.execute(db);
+      // A VM the cloud took back (a spot interruption) ended its job early: reports say so.
+      await sql`alter table usage add column interrupted boolean not null default false`.execute(
+        db,
+      );
+    },
+  },
 };

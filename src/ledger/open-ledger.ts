@@ -45,5 +45,6 @@ export async function openLedger(location: LedgerLocation): Promise<Ledger> {
   }
   return new SqlLedger(
     new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(db) }) }),
+    { embedded: true },
   );
 }

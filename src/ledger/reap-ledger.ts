@@ -1,8 +1,10 @@
 import { type Kysely, sql } from "kysely";
 import type { Market } from "../core/launch-attempts.js";
+import { isSpotInterruption } from "../core/spot-interruption.js";
 import { type Price, usageOf } from "../core/usage-cost.js";
 import type { Database } from "./db-schema.js";
 import type { ReapTarget, RepositoryUsage, TerminatedVm } from "./ledger.js";
+import { releaseSubnet } from "./subnet-ledger.js";
 
 /**
  * Live VMs whose job has ended, or that serve no job any more. `ranJob` tells the reaper
@@ -66,8 +68,17 @@ export async function recordTerminated(
     await db.transaction().execute(async (tx) => {
       const runner = await tx
         .updateTable("runners")
-        .set({ state: "terminated", terminated_at: vm.terminatedAt, state_reason: vm.reason })
-        .where("instance_id", "=", vm.instanceId)
+        .set((eb) => ({
+          state: "terminated",
+          terminated_at: vm.terminatedAt,
+          state_reason: vm.reason,
+          instance_id: eb.fn.coalesce("instance_id", eb.val(vm.instanceId)),
+        }))
+        .where((eb) =>
+          vm.runnerRowId === undefined
+            ? eb("instance_id", "=", vm.instanceId)
+            : eb("id", "=", vm.runnerRowId),
+        )
         .where("state", "<>", "terminated")
         .returning([
           "id",
@@ -82,11 +93,7 @@ export async function recordTerminated(
         .executeTakeFirst();
       if (runner === undefined) return;
       recorded++;
-      await tx
-        .updateTable("subnets")
-        .set({ runner_id: null, leased_at: null })
-        .where("runner_id", "=", runner.id)
-        .execute();
+      await releaseSubnet(tx, Number(runner.id));
       const job =
         runner.job_id === null
           ? undefined
@@ -124,6 +131,7 @@ export async function recordTerminated(
           instance_seconds: usage.instanceSeconds,
           job_seconds: usage.jobSeconds,
           estimated_cost_usd: usage.estimatedCostUsd,
+          interrupted: isSpotInterruption(vm.reason),
         })
         .onConflict((oc) => oc.column("runner_id").doNothing())
         .execute();

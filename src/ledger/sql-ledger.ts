@@ -4,15 +4,20 @@ import { applyEvent } from "../core/job-state.js";
 import type { Price } from "../core/usage-cost.js";
 import { LedgerError } from "../errors.js";
 import type { Database, JobsTable } from "./db-schema.js";
+import * as deliveryLedger from "./delivery-ledger.js";
 import * as launches from "./launch-ledger.js";
 import type {
   ClaimRequest,
   Delivery,
   IngestOutcome,
+  JobToCheck,
   LaunchedVm,
   LaunchIntent,
+  Leadership,
   Ledger,
+  LedgerSubnet,
   ReapTarget,
+  ReconcileView,
   RepositoryUsage,
   Subnet,
   TerminatedVm,
@@ -20,10 +25,48 @@ import type {
 import { migrations } from "./migrations.js";
 import * as reaping from "./reap-ledger.js";
 import { rebindTakenRunner } from "./rebind-runner.js";
+import * as reconciling from "./reconcile-ledger.js";
+import * as subnetLedger from "./subnet-ledger.js";
 
 /** The ledger on any PostgreSQL that Kysely reaches: a server through `pg`, or PGlite. */
 export class SqlLedger implements Ledger {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** PGlite: one connection in one process, which is the leader by itself. */
+    private readonly options: { readonly embedded?: boolean } = {},
+  ) {}
+
+  reconcileView(installationsSince: Date): Promise<ReconcileView> {
+    return reconciling.reconcileView(this.db, installationsSince);
+  }
+
+  giveUpJob(jobId: number, reason: string, now: Date): Promise<void> {
+    return reconciling.giveUpJob(this.db, jobId, reason, now);
+  }
+
+  queuedJobsToCheck(before: Date, afterJobId: number, limit: number): Promise<JobToCheck[]> {
+    return reconciling.queuedJobsToCheck(this.db, before, afterJobId, limit);
+  }
+
+  closeJob(jobId: number, conclusion: string | null, now: Date): Promise<boolean> {
+    return reconciling.closeJob(this.db, jobId, conclusion, now);
+  }
+
+  async asLeader<T>(task: string, work: () => Promise<T>): Promise<Leadership<T>> {
+    if (this.options.embedded) return { leader: true, result: await work() };
+    // A session lock on one held connection: `work` runs on the pool's others, and the
+    // lock goes with the connection if this process dies.
+    return this.db.connection().execute(async (conn) => {
+      const { rows } = await sql<{ got: boolean }>`
+        select pg_try_advisory_lock(hashtext(${`mayfly:${task}`})) as got`.execute(conn);
+      if (!rows[0]?.got) return { leader: false };
+      try {
+        return { leader: true, result: await work() };
+      } finally {
+        await sql`select pg_advisory_unlock(hashtext(${`mayfly:${task}`}))`.execute(conn);
+      }
+    });
+  }
 
   async migrate(): Promise<void> {
     const migrator = new Migrator({
@@ -92,6 +135,14 @@ export class SqlLedger implements Ledger {
     return Number(result.numDeletedRows);
   }
 
+  knownDeliveries(ids: readonly string[]): Promise<Set<string>> {
+    return deliveryLedger.knownDeliveries(this.db, ids);
+  }
+
+  latestDeliveryAt(before?: Date): Promise<Date | undefined> {
+    return deliveryLedger.latestDeliveryAt(this.db, before);
+  }
+
   claimLaunches(req: ClaimRequest): Promise<LaunchIntent[]> {
     return launches.claimLaunches(this.db, req);
   }
@@ -110,7 +161,7 @@ export class SqlLedger implements Ledger {
   }
 
   addSubnets(subnets: readonly Subnet[]): Promise<void> {
-    return launches.addSubnets(this.db, subnets);
+    return subnetLedger.addSubnets(this.db, subnets);
   }
 
   leaseSubnet(
@@ -118,11 +169,19 @@ export class SqlLedger implements Ledger {
     zones: readonly string[],
     now: Date,
   ): Promise<Subnet | undefined> {
-    return launches.leaseSubnet(this.db, runnerRowId, zones, now);
+    return subnetLedger.leaseSubnet(this.db, runnerRowId, zones, now);
   }
 
   releaseSubnet(runnerRowId: number): Promise<void> {
-    return launches.releaseSubnet(this.db, runnerRowId);
+    return subnetLedger.releaseSubnet(this.db, runnerRowId);
+  }
+
+  listSubnets(): Promise<LedgerSubnet[]> {
+    return subnetLedger.listSubnets(this.db);
+  }
+
+  removeSubnet(subnetId: string): Promise<boolean> {
+    return subnetLedger.removeSubnet(this.db, subnetId);
   }
 
   runnersToReap(limit: number): Promise<ReapTarget[]> {
@@ -164,7 +223,13 @@ function lockJob(tx: Transaction<Database>, id: number) {
 
 type JobColumns = Omit<
   Selectable<JobsTable>,
-  "recorded_at" | "launched_at" | "launches" | "launch_failures" | "next_launch_at" | "launch_error"
+  | "recorded_at"
+  | "launched_at"
+  | "launches"
+  | "launch_failures"
+  | "next_launch_at"
+  | "launch_error"
+  | "gave_up_at"
 >;
 
 function toRow(job: Job): JobColumns {

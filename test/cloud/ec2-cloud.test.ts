@@ -34,6 +34,7 @@ async function setUp(options: SimEc2Options = {}, maxAttempts = 3, pageSize?: nu
   const cloud = new Ec2Cloud({
     client: testEc2Client(sim.url, maxAttempts),
     fleet: "test",
+    network: { vpcId: "vpc-0511", egress: "nat" },
     pageSize,
   });
   return { sim, cloud };

@@ -130,7 +130,7 @@ describe("dispatch plan", () => {
 });
 
 describe("launch attempts", () => {
-  it("try each type in order across zones, spot before on-demand", () => {
+  it("try the next type, then the next zone, then on-demand", () => {
     const attempts = launchAttempts(
       ["c7i.xlarge", "c6i.xlarge"],
       "spot-then-on-demand",
@@ -139,12 +139,12 @@ describe("launch attempts", () => {
     );
     expect(attempts.map((a) => `${a.market}/${a.instanceType}/${a.availabilityZone}`)).toEqual([
       "spot/c7i.xlarge/b",
-      "spot/c7i.xlarge/a",
       "spot/c6i.xlarge/b",
+      "spot/c7i.xlarge/a",
       "spot/c6i.xlarge/a",
       "on-demand/c7i.xlarge/b",
-      "on-demand/c7i.xlarge/a",
       "on-demand/c6i.xlarge/b",
+      "on-demand/c7i.xlarge/a",
       "on-demand/c6i.xlarge/a",
     ]);
   });

@@ -21,6 +21,7 @@ prices: { c7i.xlarge: { onDemand: 0.36 }, c6i.xlarge: { onDemand: 0.18 } }
 pools:
   - { name: x64, labels: [mayfly-4cpu], instanceTypes: [c7i.xlarge, c6i.xlarge], image: ami-0123456789abcdef0, maxRunners: 3 }
   - { name: big, labels: [mayfly-16cpu], instanceTypes: [c7i.4xlarge], image: ami-0123456789abcdef0, maxRunners: 2 }
+  - { name: spot, labels: [mayfly-spot], instanceTypes: [c7i.xlarge], image: ami-0123456789abcdef0, maxRunners: 1, market: spot }
 `,
   "test.yaml",
 );
@@ -30,7 +31,7 @@ const labels = (pool: string) => [
   "self-hosted",
   "linux",
   "x64",
-  pool === "big" ? "mayfly-16cpu" : "mayfly-4cpu",
+  { big: "mayfly-16cpu", spot: "mayfly-spot" }[pool] ?? "mayfly-4cpu",
 ];
 
 describe("launching and reaping runners through the real clients", () => {
@@ -98,7 +99,11 @@ describe("launching and reaping runners through the real clients", () => {
       listDeliveries: (...args) => real.listDeliveries(...args),
       getDeliveryPayload: (...args) => real.getDeliveryPayload(...args),
     };
-    const cloud = new Ec2Cloud({ client: testEc2Client(ec2.url), fleet: fleet.fleet });
+    const cloud = new Ec2Cloud({
+      client: testEc2Client(ec2.url),
+      fleet: fleet.fleet,
+      network: fleet.network,
+    });
     deps = {
       ledger: t.ledger,
       github,
@@ -136,7 +141,9 @@ describe("launching and reaping runners through the real clients", () => {
       instanceType: "c7i.xlarge",
       tags: { "mayfly:job": "1001", "mayfly:runner": "test-1001-1" },
     });
-    expect(vm?.clientToken).toBe(clientToken("test-1001-1", "c7i.xlarge", "on-demand"));
+    expect(vm?.clientToken).toBe(
+      clientToken("test-1001-1", "c7i.xlarge", "on-demand", vm?.subnetId ?? ""),
+    );
     expect(await t.query("select subnet_id from subnets where runner_id is not null")).toEqual([
       { subnet_id: vm?.subnetId },
     ]);
@@ -175,6 +182,21 @@ describe("launching and reaping runners through the real clients", () => {
     expect(ec2.instances().map((i) => i.instanceType)).toEqual(["c6i.xlarge"]);
   });
 
+  it("moves to another zone's subnet when no type has capacity in the first, keeping one lease", async () => {
+    ec2.setFault({ code: "InsufficientInstanceCapacity", availabilityZone: "eu-west-1a" });
+    await queue(1005);
+    const [intent] = await claimAll();
+    if (!intent) throw new Error("expected a launch");
+    expect(await launchRunner(intent, deps)).toBe("launched");
+    const [vm] = ec2.instances();
+    expect(vm?.subnetId).toMatch(/^subnet-b/);
+    // Both types were tried in eu-west-1a first (random 0 starts there), then the first in b.
+    expect(ec2.calls("RunInstances")).toBe(3);
+    expect(await t.query("select subnet_id from subnets where runner_id is not null")).toEqual([
+      { subnet_id: vm?.subnetId },
+    ]);
+  });
+
   it("deregisters the runner, returns the subnet and backs the job off when no type has capacity", async () => {
     ec2.setFault({ code: "InsufficientInstanceCapacity" });
     await queue(1003);
@@ -211,6 +233,29 @@ describe("launching and reaping runners through the real clients", () => {
     expect(await t.query("select job_id, instance_type from usage")).toEqual([
       { job_id: null, instance_type: "c7i.xlarge" },
     ]);
+  });
+
+  it("notices a spot interruption: the VM's usage says so and its subnet returns", async () => {
+    await queue(1006, "spot");
+    const [intent] = await claimAll();
+    if (!intent) throw new Error("expected a launch");
+    expect(await launchRunner(intent, deps)).toBe("launched");
+    const [vm] = ec2.instances();
+    if (!vm) throw new Error("expected a VM");
+    ec2.interruptSpot(vm.instanceId);
+    expect(await reapOnce(deps)).toMatchObject({ gone: 1 });
+    expect(await t.query("select state, state_reason from runners")).toEqual([
+      {
+        state: "terminated",
+        state_reason: expect.stringContaining("Server.SpotInstanceTermination"),
+      },
+    ]);
+    expect(await t.query("select market, interrupted from usage")).toEqual([
+      { market: "spot", interrupted: true },
+    ]);
+    expect(
+      await t.query("select count(*)::int as n from subnets where runner_id is not null"),
+    ).toEqual([{ n: 0 }]);
   });
 
   it("the dispatcher launches every queued job within each pool's limit, and the reaper ends them all", async () => {

@@ -279,28 +279,13 @@ describe("POST /webhook over HTTP", () => {
 });
 
 describe("when the database is down", () => {
-  const broken: Ledger = {
-    migrate: async () => {},
-    ingest: async () => {
-      throw new Error("connection refused to postgres://mayfly:hunter2@db:5432/mayfly");
-    },
-    getJob: async () => undefined,
-    pruneDeliveries: async () => 0,
-    ping: async () => {
-      throw new Error("connection refused");
-    },
-    close: async () => {},
-    claimLaunches: async () => [],
-    recordLaunch: async () => {},
-    recordLaunchFailure: async () => {},
-    addSubnets: async () => {},
-    leaseSubnet: async () => undefined,
-    releaseSubnet: async () => {},
-    runnersToReap: async () => [],
-    markTerminating: async () => {},
-    recordTerminated: async () => 0,
-    usageByRepository: async () => [],
+  // A ledger whose database is gone: every query fails, the error naming the connection.
+  const refused = async () => {
+    throw new Error("connection refused to postgres://mayfly:hunter2@db:5432/mayfly");
   };
+  const broken = new Proxy({} as Ledger, {
+    get: (_, method) => (method === "close" ? async () => {} : refused),
+  });
 
   it("answers 500 without detail, so GitHub marks the delivery failed, and logs no password", async () => {
     const log = memoryLogger();

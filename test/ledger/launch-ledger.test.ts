@@ -168,6 +168,35 @@ describe.each(kinds)("launches on %s", (kind) => {
     ).toBe("subnet-b");
   });
 
+  it("lists subnets with their lease, and forgets only a subnet no runner holds", async () => {
+    await t.ledger.addSubnets([
+      { subnetId: "subnet-a", availabilityZone: "eu-west-1a", cidr: "10.0.128.0/28" },
+      { subnetId: "subnet-b", availabilityZone: "eu-west-1b", cidr: "10.0.128.16/28" },
+    ]);
+    await queue(1, "b");
+    const [r1] = await t.ledger.claimLaunches(claim());
+    if (!r1) throw new Error("expected a launch");
+    await t.ledger.leaseSubnet(r1.runnerRowId, ["eu-west-1a"], now);
+    const listed = await t.ledger.listSubnets();
+    expect(listed).toMatchObject([
+      { subnetId: "subnet-a", leased: true, freeSince: null },
+      { subnetId: "subnet-b", leased: false, cidr: "10.0.128.16/28" },
+    ]);
+    expect(listed[1]?.freeSince).toBeInstanceOf(Date);
+
+    expect(await t.ledger.removeSubnet("subnet-a")).toBe(false);
+    expect(await t.ledger.removeSubnet("subnet-b")).toBe(true);
+    expect(await t.ledger.removeSubnet("subnet-b")).toBe(false);
+    expect((await t.ledger.listSubnets()).map((s) => s.subnetId)).toEqual(["subnet-a"]);
+
+    // A released subnet is free from the moment it was given back.
+    const before = Date.now();
+    await t.ledger.releaseSubnet(r1.runnerRowId);
+    const [freed] = await t.ledger.listSubnets();
+    expect(freed?.leased).toBe(false);
+    expect(freed?.freeSince?.getTime()).toBeGreaterThanOrEqual(before - 5_000);
+  });
+
   const takeRunner = (jobId: number, runnerName: string, labels?: string[]) =>
     t.ledger.ingest(
       { id: nextDelivery(), event: "workflow_job", receivedAt: now },
@@ -378,6 +407,40 @@ describe.skipIf(!postgresUrl)("launches with two replicas on one PostgreSQL serv
       expect(new Set(claimed.map((i) => i.jobId)).size).toBe(claimed.length);
       expect(claimed.filter((i) => i.pool === "a")).toHaveLength(7);
       expect(claimed.filter((i) => i.pool === "b")).toHaveLength(9);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("lets one replica at a time lead a task, and the next one once it is done", async () => {
+    const url = (await t.query<{ db: string }>("select current_database() as db"))[0]?.db;
+    const second = await openLedger({ url: postgresUrl.replace(/\/[^/]*$/, `/${url}`) });
+    try {
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let started: () => void = () => {};
+      const running = new Promise<void>((resolve) => {
+        started = resolve;
+      });
+      const first = t.ledger.asLeader("reconcile", async () => {
+        started();
+        await held;
+        return "first";
+      });
+      await running;
+      expect(await second.asLeader("reconcile", async () => "second")).toEqual({ leader: false });
+      expect(await second.asLeader("other-task", async () => "other")).toEqual({
+        leader: true,
+        result: "other",
+      });
+      release();
+      expect(await first).toEqual({ leader: true, result: "first" });
+      expect(await second.asLeader("reconcile", async () => "second")).toEqual({
+        leader: true,
+        result: "second",
+      });
     } finally {
       await second.close();
     }

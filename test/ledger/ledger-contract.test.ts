@@ -153,6 +153,39 @@ describe.each(kinds)("ledger on %s", (kind) => {
     expect(await t.query("select id from deliveries")).toEqual([{ id: "new" }]);
   });
 
+  it("tells which delivery IDs it already holds", async () => {
+    await t.ledger.ingest(delivery("d1"), jobEvent({ jobId: 1 }), "p");
+    await t.ledger.ingest(delivery("d2"), jobEvent({ jobId: 2 }), "p");
+    expect(await t.ledger.knownDeliveries(["d1", "d3", "d2", "d1"])).toEqual(new Set(["d1", "d2"]));
+    expect(await t.ledger.knownDeliveries([])).toEqual(new Set());
+    const many = Array.from({ length: 2500 }, (_, i) => `x${i}`);
+    expect(await t.ledger.knownDeliveries([...many, "d2"])).toEqual(new Set(["d2"]));
+  });
+
+  it("does not count a delivery of a job it ignored as known", async () => {
+    await t.ledger.ingest(delivery("d1"), jobEvent({ jobId: 1 }), null);
+    expect(await t.ledger.knownDeliveries(["d1"])).toEqual(new Set());
+  });
+
+  it("tells when the newest delivery reached it", async () => {
+    expect(await t.ledger.latestDeliveryAt()).toBeUndefined();
+    await t.ledger.ingest(
+      delivery("d1", new Date("2026-11-23T10:00:00Z")),
+      jobEvent({ jobId: 1 }),
+      "p",
+    );
+    await t.ledger.ingest(
+      delivery("d2", new Date("2026-11-23T10:05:00Z")),
+      jobEvent({ jobId: 2 }),
+      "p",
+    );
+    expect(await t.ledger.latestDeliveryAt()).toEqual(new Date("2026-11-23T10:05:00Z"));
+    expect(await t.ledger.latestDeliveryAt(new Date("2026-11-23T10:05:00Z"))).toEqual(
+      new Date("2026-11-23T10:00:00Z"),
+    );
+    expect(await t.ledger.latestDeliveryAt(new Date("2026-11-23T09:00:00Z"))).toBeUndefined();
+  });
+
   it("leases a subnet to one runner at a time", async () => {
     await t.query(
       "insert into runners (pool, runner_name, launch_token, state) values ('p', 'r1', 't1', 'launching'), ('p', 'r2', 't2', 'launching')",

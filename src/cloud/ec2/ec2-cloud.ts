@@ -6,8 +6,9 @@ import {
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { CloudError } from "../../errors.js";
-import type { Cloud, LaunchedInstance, LaunchRequest, VmState } from "../cloud.js";
+import type { Cloud, CloudSubnet, LaunchedInstance, LaunchRequest, VmState } from "../cloud.js";
 import { cloudErrorOf, ec2ErrorCode } from "./ec2-errors.js";
+import { Ec2Network, type Ec2NetworkConfig } from "./ec2-network.js";
 import { FLEET_TAG, runInstancesInput } from "./run-instances-input.js";
 import { vmStateOf } from "./vm-state-of.js";
 
@@ -15,9 +16,13 @@ export interface Ec2CloudOptions {
   /** Built in main.ts, with `retryMode: "adaptive"` so the SDK paces itself when throttled. */
   readonly client: EC2Client;
   readonly fleet: string;
+  /** The VPC runner subnets are made in, and how they are isolated. */
+  readonly network: Ec2NetworkConfig;
+  /** Name of the launch template (Terraform's) runner VMs start from. */
+  readonly launchTemplate?: string;
   /** Root device of the pools' AMIs (`/dev/sda1` on Ubuntu, `/dev/xvda` on Amazon Linux). */
   readonly rootDeviceName?: string;
-  /** DescribeInstances page size, 5 to 1000. */
+  /** DescribeInstances and DescribeSubnets page size, 5 to 1000. */
   readonly pageSize?: number;
 }
 
@@ -31,12 +36,18 @@ export class Ec2Cloud implements Cloud {
   readonly #fleet: string;
   readonly #rootDeviceName: string;
   readonly #pageSize: number;
+  readonly #launchTemplate: string | undefined;
+  readonly #securityGroupIds: readonly string[] | undefined;
+  readonly #network: Ec2Network;
 
   constructor(options: Ec2CloudOptions) {
     this.#client = options.client;
     this.#fleet = options.fleet;
     this.#rootDeviceName = options.rootDeviceName ?? "/dev/sda1";
     this.#pageSize = options.pageSize ?? 1000;
+    this.#launchTemplate = options.launchTemplate;
+    this.#securityGroupIds = options.network.securityGroupIds;
+    this.#network = new Ec2Network(options);
   }
 
   /** Starts one runner VM; the same token never starts two. */
@@ -44,6 +55,8 @@ export class Ec2Cloud implements Cloud {
     const input = runInstancesInput(req, idempotencyToken, {
       fleet: this.#fleet,
       rootDeviceName: this.#rootDeviceName,
+      launchTemplate: this.#launchTemplate,
+      securityGroupIds: this.#securityGroupIds,
     });
     let output: RunInstancesCommandOutput;
     try {
@@ -87,6 +100,26 @@ export class Ec2Cloud implements Cloud {
     } catch (error) {
       throw cloudErrorOf(error, "listing the fleet's instances");
     }
+  }
+
+  /** Every runner subnet carrying this fleet's tag. */
+  listSubnets(): Promise<CloudSubnet[]> {
+    return this.#network.listSubnets();
+  }
+
+  /** Creates one runner subnet, tagged, with the fleet's isolating network ACL. */
+  createSubnet(cidr: string, availabilityZone: string): Promise<CloudSubnet> {
+    return this.#network.createSubnet(cidr, availabilityZone);
+  }
+
+  /** Gives a subnet of ours the fleet's network ACL (and route table); a no-op when it has them. */
+  isolateSubnet(subnetId: string): Promise<void> {
+    return this.#network.isolateSubnet(subnetId);
+  }
+
+  /** Deletes a runner subnet; one already gone counts as deleted. */
+  deleteSubnet(subnetId: string): Promise<void> {
+    return this.#network.deleteSubnet(subnetId);
   }
 
   /**

@@ -11,6 +11,11 @@ const CAPACITY: Record<string, CapacityError["failure"]> = {
   SpotMaxPriceTooLow: "spot-limit",
 };
 
+/** Whether an EC2 error code says "not here, not now" (another type, zone or market may do). */
+export function isCapacityCode(code: string): boolean {
+  return Object.hasOwn(CAPACITY, code);
+}
+
 /** The EC2 error code of an SDK error (the SDK puts it in `name`), if any. */
 export function ec2ErrorCode(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;

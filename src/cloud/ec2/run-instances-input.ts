@@ -11,6 +11,9 @@ export interface RunInstancesOptions {
   readonly fleet: string;
   /** The AMI's root device, which the disk size applies to. */
   readonly rootDeviceName: string;
+  /** Launch template name; the request still sets everything isolation depends on. */
+  readonly launchTemplate?: string | undefined;
+  readonly securityGroupIds?: readonly string[] | undefined;
 }
 
 /**
@@ -45,6 +48,15 @@ export function runInstancesInput(
     // The same token returns the first launch instead of starting a second VM.
     // https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html
     ClientToken: idempotencyToken,
+    // Parameters given in the request override the template's, so IMDSv2, the disk and the
+    // tags below hold whatever the template says; "$Default" follows Terraform's updates.
+    // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-launch-templates.html
+    ...(options.launchTemplate === undefined
+      ? {}
+      : { LaunchTemplate: { LaunchTemplateName: options.launchTemplate, Version: "$Default" } }),
+    ...(options.securityGroupIds === undefined
+      ? {}
+      : { SecurityGroupIds: [...options.securityGroupIds] }),
     // `shutdown -h now` at the end of the job ends the VM instead of stopping it.
     InstanceInitiatedShutdownBehavior: "terminate",
     // IMDSv2 only, one hop: containers on the VM cannot reach the instance's credentials.

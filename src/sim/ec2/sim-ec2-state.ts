@@ -25,7 +25,7 @@ export interface CapacityFault {
 export interface SimEc2StateOptions {
   /** Subnet → Availability Zone; a subnet not listed gets a zone derived from its ID. */
   readonly subnets?: Readonly<Record<string, string>>;
-  /** When set, only these subnets exist (others answer InvalidSubnetID.NotFound). */
+  /** When set, only the VPC's subnets exist (others answer InvalidSubnetID.NotFound). */
   readonly strictSubnets?: boolean;
   /** Milliseconds an instance stays pending, and shutting-down. */
   readonly pendingMs?: number;
@@ -61,9 +61,11 @@ export class SimEc2State {
   #faults: CapacityFault[] = [];
   #next = 0;
 
+  /** `subnetZone`: the zone of a subnet the VPC has (see SimEc2Network), if any. */
   constructor(
     private readonly options: SimEc2StateOptions,
     private readonly now: () => number,
+    private readonly subnetZone: (subnetId: string) => string | undefined = () => undefined,
   ) {}
 
   setFault(fault: CapacityFault | null): void {
@@ -138,7 +140,8 @@ export class SimEc2State {
       );
     }
     const subnet = p.get("SubnetId") ?? "";
-    if (this.options.strictSubnets && this.options.subnets?.[subnet] === undefined) {
+    // Unless strict, an unknown subnet gets a derived zone (tests that need no VPC).
+    if (this.options.strictSubnets && this.subnetZone(subnet) === undefined) {
       throw new SimEc2Error("InvalidSubnetID.NotFound", `The subnet ID '${subnet}' does not exist`);
     }
     const token = p.get("ClientToken");
@@ -232,7 +235,7 @@ export class SimEc2State {
 
   /** The subnet's zone from the options, or one derived from its ID (a, b or c). */
   zoneOf(subnet: string): string {
-    const mapped = this.options.subnets?.[subnet];
+    const mapped = this.subnetZone(subnet) ?? this.options.subnets?.[subnet];
     if (mapped !== undefined) return mapped;
     const digest = createHash("sha256").update(subnet).digest();
     return `${this.options.region ?? "eu-west-1"}${"abc"[(digest[0] ?? 0) % 3]}`;

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorResponse, response } from "./ec2-xml.js";
+import { SimEc2Network, type SimEc2NetworkOptions } from "./sim-ec2-network.js";
 import {
   type CapacityFault,
   SimEc2Error,
@@ -10,12 +11,16 @@ import {
   type SimEc2StateOptions,
 } from "./sim-ec2-state.js";
 import type { SimInstance } from "./sim-instance.js";
+import type { SimNetworkAcl, SimSubnet } from "./sim-subnet.js";
 import { TokenBucket } from "./token-bucket.js";
 
 export type { CapacityFault } from "./sim-ec2-state.js";
 export type { SimInstance } from "./sim-instance.js";
+export type { SimAclEntry, SimNetworkAcl, SimSubnet } from "./sim-subnet.js";
 
-export interface SimEc2Options extends SimEc2StateOptions {
+export interface SimEc2Options extends SimEc2StateOptions, SimEc2NetworkOptions {
+  /** Actions this caller may not perform: they answer UnauthorizedOperation, dry runs too. */
+  readonly deny?: readonly string[];
   /** Delay before each answer, in milliseconds. */
   readonly latencyMs?: number;
   /** Request-token buckets per action (e.g. `{ RunInstances: { capacity: 2, refillPerSecond: 1 } }`). */
@@ -42,6 +47,10 @@ export interface SimEc2 {
   powerOff(instanceId: string): void;
   /** Adds instances without requests, for tests needing many. */
   seed(count: number, tags: Record<string, string>): SimInstance[];
+  /** The VPC's subnets, each with the network ACL it is associated with. */
+  subnets(): (SimSubnet & { networkAclId: string })[];
+  /** The VPC's network ACLs, with their entries and subnet associations. */
+  networkAcls(): SimNetworkAcl[];
 }
 
 const VERSION = "2016-11-15";
@@ -54,7 +63,11 @@ const VERSION = "2016-11-15";
  */
 export async function startSimEc2(options: SimEc2Options = {}): Promise<SimEc2> {
   const now = options.now ?? Date.now;
-  const state = new SimEc2State(options, now);
+  const network = new SimEc2Network(options, (subnetId) =>
+    state.all().some((i) => i.subnetId === subnetId && state.statusOf(i) !== "terminated"),
+  );
+  const state = new SimEc2State(options, now, (id) => network.subnet(id)?.availabilityZone);
+  const networkActions = network.actions();
   const buckets = new Map(
     Object.entries(options.throttle ?? {}).map(([action, b]) => [
       action,
@@ -73,6 +86,24 @@ export async function startSimEc2(options: SimEc2Options = {}): Promise<SimEc2> 
     if (buckets.get(action)?.take() === false) {
       throw new SimEc2Error("RequestLimitExceeded", "Request limit exceeded.", 503);
     }
+    // IAM is checked before anything else, and a dry run stops right after it.
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/CommonParameters.html
+    if (options.deny?.includes(action)) {
+      throw new SimEc2Error(
+        "UnauthorizedOperation",
+        "You are not authorized to perform this operation.",
+        403,
+      );
+    }
+    if (params.get("DryRun") === "true") {
+      throw new SimEc2Error(
+        "DryRunOperation",
+        "Request would have succeeded, but DryRun flag is set.",
+        412,
+      );
+    }
+    const networkAction = networkActions[action];
+    if (networkAction !== undefined) return networkAction(params);
     if (action === "RunInstances") return state.runInstances(params);
     if (action === "TerminateInstances") return state.terminateInstances(params);
     if (action === "DescribeInstances") return state.describeInstances(params);
@@ -138,5 +169,7 @@ export async function startSimEc2(options: SimEc2Options = {}): Promise<SimEc2> 
     interruptSpot: (id) => state.interruptSpot(id),
     powerOff: (id) => state.powerOff(id),
     seed: (count, tags) => state.seed(count, tags),
+    subnets: () => network.subnets(),
+    networkAcls: () => network.networkAcls(),
   };
 }

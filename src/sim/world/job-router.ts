@@ -1,4 +1,3 @@
-import type { SimEc2 } from "../ec2/sim-ec2.js";
 import type { SimJob, SimRunner } from "../github/sim-state.js";
 import type { SimGitHub } from "../github/start-sim-github.js";
 import { jitRunnerId } from "./jit-runner-id.js";
@@ -6,10 +5,11 @@ import { jobPayload } from "./job-payload.js";
 import { runnerTakesJob } from "./runner-takes-job.js";
 import type { Timers } from "./timers.js";
 import type { WebhookSender } from "./webhook-sender.js";
+import type { WorldEc2 } from "./world-ec2.js";
 
 export interface JobRouterOptions {
   readonly github: SimGitHub;
-  readonly ec2: SimEc2;
+  readonly ec2: Pick<WorldEc2, "statusOf" | "powerOff">;
   readonly webhooks: WebhookSender;
   readonly timers: Timers;
   readonly installationId: number;
@@ -67,7 +67,7 @@ export class JobRouter {
     return this.#finish(job, "cancelled", vm);
   }
 
-  /** The EC2 sim's launch hook: the VM boots, then its runner comes online. */
+  /** A VM launched (the EC2 sim's hook, or an external EC2's poll): the VM boots, then its runner comes online. */
   launched(instanceId: string, userData: string): void {
     const runnerId = jitRunnerId(userData);
     this.o.timers.after(this.o.bootMs, () => {

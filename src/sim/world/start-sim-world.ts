@@ -5,11 +5,14 @@ import {
   type SimGitHubOptions,
   startSimGitHub,
 } from "../github/start-sim-github.js";
+import { startExternalEc2 } from "./external-ec2.js";
 import { JobRouter } from "./job-router.js";
 import { Timers } from "./timers.js";
 import { type WebhookFaults, WebhookSender } from "./webhook-sender.js";
+import type { WorldEc2 } from "./world-ec2.js";
 
 export type { WebhookFaults } from "./webhook-sender.js";
+export type { WorldEc2, WorldVm } from "./world-ec2.js";
 
 export interface SimWorldOptions {
   /** Default "example-org". */
@@ -28,6 +31,18 @@ export interface SimWorldOptions {
   readonly random?: () => number;
 }
 
+/**
+ * A world whose VMs live in an external EC2 endpoint (e.g. moto_server) instead of the EC2
+ * sim: the world polls it for the fleet's new VMs and terminates each one its runner powers off.
+ */
+export interface ExternalWorldOptions extends Omit<SimWorldOptions, "ec2" | "subnets"> {
+  readonly ec2Endpoint: string;
+  /** The fleet (tag mayfly:fleet) whose VMs the world plays; default "demo". */
+  readonly fleet?: string;
+  /** Between two polls of the endpoint, in milliseconds; default 200. */
+  readonly pollMs?: number;
+}
+
 export interface QueueJob {
   /** "owner/name". */
   readonly repository: string;
@@ -39,10 +54,13 @@ export interface QueueJob {
   readonly runId?: number;
 }
 
-/** GitHub, EC2 and the runner VMs between them, so that whole job lives happen. */
-export interface SimWorld {
+/**
+ * GitHub, EC2 and the runner VMs between them, so that whole job lives happen. `ec2` is the
+ * EC2 sim, or with an external endpoint only what the world knows of it.
+ */
+export interface SimWorld<Ec2 extends WorldEc2 = SimEc2> {
   readonly github: SimGitHub;
-  readonly ec2: SimEc2;
+  readonly ec2: Ec2;
   /** Where webhooks go and the secret that signs them; before this they are only logged. */
   connect(target: { url: string; secret: string }): void;
   /** Creates a queued job and sends its `queued` webhook; resolves to the job ID. */
@@ -59,7 +77,11 @@ export interface SimWorld {
 }
 
 /** Starts a simulated GitHub and EC2 on loopback and plays the runner VMs between them. */
-export async function startSimWorld(options: SimWorldOptions = {}): Promise<SimWorld> {
+export function startSimWorld(options: ExternalWorldOptions): Promise<SimWorld<WorldEc2>>;
+export function startSimWorld(options?: SimWorldOptions): Promise<SimWorld>;
+export async function startSimWorld(
+  options: SimWorldOptions | ExternalWorldOptions = {},
+): Promise<SimWorld<WorldEc2>> {
   const org = options.org ?? "example-org";
   const installationId = options.installationId ?? 77;
   const timers = new Timers();
@@ -69,14 +91,21 @@ export async function startSimWorld(options: SimWorldOptions = {}): Promise<SimW
     installations: [{ id: installationId, org }],
     ...options.github,
   });
-  const ec2 = await startSimEc2({
-    ...(options.subnets === undefined ? {} : { subnets: options.subnets }),
-    ...options.ec2,
-    onLaunch: (instance, userData) => {
-      options.ec2?.onLaunch?.(instance, userData);
-      router?.launched(instance.instanceId, userData);
-    },
-  });
+  const ec2: WorldEc2 = !("ec2Endpoint" in options)
+    ? await startSimEc2({
+        ...(options.subnets === undefined ? {} : { subnets: options.subnets }),
+        ...options.ec2,
+        onLaunch: (instance, userData) => {
+          options.ec2?.onLaunch?.(instance, userData);
+          router?.launched(instance.instanceId, userData);
+        },
+      })
+    : startExternalEc2({
+        endpoint: options.ec2Endpoint,
+        fleet: options.fleet ?? "demo",
+        ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+        onLaunch: (instanceId, userData) => router?.launched(instanceId, userData),
+      });
   const webhooks = new WebhookSender(github, installationId);
   const routing = new JobRouter({
     github,

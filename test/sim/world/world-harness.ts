@@ -75,7 +75,11 @@ export function standInController(
   launchFor: (jobId: number) => boolean = () => true,
 ) {
   const { github } = adapterFor(world.github);
-  const cloud = new Ec2Cloud({ client: testEc2Client(world.ec2.url), fleet: "test" });
+  const cloud = new Ec2Cloud({
+    client: testEc2Client(world.ec2.url),
+    fleet: "test",
+    network: { vpcId: "vpc-0511", egress: "nat" },
+  });
   const launched: { jobId: number; runnerName: string; instanceId: string }[] = [];
   const errors: unknown[] = [];
   const launch = async (jobId: number, labels: readonly string[], token = `job-${jobId}`) => {

@@ -1,0 +1,215 @@
+import { planReconcile, type ReconcilePlan } from "../core/reconcile-plan.js";
+import type { ObservedRegistration } from "../core/reconcile-snapshot.js";
+import { parseRunnerName } from "../core/runner-name.js";
+import type { FleetDeps } from "./fleet-deps.js";
+import {
+  type RecoveryCounts,
+  type RecoveryProgress,
+  recoverDeliveries,
+} from "./recover-deliveries.js";
+import { type ScheduledTask, scheduleTask } from "./scheduled-task.js";
+
+export interface ReconcilerOptions {
+  /** Seconds a launch may be in flight before a missing VM or row counts as lost. */
+  readonly launchGraceSeconds: number;
+  /** A queued job is given up after this many failed launches. */
+  readonly maxLaunchFailures: number;
+  /** Most actions of each kind in one pass; the rest wait for the next. */
+  readonly maxActionsPerKind: number;
+  /** GitHub job lookups per pass, for queued jobs older than `jobCheckAfterSeconds`. */
+  readonly jobChecksPerPass: number;
+  readonly jobCheckAfterSeconds: number;
+  /** Delivery payloads fetched per pass from the App's delivery log. */
+  readonly deliveryFetchesPerPass: number;
+}
+
+export const DEFAULT_RECONCILER: ReconcilerOptions = {
+  launchGraceSeconds: 120,
+  maxLaunchFailures: 8,
+  maxActionsPerKind: 200,
+  jobChecksPerPass: 20,
+  jobCheckAfterSeconds: 600,
+  deliveryFetchesPerPass: 100,
+};
+
+/** What one pass saw, decided and (unless a dry run) did. */
+export interface ReconcileReport {
+  readonly plan: ReconcilePlan;
+  readonly recovered: RecoveryCounts | null;
+  readonly jobsClosed: number;
+  readonly dryRun: boolean;
+}
+
+/** State a reconciler keeps between its passes. */
+export interface ReconcilerState {
+  readonly recovery: RecoveryProgress;
+  /** When this process started: deliveries after it do not hide a gap before it. */
+  readonly startedAt: Date;
+  /** The last queued job asked about, so that each pass asks about the next ones. */
+  jobCheckCursor: number;
+}
+
+export function newReconcilerState(now: Date): ReconcilerState {
+  return {
+    recovery: { resumeFrom: undefined, settled: new Map() },
+    startedAt: now,
+    jobCheckCursor: 0,
+  };
+}
+
+const INSTALLATIONS_SEEN_SECONDS = 30 * 86400;
+
+/**
+ * One reconcile pass: recover missed deliveries, then compare the cloud, GitHub and the
+ * ledger and repair what differs (core/reconcile-plan.ts decides). The cloud and GitHub
+ * are read before the ledger, so a VM or registration seen always has its intent row.
+ */
+export async function reconcileOnce(
+  deps: FleetDeps,
+  options: ReconcilerOptions,
+  state: ReconcilerState,
+  dryRun = false,
+): Promise<ReconcileReport> {
+  const recovered = dryRun
+    ? null
+    : await recoverDeliveries(
+        {
+          ...deps,
+          pools: deps.fleet.pools,
+          bindingLabelPrefix: deps.fleet.bindingLabelPrefix,
+        },
+        {
+          maxFetches: options.deliveryFetchesPerPass,
+          recordedBefore: state.startedAt,
+          progress: state.recovery,
+        },
+      );
+  const seenSince = new Date(deps.now().getTime() - INSTALLATIONS_SEEN_SECONDS * 1000);
+  const { installations } = await deps.ledger.reconcileView(seenSince);
+  const vms = [];
+  for await (const vm of deps.cloud.listOurs()) vms.push(vm);
+  const registrations: ObservedRegistration[] = [];
+  const whereRegistered = new Map<number, { installationId: number; org: string }>();
+  for (const at of installations) {
+    for await (const r of deps.github.listRunners(at.installationId, at.org)) {
+      if (parseRunnerName(deps.fleet.fleet, r.name) === undefined) continue;
+      registrations.push(r);
+      whereRegistered.set(r.id, at);
+    }
+  }
+  const now = deps.now();
+  const view = await deps.ledger.reconcileView(seenSince);
+  const plan = planReconcile(
+    {
+      now,
+      fleet: deps.fleet.fleet,
+      pools: deps.fleet.pools,
+      runners: view.runners,
+      queuedJobs: view.queuedJobs,
+      vms,
+      registrations,
+      leases: view.leases,
+      launchGraceSeconds: options.launchGraceSeconds,
+    },
+    { maxLaunchFailures: options.maxLaunchFailures, maxActionsPerKind: options.maxActionsPerKind },
+  );
+  if (dryRun) return { plan, recovered, jobsClosed: 0, dryRun };
+
+  await carryOut(plan, deps, whereRegistered);
+  const jobsClosed = await closeFinishedJobs(deps, options, state);
+  return { plan, recovered, jobsClosed, dryRun };
+}
+
+async function carryOut(
+  plan: ReconcilePlan,
+  deps: FleetDeps,
+  whereRegistered: ReadonlyMap<number, { installationId: number; org: string }>,
+): Promise<void> {
+  const now = deps.now();
+  if (plan.terminate.length > 0) {
+    await deps.cloud.terminate(plan.terminate.map((t) => t.instanceId));
+    await deps.ledger.markTerminating(
+      plan.terminate.flatMap((t) => (t.runnerRowId === null ? [] : [t.runnerRowId])),
+    );
+  }
+  if (plan.recordTerminated.length > 0) {
+    await deps.ledger.recordTerminated(
+      plan.recordTerminated.map((r) => ({
+        instanceId: r.instanceId,
+        terminatedAt: now,
+        reason: r.cloudReason ?? r.reason,
+        runnerRowId: r.runnerRowId,
+      })),
+      deps.fleet.prices,
+    );
+  }
+  // A launch that never produced a VM is tried again at once: it is already late.
+  for (const a of plan.abandonLaunch)
+    await deps.ledger.recordLaunchFailure(a.runnerRowId, `reconciler: ${a.reason}`, now, now);
+  for (const r of plan.releaseSubnets) await deps.ledger.releaseSubnet(r.runnerRowId);
+  for (const g of plan.giveUp)
+    await deps.ledger.giveUpJob(g.jobId, `gave up after ${g.launchFailures} failed launches`, now);
+  for (const d of plan.deleteRunners) {
+    const at = whereRegistered.get(d.runnerId);
+    if (at !== undefined) await deps.github.deleteRunner(at.installationId, at.org, d.runnerId);
+  }
+}
+
+/**
+ * Queued jobs GitHub no longer has queued (their `completed` webhook was lost for good)
+ * are closed, so the reaper ends their VMs and the dispatcher stops launching for them.
+ */
+async function closeFinishedJobs(
+  deps: FleetDeps,
+  options: ReconcilerOptions,
+  state: ReconcilerState,
+): Promise<number> {
+  const before = new Date(deps.now().getTime() - options.jobCheckAfterSeconds * 1000);
+  const jobs = await deps.ledger.queuedJobsToCheck(
+    before,
+    state.jobCheckCursor,
+    options.jobChecksPerPass,
+  );
+  // Past the last job, start again from the first on the next pass.
+  state.jobCheckCursor = jobs.length < options.jobChecksPerPass ? 0 : (jobs.at(-1)?.jobId ?? 0);
+  let closed = 0;
+  for (const job of jobs) {
+    const info = await deps.github.getJob(job.installationId, job.repository, job.jobId);
+    if (info !== undefined && info.status !== "completed") continue;
+    if (await deps.ledger.closeJob(job.jobId, info?.conclusion ?? null, deps.now())) closed++;
+  }
+  return closed;
+}
+
+/**
+ * The reconciler on a cron schedule, one replica at a time (a PostgreSQL advisory lock;
+ * the embedded database's single process leads by itself). It runs once at start, to catch
+ * up on what happened while the controller was down. `onRelaunch` wakes the dispatcher.
+ */
+export function startReconciler(
+  deps: FleetDeps,
+  options: ReconcilerOptions & { readonly schedule: string; readonly onRelaunch?: () => void },
+): ScheduledTask {
+  const state = newReconcilerState(deps.now());
+  const pass = async (): Promise<Record<string, unknown>> => {
+    const led = await deps.ledger.asLeader("reconcile", () => reconcileOnce(deps, options, state));
+    if (!led.leader) return { leader: false };
+    const { plan, recovered, jobsClosed } = led.result;
+    if (plan.relaunchCount > 0 || (recovered?.recorded ?? 0) > 0) options.onRelaunch?.();
+    return { ...countsOf(plan), recovered: recovered?.recorded ?? 0, jobsClosed };
+  };
+  return scheduleTask("reconciler", options.schedule, pass, deps.logger, { runAtStart: true });
+}
+
+/** How many actions of each kind a plan holds, for logs and the dry run. */
+export function countsOf(plan: ReconcilePlan): Record<string, number> {
+  return {
+    terminate: plan.terminate.length,
+    recordTerminated: plan.recordTerminated.length,
+    abandonLaunch: plan.abandonLaunch.length,
+    deleteRunners: plan.deleteRunners.length,
+    releaseSubnets: plan.releaseSubnets.length,
+    giveUp: plan.giveUp.length,
+    relaunch: plan.relaunchCount,
+  };
+}

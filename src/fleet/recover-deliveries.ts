@@ -1,0 +1,126 @@
+import { PayloadError } from "../errors.js";
+import type { DeliverySummary, GitHub } from "../github/github.js";
+import { type JobDeliveryDeps, recordJobDelivery } from "../intake/record-job-delivery.js";
+import { JOB_ACTIONS } from "../intake/workflow-job-payload.js";
+import type { Logger } from "../log/logger.js";
+
+/** What a recovery pass works with: the intake's needs, GitHub's delivery log and a log. */
+export interface RecoveryDeps extends JobDeliveryDeps {
+  readonly github: GitHub;
+  readonly logger: Logger;
+}
+
+/** What one pass leaves for the next; the reconciler keeps one across its passes. */
+export interface RecoveryProgress {
+  /** GitHub's time up to which the log has been gone through; undefined before a first pass. */
+  resumeFrom: Date | undefined;
+  /** Deliveries fetched that the ledger does not keep (not our jobs, malformed), by GUID. */
+  readonly settled: Map<string, Date>;
+}
+
+export interface RecoveryOptions {
+  /** Payloads fetched at most this pass: each costs one GitHub API request. */
+  readonly maxFetches: number;
+  /** How far before the cursor to look again: our clock and GitHub's differ. Default 10 min. */
+  readonly overlapMs?: number;
+  /** How far back to look at most, and with nothing recorded. Default 3 days. */
+  readonly lookbackMs?: number;
+  /**
+   * Only deliveries received before this (the process start) set the first cursor, so that
+   * webhooks received since a restart do not hide the gap before it.
+   */
+  readonly recordedBefore?: Date;
+  readonly progress?: RecoveryProgress;
+}
+
+export interface RecoveryCounts {
+  /** Log entries since the cursor, any event. */
+  readonly listed: number;
+  readonly fetched: number;
+  readonly recorded: number;
+  /** Fetched but not recorded: not our job, already recorded meanwhile, or malformed. */
+  readonly skipped: number;
+  /** Unknown deliveries left for a later pass by the fetch budget. */
+  readonly left: number;
+}
+
+const MINUTE = 60_000;
+// GitHub.com keeps an App's deliveries for 3 days (GHES 3.16+: 7 days), so older ones are
+// gone anyway: https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks
+const LOG_RETENTION_MS = 3 * 24 * 60 * MINUTE;
+
+/**
+ * Records the `workflow_job` deliveries GitHub logged but the ledger never got (GitHub does
+ * not redeliver failed ones by itself), oldest first, through the same intake as HTTP.
+ * A redelivery shares its original's GUID, so each GUID is fetched once at most.
+ */
+export async function recoverDeliveries(
+  deps: RecoveryDeps,
+  options: RecoveryOptions,
+): Promise<RecoveryCounts> {
+  const now = deps.now().getTime();
+  const overlapMs = options.overlapMs ?? 10 * MINUTE;
+  const floor = now - (options.lookbackMs ?? LOG_RETENTION_MS);
+  const progress = options.progress;
+  const cursor =
+    progress?.resumeFrom ?? (await deps.ledger.latestDeliveryAt(options.recordedBefore));
+  const since = new Date(
+    cursor === undefined ? floor : Math.max(cursor.getTime() - overlapMs, floor),
+  );
+
+  let listed = 0;
+  let newest: Date | undefined;
+  const byGuid = new Map<string, DeliverySummary>();
+  for await (const d of deps.github.listDeliveries(since)) {
+    listed += 1;
+    if (newest === undefined || d.deliveredAt > newest) newest = d.deliveredAt;
+    if (d.event !== "workflow_job") continue;
+    if (d.action !== null && !(JOB_ACTIONS as readonly string[]).includes(d.action)) continue;
+    if (progress?.settled.has(d.guid)) continue;
+    // Newest first: the last entry kept for a GUID is its first delivery.
+    byGuid.set(d.guid, d);
+  }
+  const known = await deps.ledger.knownDeliveries([...byGuid.keys()]);
+  const unknown = [...byGuid.values()]
+    .filter((d) => !known.has(d.guid))
+    .sort((a, b) => a.deliveredAt.getTime() - b.deliveredAt.getTime() || a.id - b.id);
+  const batch = unknown.slice(0, Math.max(0, options.maxFetches));
+
+  let recorded = 0;
+  let skipped = 0;
+  for (const d of batch) {
+    const outcome = await recordFromLog(d, deps);
+    if (outcome === "recorded") recorded += 1;
+    else skipped += 1;
+    if (outcome === "ignored" || outcome === "malformed")
+      progress?.settled.set(d.guid, d.deliveredAt);
+  }
+
+  const left = unknown.length - batch.length;
+  if (progress !== undefined) {
+    // Everything before the first delivery left over is done; with none left, all listed is.
+    progress.resumeFrom = unknown[batch.length]?.deliveredAt ?? newest ?? progress.resumeFrom;
+    for (const [guid, at] of progress.settled) if (at < since) progress.settled.delete(guid);
+  }
+  const counts = { listed, fetched: batch.length, recorded, skipped, left };
+  deps.logger.info({ loop: "recover-deliveries", since, ...counts }, "deliveries recovered");
+  return counts;
+}
+
+async function recordFromLog(
+  d: DeliverySummary,
+  deps: RecoveryDeps,
+): Promise<"recorded" | "duplicate" | "ignored" | "malformed"> {
+  const { event, payload } = await deps.github.getDeliveryPayload(d.id);
+  try {
+    return (await recordJobDelivery(d.guid, event, payload, deps)).outcome;
+  } catch (error) {
+    if (!(error instanceof PayloadError)) throw error;
+    // IDs only: the body may hold anything, and the message quotes the payload's paths.
+    deps.logger.warn(
+      { loop: "recover-deliveries", deliveryId: d.guid, logId: d.id, event, code: error.code },
+      "logged delivery is malformed; skipped",
+    );
+    return "malformed";
+  }
+}

@@ -1,0 +1,159 @@
+import { type Kysely, sql } from "kysely";
+import type { LedgerRunner, QueuedJob, SubnetLease } from "../core/reconcile-snapshot.js";
+import type { Database } from "./db-schema.js";
+import type { ReconcileView } from "./ledger.js";
+
+/**
+ * The ledger's side of a reconcile pass, read in one repeatable-read transaction so that
+ * runners, jobs and leases agree with one another.
+ */
+export async function reconcileView(db: Kysely<Database>, since: Date): Promise<ReconcileView> {
+  return db
+    .transaction()
+    .setIsolationLevel("repeatable read")
+    .execute(async (tx) => {
+      const runners = await tx
+        .selectFrom("runners as r")
+        .leftJoin("jobs as j", "j.id", "r.job_id")
+        .select([
+          "r.id",
+          "r.instance_id",
+          "r.runner_name",
+          "r.pool",
+          "r.job_id",
+          "r.state",
+          "r.created_at",
+          "r.launched_at",
+          "r.runner_id",
+          "j.state as job_state",
+          "j.runner_name as taken_by",
+        ])
+        .where("r.state", "<>", "terminated")
+        .orderBy("r.id")
+        .execute();
+      const queued = await tx
+        .selectFrom("jobs as j")
+        .select(["j.id", "j.pool", "j.queued_at", "j.recorded_at", "j.launch_failures"])
+        .where("j.state", "=", "queued")
+        .where("j.pool", "is not", null)
+        .where("j.gave_up_at", "is", null)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom("runners as r")
+                .select("r.id")
+                .whereRef("r.job_id", "=", "j.id")
+                .where("r.state", "<>", "terminated"),
+            ),
+          ),
+        )
+        .orderBy("j.id")
+        .execute();
+      const leases = await tx
+        .selectFrom("subnets")
+        .select(["subnet_id", "runner_id"])
+        .where("runner_id", "is not", null)
+        .execute();
+      const installations = await tx
+        .selectFrom("jobs")
+        .select(["installation_id", "org"])
+        .distinct()
+        .where("installation_id", "is not", null)
+        .where("recorded_at", ">=", since)
+        .execute();
+      return {
+        runners: runners.map(
+          (r): LedgerRunner => ({
+            rowId: Number(r.id),
+            instanceId: r.instance_id,
+            runnerName: r.runner_name,
+            pool: r.pool,
+            jobId: r.job_id === null ? null : Number(r.job_id),
+            state: r.state as LedgerRunner["state"],
+            createdAt: r.created_at,
+            launchedAt: r.launched_at,
+            jobEnded: r.job_id === null || r.job_state === "completed",
+            tookJob: r.taken_by === r.runner_name,
+            githubRunnerId: r.runner_id === null ? null : Number(r.runner_id),
+          }),
+        ),
+        queuedJobs: queued.map(
+          (j): QueuedJob => ({
+            jobId: Number(j.id),
+            pool: j.pool as string,
+            queuedAt: j.queued_at ?? j.recorded_at,
+            launchFailures: Number(j.launch_failures),
+          }),
+        ),
+        leases: leases.map(
+          (l): SubnetLease => ({ subnetId: l.subnet_id, runnerRowId: Number(l.runner_id) }),
+        ),
+        installations: installations.map((i) => ({
+          installationId: Number(i.installation_id),
+          org: i.org,
+        })),
+      };
+    });
+}
+
+/** Stops launching a job; it stays queued at GitHub, and `launch_error` says why. */
+export async function giveUpJob(
+  db: Kysely<Database>,
+  jobId: number,
+  reason: string,
+  now: Date,
+): Promise<void> {
+  await db
+    .updateTable("jobs")
+    .set({ gave_up_at: now, launch_error: reason })
+    .where("id", "=", jobId)
+    .where("gave_up_at", "is", null)
+    .execute();
+}
+
+/** Queued jobs recorded before `before` to ask GitHub about, by job ID after `afterJobId`. */
+export async function queuedJobsToCheck(
+  db: Kysely<Database>,
+  before: Date,
+  afterJobId: number,
+  limit: number,
+): Promise<{ jobId: number; installationId: number; repository: string }[]> {
+  const rows = await db
+    .selectFrom("jobs")
+    .select(["id", "installation_id", "repository"])
+    .where("state", "in", ["queued", "waiting"])
+    .where("installation_id", "is not", null)
+    .where(sql<Date>`coalesce(queued_at, recorded_at)`, "<", before)
+    .where("id", ">", afterJobId)
+    .orderBy("id")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    jobId: Number(r.id),
+    installationId: Number(r.installation_id),
+    repository: r.repository,
+  }));
+}
+
+/**
+ * Closes a job GitHub reports finished (or no longer knows) though no `completed` webhook
+ * reached us; a job already completed is left as it is.
+ */
+export async function closeJob(
+  db: Kysely<Database>,
+  jobId: number,
+  conclusion: string | null,
+  now: Date,
+): Promise<boolean> {
+  const closed = await db
+    .updateTable("jobs")
+    .set((eb) => ({
+      state: "completed",
+      conclusion,
+      completed_at: eb.fn.coalesce("completed_at", eb.val(now)),
+    }))
+    .where("id", "=", jobId)
+    .where("state", "<>", "completed")
+    .executeTakeFirst();
+  return Number(closed.numUpdatedRows) > 0;
+}

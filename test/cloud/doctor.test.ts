@@ -1,0 +1,185 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CreateLaunchTemplateCommand,
+  CreateNetworkAclCommand,
+  CreateRouteTableCommand,
+  DescribeSubnetsCommand,
+} from "@aws-sdk/client-ec2";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { run } from "../../src/cli.js";
+import { doctorPassed, runDoctor } from "../../src/cloud/ec2/doctor.js";
+import { type FleetConfig, fleetSchema } from "../../src/config/fleet-schema.js";
+import { type Ec2FaultProxy, startEc2FaultProxy } from "../support/ec2-fault-proxy.js";
+import {
+  createTestVpc,
+  type MotoServer,
+  motoServerFor,
+  startMotoServer,
+  type TestVpc,
+} from "../support/moto-server.js";
+import { testEc2Client } from "./ec2-test-client.js";
+
+const motoBin = motoServerFor("the doctor tests (test/cloud/doctor.test.ts)");
+
+// moto 5.2.1 carries out CreateSubnet, DeleteSubnet, CreateNetworkAcl(Entry) and
+// ReplaceNetworkAclAssociation even with DryRun=true (it deleted our test subnet), so the
+// proxy answers DryRunOperation (412) for those, as AWS would; the SDK still parses a real
+// EC2 error. RunInstances, TerminateInstances, CreateTags and the Describes reach moto,
+// which does honour DryRun for them.
+const MOTO_IGNORES_DRY_RUN = [
+  "CreateSubnet",
+  "DeleteSubnet",
+  "CreateNetworkAcl",
+  "CreateNetworkAclEntry",
+  "ReplaceNetworkAclAssociation",
+];
+
+let moto: MotoServer;
+let proxy: Ec2FaultProxy;
+let vpc: TestVpc;
+
+function fleetFor(overrides: Record<string, unknown> = {}, network: Record<string, unknown> = {}) {
+  return fleetSchema.parse({
+    fleet: "doctor",
+    network: {
+      vpcId: vpc.vpcId,
+      runnerCidr: "10.0.128.0/17",
+      availabilityZones: [vpc.availabilityZone],
+      ...network,
+    },
+    pools: [
+      {
+        name: "small",
+        labels: ["mayfly-small"],
+        instanceTypes: ["t3.micro"],
+        image: vpc.imageId,
+        maxRunners: 5,
+      },
+    ],
+    ...overrides,
+  }) as FleetConfig;
+}
+
+describe.skipIf(!motoBin)("mayfly doctor against moto_server", () => {
+  beforeAll(async () => {
+    moto = await startMotoServer(motoBin ?? "");
+    proxy = await startEc2FaultProxy(moto.url, { answerDryRun: MOTO_IGNORES_DRY_RUN });
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await moto?.stop();
+  });
+  beforeEach(async () => {
+    await moto.reset();
+    vpc = await createTestVpc(testEc2Client(moto.url));
+    proxy.reset();
+  });
+
+  it("passes a correctly set up VPC, every check ok, creating nothing", async () => {
+    const direct = testEc2Client(moto.url);
+    const acl = await direct.send(new CreateNetworkAclCommand({ VpcId: vpc.vpcId }));
+    const table = await direct.send(new CreateRouteTableCommand({ VpcId: vpc.vpcId }));
+    await direct.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: "mayfly-runner",
+        LaunchTemplateData: { ImageId: vpc.imageId },
+      }),
+    );
+    const fleet = fleetFor(
+      { launchTemplate: "mayfly-runner" },
+      {
+        networkAclId: acl.NetworkAcl?.NetworkAclId,
+        routeTableId: table.RouteTable?.RouteTableId,
+        maxSubnets: 150,
+      },
+    );
+
+    const checks = await runDoctor(testEc2Client(proxy.url), fleet);
+
+    expect(checks.filter((c) => c.status !== "ok")).toEqual([]);
+    expect(doctorPassed(checks)).toBe(true);
+    expect(checks.map((c) => c.check)).toEqual(
+      expect.arrayContaining([
+        "permission ec2:RunInstances",
+        "permission ec2:ReplaceNetworkAclAssociation",
+        `vpc ${vpc.vpcId}`,
+        "launch template mayfly-runner",
+        `image ${vpc.imageId}`,
+        `subnet quota in ${vpc.vpcId}`,
+      ]),
+    );
+    expect(proxy.requests("RunInstances")[0]).toMatchObject({
+      DryRun: "true",
+      "LaunchTemplate.LaunchTemplateName": "mayfly-runner",
+      SubnetId: vpc.subnetId,
+    });
+    const subnets = await direct.send(
+      new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpc.vpcId] }] }),
+    );
+    expect(subnets.Subnets?.map((s) => s.SubnetId)).toEqual([vpc.subnetId]);
+  });
+
+  it("warns when maxSubnets does not fit beside the VPC's other subnets under the quota", async () => {
+    const checks = await runDoctor(testEc2Client(proxy.url), fleetFor());
+
+    expect(checks).toContainEqual({
+      status: "warn",
+      check: `subnet quota in ${vpc.vpcId}`,
+      detail: expect.stringContaining("only 199 fit under AWS's default quota of 200"),
+    });
+    expect(doctorPassed(checks)).toBe(true);
+  });
+
+  it("reports ec2:RunInstances missing, with AWS's message, and exits non-zero", async () => {
+    proxy.fail({
+      action: "RunInstances",
+      code: "UnauthorizedOperation",
+      message: "You are not authorized to perform this operation.",
+      when: (params) => params.DryRun === "true",
+    });
+    const dir = mkdtempSync(join(tmpdir(), "mayfly-doctor-"));
+    const file = join(dir, "fleet.yaml");
+    writeFileSync(file, stringify(fleetFor()));
+    const out: string[] = [];
+    const err: string[] = [];
+
+    const code = await run(
+      ["doctor", "--config", file],
+      {},
+      { out: (t) => out.push(t), err: (t) => err.push(t) },
+      { ec2: testEc2Client(proxy.url) },
+    );
+
+    expect(code).toBe(78);
+    expect(out.join("\n")).toMatch(
+      /^missing +permission ec2:RunInstances: UnauthorizedOperation: You are not authorized/m,
+    );
+    expect(out.join("\n")).toMatch(/^ok +permission ec2:TerminateInstances$/m);
+    expect(err.join("\n")).toContain("doctor: 1 checks missing");
+  });
+
+  it("reports a VPC that does not exist as missing, in JSON with --json", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mayfly-doctor-"));
+    const file = join(dir, "fleet.yaml");
+    writeFileSync(file, stringify(fleetFor({}, { vpcId: "vpc-0123456789abcdef0" })));
+    const out: string[] = [];
+
+    const code = await run(
+      ["doctor", "--json"],
+      { MAYFLY_CONFIG: file },
+      { out: (t) => out.push(t), err: () => {} },
+      { ec2: testEc2Client(proxy.url) },
+    );
+
+    expect(code).not.toBe(0);
+    const checks = JSON.parse(out.join("\n"));
+    expect(checks).toContainEqual({
+      status: "missing",
+      check: "vpc vpc-0123456789abcdef0",
+      detail: expect.stringContaining("InvalidVpcID.NotFound"),
+    });
+  });
+});

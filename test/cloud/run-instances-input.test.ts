@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { runInstancesInput } from "../../src/cloud/ec2/run-instances-input.js";
+import { Secret } from "../../src/config/secret.js";
+
+const req = {
+  pool: "linux",
+  jobId: 7,
+  runnerName: "mayfly-7-a",
+  image: "ami-0123456789abcdef0",
+  instanceType: "c7i.large",
+  market: "on-demand" as const,
+  subnetId: "subnet-0aaa",
+  diskGiB: 30,
+  userData: new Secret("#!/bin/sh\n"),
+};
+
+describe("runInstancesInput", () => {
+  it("starts from the launch template yet keeps isolation explicit in the request", () => {
+    const input = runInstancesInput(req, "tok", {
+      fleet: "test",
+      rootDeviceName: "/dev/sda1",
+      launchTemplate: "mayfly-runner",
+      securityGroupIds: ["sg-0abc"],
+    });
+    expect(input.LaunchTemplate).toEqual({
+      LaunchTemplateName: "mayfly-runner",
+      Version: "$Default",
+    });
+    expect(input.SecurityGroupIds).toEqual(["sg-0abc"]);
+    expect(input.MetadataOptions).toMatchObject({
+      HttpTokens: "required",
+      HttpPutResponseHopLimit: 1,
+    });
+    expect(input.SubnetId).toBe("subnet-0aaa");
+    expect(input.TagSpecifications?.map((t) => t.ResourceType)).toEqual(["instance", "volume"]);
+  });
+
+  it("names neither a template nor security groups when none is configured", () => {
+    const input = runInstancesInput(req, "tok", { fleet: "test", rootDeviceName: "/dev/sda1" });
+    expect(input).not.toHaveProperty("LaunchTemplate");
+    expect(input).not.toHaveProperty("SecurityGroupIds");
+  });
+});

@@ -1,0 +1,203 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Ec2Cloud } from "../../src/cloud/ec2/ec2-cloud.js";
+import { parseFleet } from "../../src/config/load-fleet.js";
+import { Secret } from "../../src/config/secret.js";
+import type { FleetDeps } from "../../src/fleet/fleet-deps.js";
+import { launchRunner } from "../../src/fleet/launch-runner.js";
+import {
+  DEFAULT_RECONCILER,
+  newReconcilerState,
+  type ReconcilerOptions,
+  reconcileOnce,
+} from "../../src/fleet/reconciler.js";
+import { OctokitGitHub } from "../../src/github/octokit-github.js";
+import { type SimEc2, startSimEc2 } from "../../src/sim/ec2/sim-ec2.js";
+import { type SimGitHub, startSimGitHub } from "../../src/sim/github/start-sim-github.js";
+import { testEc2Client } from "../cloud/ec2-test-client.js";
+import { FAST } from "../github/adapter.js";
+import { jobEvent, memoryLogger } from "../support/fixtures.js";
+import { type TestLedger, testLedger } from "../support/test-ledger.js";
+
+const fleet = parseFleet(
+  `
+fleet: rec
+network: { vpcId: vpc-0511, runnerCidr: 10.0.128.0/24, availabilityZones: [eu-west-1a] }
+pools:
+  - { name: x64, labels: [mayfly-4cpu], instanceTypes: [c7i.xlarge], image: ami-0123456789abcdef0, maxRunners: 5, idleTimeout: 5m }
+`,
+  "rec.yaml",
+);
+const OPTIONS: ReconcilerOptions = { ...DEFAULT_RECONCILER, launchGraceSeconds: 60 };
+
+describe("the reconciler", () => {
+  let t: TestLedger;
+  let gh: SimGitHub;
+  let ec2: SimEc2;
+  let deps: FleetDeps;
+  let clock: Date;
+  let delivery = 0;
+  const later = (seconds: number) => {
+    clock = new Date(clock.getTime() + seconds * 1000);
+  };
+
+  beforeEach(async () => {
+    t = await testLedger("pglite", "");
+    gh = await startSimGitHub();
+    ec2 = await startSimEc2({ pendingMs: 0, shuttingDownMs: 0, vpcId: "vpc-0511" });
+    clock = new Date();
+    deps = {
+      ledger: t.ledger,
+      github: new OctokitGitHub({
+        appId: gh.appId,
+        privateKey: gh.privateKey,
+        baseUrl: gh.url,
+        logger: memoryLogger().logger,
+        tuning: FAST,
+      }),
+      cloud: new Ec2Cloud({ client: testEc2Client(ec2.url), fleet: "rec", network: fleet.network }),
+      fleet,
+      logger: memoryLogger().logger,
+      now: () => clock,
+      random: () => 0,
+    };
+    await t.ledger.addSubnets([
+      { subnetId: "subnet-r1", availabilityZone: "eu-west-1a", cidr: "10.0.128.0/28" },
+      { subnetId: "subnet-r2", availabilityZone: "eu-west-1a", cidr: "10.0.128.16/28" },
+    ]);
+  });
+  afterEach(async () => {
+    await gh.stop();
+    await ec2.stop();
+    await t.close();
+  });
+
+  const queue = (jobId: number) =>
+    t.ledger.ingest(
+      { id: `d${++delivery}`, event: "workflow_job", receivedAt: clock },
+      jobEvent({ jobId, createdAt: clock }),
+      "x64",
+    );
+  const claim = () =>
+    t.ledger.claimLaunches({
+      fleet: "rec",
+      now: clock,
+      budget: 10,
+      fleetMax: 5,
+      maxByPool: new Map([["x64", 5]]),
+    });
+  const pass = (state = newReconcilerState(clock)) => reconcileOnce(deps, OPTIONS, state);
+  const live = () => ec2.instances().filter((i) => ec2.statusOf(i.instanceId) !== "terminated");
+
+  it("terminates a VM of ours that the ledger does not know, once past the launch grace", async () => {
+    ec2.seed(1, { "mayfly:fleet": "rec", "mayfly:runner": "rec-999-1" });
+    expect((await pass()).plan.terminate).toEqual([]);
+    later(61);
+    expect((await pass()).plan.terminate).toMatchObject([{ reason: "orphan" }]);
+    expect(live()).toEqual([]);
+  });
+
+  it("repairs a launch cut short before RunInstances: the lease returns, the registration goes, the job launches again", async () => {
+    await queue(1);
+    const [intent] = await claim();
+    if (!intent) throw new Error("expected a launch");
+    // The crash: a subnet leased and a runner registered, then nothing.
+    await t.ledger.leaseSubnet(intent.runnerRowId, ["eu-west-1a"], clock);
+    await deps.github.generateJitConfig({
+      installationId: 77,
+      org: "example-org",
+      name: intent.runnerName,
+      runnerGroupId: 1,
+      labels: ["mayfly-4cpu"],
+    });
+    expect(await claim()).toEqual([]);
+    later(61);
+    const first = await pass();
+    expect(first.plan.abandonLaunch).toMatchObject([{ runnerRowId: intent.runnerRowId }]);
+    await pass();
+    expect(gh.runners()).toEqual([]);
+    expect((await t.ledger.listSubnets()).every((s) => !s.leased)).toBe(true);
+    expect((await claim()).map((i) => i.runnerName)).toEqual(["rec-1-2"]);
+  });
+
+  it("repairs a launch cut short after RunInstances: the VM that never took its job is ended and the job launched again", async () => {
+    await queue(2);
+    const [intent] = await claim();
+    if (!intent) throw new Error("expected a launch");
+    await t.ledger.leaseSubnet(intent.runnerRowId, ["eu-west-1a"], clock);
+    // The VM started, but the controller died before writing it down.
+    await deps.cloud.launch(
+      {
+        pool: "x64",
+        jobId: 2,
+        runnerName: intent.runnerName,
+        image: "ami-0123456789abcdef0",
+        instanceType: "c7i.xlarge",
+        market: "on-demand",
+        subnetId: "subnet-r1",
+        diskGiB: 30,
+        userData: new Secret("#cloud-config\n"),
+      },
+      "token-2",
+    );
+    later(61);
+    expect((await pass()).plan.terminate).toEqual([]);
+    later(5 * 60);
+    expect((await pass()).plan.terminate).toMatchObject([{ reason: "idle-past-timeout" }]);
+    await pass();
+    expect(live()).toEqual([]);
+    expect(await t.query("select state from runners")).toEqual([{ state: "terminated" }]);
+    expect((await t.ledger.listSubnets()).every((s) => !s.leased)).toBe(true);
+    expect((await claim()).map((i) => i.runnerName)).toEqual(["rec-2-2"]);
+  });
+
+  it("closes a queued job GitHub has finished, so its VM is reaped", async () => {
+    await queue(3);
+    gh.addJob({
+      id: 3,
+      repository: "example-org/app",
+      status: "completed",
+      conclusion: "cancelled",
+    });
+    later(OPTIONS.jobCheckAfterSeconds + 1);
+    expect((await pass()).jobsClosed).toBe(1);
+    expect((await t.ledger.getJob(3))?.state).toBe("completed");
+    expect((await pass()).jobsClosed).toBe(0);
+  });
+
+  it("gives up on a job whose launches keep failing, and says why", async () => {
+    await queue(4);
+    for (let attempt = 0; attempt < OPTIONS.maxLaunchFailures; attempt++) {
+      const [intent] = await claim();
+      if (!intent) throw new Error("expected a launch");
+      await t.ledger.recordLaunchFailure(intent.runnerRowId, "InvalidAMIID.NotFound", clock, clock);
+    }
+    expect((await pass()).plan.giveUp).toMatchObject([{ jobId: 4 }]);
+    expect(await claim()).toEqual([]);
+    expect(await t.query("select launch_error from jobs")).toEqual([
+      { launch_error: `gave up after ${OPTIONS.maxLaunchFailures} failed launches` },
+    ]);
+  });
+
+  it("plans without acting in a dry run", async () => {
+    ec2.seed(1, { "mayfly:fleet": "rec" });
+    later(61);
+    const report = await reconcileOnce(deps, OPTIONS, newReconcilerState(clock), true);
+    expect(report.plan.terminate).toHaveLength(1);
+    expect(live()).toHaveLength(1);
+  });
+
+  it("launches intent-first: a real launch leaves nothing for the reconciler to repair", async () => {
+    await queue(5);
+    const [intent] = await claim();
+    if (!intent) throw new Error("expected a launch");
+    expect(await launchRunner(intent, deps)).toBe("launched");
+    later(61);
+    const { plan } = await pass();
+    expect([plan.terminate, plan.abandonLaunch, plan.deleteRunners, plan.releaseSubnets]).toEqual([
+      [],
+      [],
+      [],
+      [],
+    ]);
+  });
+});
