@@ -8,7 +8,7 @@ import { startDispatcher } from "./fleet/dispatcher.js";
 import type { Loop } from "./fleet/loop.js";
 import { pruneDeliveries } from "./fleet/prune-deliveries.js";
 import { startReaper } from "./fleet/reaper.js";
-import { DEFAULT_RECONCILER, startReconciler } from "./fleet/reconciler.js";
+import { DEFAULT_RECONCILER, type ReconcilerOptions, startReconciler } from "./fleet/reconciler.js";
 import { scheduleTask } from "./fleet/scheduled-task.js";
 import { createSubnetKeeper, startSubnetKeeper } from "./fleet/subnet-keeper.js";
 import type { GitHub } from "./github/github.js";
@@ -37,8 +37,9 @@ export interface Parts {
     readonly reapMs: number;
     readonly concurrency: number;
   };
-  /** The reconciler's cron schedule (node-cron, seconds field allowed). */
+  /** The reconciler's cron schedule (node-cron, seconds field allowed) and limits. */
   readonly reconcileSchedule?: string;
+  readonly reconciler?: Partial<ReconcilerOptions>;
 }
 
 export interface Running {
@@ -106,6 +107,7 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     tasks.push(
       startReconciler(deps, {
         ...DEFAULT_RECONCILER,
+        ...parts.reconciler,
         schedule: parts.reconcileSchedule ?? RECONCILE_SCHEDULE,
         onRelaunch: () => loops[0]?.kick(),
       }),

@@ -5,8 +5,10 @@ import { join } from "node:path";
 import { Ec2Cloud } from "../../src/cloud/ec2/ec2-cloud.js";
 import { parseFleet } from "../../src/config/load-fleet.js";
 import { readSettings } from "../../src/config/settings.js";
+import type { ReconcilerOptions } from "../../src/fleet/reconciler.js";
 import { OctokitGitHub } from "../../src/github/octokit-github.js";
 import { type Running, serve } from "../../src/main.js";
+import type { SimEc2Options } from "../../src/sim/ec2/sim-ec2.js";
 import type { SimGitHubOptions } from "../../src/sim/github/start-sim-github.js";
 import { type SimWorld, startSimWorld } from "../../src/sim/world/start-sim-world.js";
 import { testEc2Client } from "../cloud/ec2-test-client.js";
@@ -40,15 +42,30 @@ export interface ControllerInWorld {
  * The real controller (`serve`: HTTP intake, embedded ledger, dispatcher, reaper, subnet
  * keeper, reconciler) between a simulated GitHub and EC2 whose runner VMs boot and run jobs.
  */
-export async function controllerInWorld(
-  options: { reconcileSchedule?: string; github?: SimGitHubOptions } = {},
-): Promise<ControllerInWorld> {
-  const world = await startSimWorld({
-    ...(options.github ? { github: options.github } : {}),
-    bootMs: 100,
-    idleTimeoutMs: 5000,
-    ec2: { vpcId: "vpc-0511", pendingMs: 50, shuttingDownMs: 50 },
-  });
+export interface WorldOptions {
+  readonly reconcileSchedule?: string;
+  readonly reconciler?: Partial<ReconcilerOptions>;
+  /** The fleet file; default WORLD_FLEET_YAML. */
+  readonly fleetYaml?: string;
+  readonly github?: SimGitHubOptions;
+  /** Options of the simulated EC2 (faults, throttles, latency). */
+  readonly ec2?: SimEc2Options;
+  /** PostgreSQL instead of a fresh embedded database. */
+  readonly databaseUrl?: string;
+  /** A world already running (a second replica joins it). */
+  readonly world?: SimWorld;
+}
+
+export async function controllerInWorld(options: WorldOptions = {}): Promise<ControllerInWorld> {
+  const ownWorld = options.world === undefined;
+  const world =
+    options.world ??
+    (await startSimWorld({
+      ...(options.github ? { github: options.github } : {}),
+      bootMs: 100,
+      idleTimeoutMs: 5000,
+      ec2: { vpcId: "vpc-0511", pendingMs: 50, shuttingDownMs: 50, ...options.ec2 },
+    }));
   const log = memoryLogger("info");
   const dataDir = mkdtempSync(join(tmpdir(), "mayfly-world-"));
   const secret = randomBytes(16).toString("hex");
@@ -58,9 +75,10 @@ export async function controllerInWorld(
     GITHUB_APP_PRIVATE_KEY: world.github.privateKey.reveal(),
     GITHUB_API_URL: world.github.url,
     MAYFLY_DATA_DIR: dataDir,
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     MAYFLY_PORT: "0",
   });
-  const fleet = parseFleet(WORLD_FLEET_YAML, "world.yaml");
+  const fleet = parseFleet(options.fleetYaml ?? WORLD_FLEET_YAML, "world.yaml");
   const running = await serve(
     { settings, fleet, fleetPath: "world.yaml" },
     {
@@ -79,6 +97,7 @@ export async function controllerInWorld(
       }),
       loops: { dispatchMs: 100, reapMs: 250, concurrency: 16 },
       ...(options.reconcileSchedule ? { reconcileSchedule: options.reconcileSchedule } : {}),
+      ...(options.reconciler ? { reconciler: options.reconciler } : {}),
     },
   );
   const address = running.app.server.address();
@@ -108,7 +127,7 @@ export async function controllerInWorld(
     },
     async stop() {
       await running.stop();
-      await world.stop();
+      if (ownWorld) await world.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
