@@ -9,8 +9,9 @@ import { loadFleetFile } from "./config/load-fleet.js";
 import { readDatabaseSettings } from "./config/settings.js";
 import { runDemo } from "./demo/run-demo.js";
 import { CloudSetupError, ConfigError, exitCodeOf, MayflyError, UsageError } from "./errors.js";
+import { formatReconcileReport } from "./fleet/reconcile-report.js";
 import { createLogger } from "./log/logger.js";
-import { openConfiguredLedger, serve } from "./main.js";
+import { openConfiguredLedger, reconcileFromCli, serve } from "./main.js";
 
 const USAGE = `usage: mayfly <command> [options]
 
@@ -23,6 +24,8 @@ commands:
   config check [--config FILE]   validate the environment and the fleet file
   doctor [--config FILE] [--json]
                                  check the AWS permissions and resources the fleet file needs
+  reconcile [--dry-run] [--json] [--config FILE]
+                                 one reconcile pass now (--dry-run: say what it would do)
 
 The fleet file comes from --config or MAYFLY_CONFIG. See README.md for every setting.`;
 
@@ -47,6 +50,7 @@ export async function run(
         config: { type: "string" },
         json: { type: "boolean" },
         "ec2-endpoint": { type: "string" },
+        "dry-run": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -74,6 +78,18 @@ export async function run(
         await ledger.close();
       }
       io.out("ledger migrated");
+      return 0;
+    }
+    if (command === "reconcile" && sub === undefined) {
+      const config = loadConfig(env, values.config);
+      // The report goes to stdout; the log lines of the pass to stderr.
+      const logger = createLogger({ level: config.settings.logLevel, destination: process.stderr });
+      const report = await reconcileFromCli(config, values["dry-run"] === true, logger, deps.ec2);
+      if (report === undefined) {
+        io.err("mayfly: reconcile: another replica is reconciling now; nothing done");
+        return 75; // EX_TEMPFAIL
+      }
+      io.out(values.json ? JSON.stringify(report, null, 2) : formatReconcileReport(report));
       return 0;
     }
     if (command === "demo" && sub === undefined) {

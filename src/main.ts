@@ -1,14 +1,24 @@
+import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { FastifyInstance } from "fastify";
 import type { Cloud } from "./cloud/cloud.js";
 import { createEc2Client } from "./cloud/ec2/ec2-client.js";
 import { Ec2Cloud } from "./cloud/ec2/ec2-cloud.js";
+import type { FleetConfig } from "./config/fleet-schema.js";
 import type { Config } from "./config/load-config.js";
 import type { Settings } from "./config/settings.js";
+import { ConfigError } from "./errors.js";
 import { startDispatcher } from "./fleet/dispatcher.js";
 import type { Loop } from "./fleet/loop.js";
 import { pruneDeliveries } from "./fleet/prune-deliveries.js";
 import { startReaper } from "./fleet/reaper.js";
-import { DEFAULT_RECONCILER, type ReconcilerOptions, startReconciler } from "./fleet/reconciler.js";
+import {
+  DEFAULT_RECONCILER,
+  newReconcilerState,
+  type ReconcileReport,
+  type ReconcilerOptions,
+  reconcileOnce,
+  startReconciler,
+} from "./fleet/reconciler.js";
 import { scheduleTask } from "./fleet/scheduled-task.js";
 import { createSubnetKeeper, startSubnetKeeper } from "./fleet/subnet-keeper.js";
 import type { GitHub } from "./github/github.js";
@@ -76,14 +86,7 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
   if (github === undefined) {
     log.warn("GITHUB_APP_ID is not set: recording webhooks only, launching no runners");
   } else {
-    const cloud =
-      parts.cloud ??
-      new Ec2Cloud({
-        client: createEc2Client(),
-        fleet: fleet.fleet,
-        network: fleet.network,
-        launchTemplate: fleet.launchTemplate,
-      });
+    const cloud = parts.cloud ?? cloudFrom(fleet);
     const timing = parts.loops ?? DEFAULT_LOOPS;
     const deps = {
       ledger,
@@ -160,4 +163,47 @@ function githubFrom(settings: Settings, logger: Logger): GitHub | undefined {
     baseUrl: settings.githubApiUrl,
     logger,
   });
+}
+
+function cloudFrom(fleet: FleetConfig, client: EC2Client = createEc2Client()): Cloud {
+  return new Ec2Cloud({
+    client,
+    fleet: fleet.fleet,
+    network: fleet.network,
+    launchTemplate: fleet.launchTemplate,
+  });
+}
+
+/**
+ * One reconcile pass outside `serve` (`mayfly reconcile`): as leader, like the scheduled
+ * pass; a dry run reads the ledger, EC2 and GitHub and changes nothing.
+ */
+export async function reconcileFromCli(
+  config: Config,
+  dryRun: boolean,
+  logger: Logger,
+  ec2?: EC2Client,
+): Promise<ReconcileReport | undefined> {
+  const github = githubFrom(config.settings, logger);
+  if (github === undefined)
+    throw new ConfigError(["GITHUB_APP_ID: required to compare the ledger with GitHub"]);
+  const ledger = await openConfiguredLedger(config.settings);
+  try {
+    const deps = {
+      ledger,
+      github,
+      cloud: cloudFrom(config.fleet, ec2),
+      fleet: config.fleet,
+      logger,
+      now: () => new Date(),
+      random: Math.random,
+    };
+    const state = newReconcilerState(deps.now());
+    const pass = () => reconcileOnce(deps, DEFAULT_RECONCILER, state, dryRun);
+    if (dryRun) return await pass();
+    const led = await ledger.asLeader("reconcile", pass);
+    return led.leader ? led.result : undefined;
+  } finally {
+    await ledger.close();
+  }
 }

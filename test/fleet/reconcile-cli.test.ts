@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { run } from "../../src/cli.js";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import { type SimEc2, startSimEc2 } from "../../src/sim/ec2/sim-ec2.js";
+import { type SimGitHub, startSimGitHub } from "../../src/sim/github/start-sim-github.js";
+import { testEc2Client } from "../cloud/ec2-test-client.js";
+import { jobEvent } from "../support/fixtures.js";
+
+const FLEET = `
+fleet: cli
+network: { vpcId: vpc-0511, runnerCidr: 10.0.128.0/24, availabilityZones: [eu-west-1a] }
+pools:
+  - { name: x64, labels: [mayfly-4cpu], instanceTypes: [c7i.xlarge], image: ami-0123456789abcdef0, maxRunners: 2 }
+`;
+
+describe("mayfly reconcile", () => {
+  let dir: string;
+  let gh: SimGitHub;
+  let ec2: SimEc2;
+  let env: Record<string, string>;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "mayfly-reconcile-"));
+    writeFileSync(join(dir, "fleet.yaml"), FLEET);
+    gh = await startSimGitHub();
+    ec2 = await startSimEc2({ vpcId: "vpc-0511" });
+    env = {
+      GITHUB_WEBHOOK_SECRET: "s",
+      GITHUB_APP_ID: String(gh.appId),
+      GITHUB_APP_PRIVATE_KEY: gh.privateKey.reveal(),
+      GITHUB_API_URL: gh.url,
+      MAYFLY_DATA_DIR: join(dir, "data"),
+      MAYFLY_CONFIG: join(dir, "fleet.yaml"),
+      LOG_LEVEL: "warn",
+    };
+    const ledger = await openLedger({ dataDir: join(dir, "data") });
+    await ledger.migrate();
+    await ledger.ingest(
+      { id: "d1", event: "workflow_job", receivedAt: new Date() },
+      jobEvent(),
+      "x64",
+    );
+    await ledger.close();
+  });
+  afterEach(async () => {
+    await gh.stop();
+    await ec2.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function mayfly(args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await run(
+      args,
+      env,
+      { out: (t) => out.push(t), err: (t) => err.push(t) },
+      { ec2: testEc2Client(ec2.url) },
+    );
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  }
+
+  it("says what a pass would do and does nothing in a dry run", async () => {
+    ec2.seed(1, { "mayfly:fleet": "cli" });
+    const { code, out } = await mayfly(["reconcile", "--dry-run"]);
+    expect(code).toBe(0);
+    expect(out).toContain("reconcile (dry run): what the pass would do");
+    expect(out).toMatch(/relaunch\s+1/);
+    expect(out).toMatch(/terminate\s+0/);
+    expect(gh.requestCount(/\/app\/hook\/deliveries/)).toBe(0);
+    expect(ec2.calls("TerminateInstances")).toBe(0);
+  });
+
+  it("prints the plan as JSON", async () => {
+    const { code, out } = await mayfly(["reconcile", "--dry-run", "--json"]);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ dryRun: true, plan: { relaunchCount: 1 } });
+  });
+
+  it("refuses to run without the GitHub App", async () => {
+    delete env.GITHUB_APP_ID;
+    const { code, err } = await mayfly(["reconcile", "--dry-run"]);
+    expect(code).toBe(78);
+    expect(err).toContain("GITHUB_APP_ID: required");
+  });
+});
