@@ -103,6 +103,8 @@ export async function runDemo(io: DemoIo, options: DemoOptions = {}): Promise<nu
       github,
       cloud: new Ec2Cloud({ client: ec2Client, fleet: fleet.fleet, network: fleet.network }),
       loops: { dispatchMs: 200, reapMs: 500, concurrency: 16 },
+      // Every 2 s rather than every minute, so the lost deliveries are found within the demo.
+      reconcileSchedule: "*/2 * * * * *",
     },
   );
   let code = 1;
@@ -166,6 +168,7 @@ async function playScenario(world: DemoWorld, burst: number, trickle: number): P
   for (let i = 0; i < burst; i++) {
     if (i === 5) world.faults({ duplicate: 1 }); // the same delivery twice
     if (i === 12) world.faults({ reorder: 1 }); // the next delivery overtakes this one
+    if (i === 20) world.faults({ drop: 2 }); // lost: the reconciler reads the delivery log
     const id = await queue(i);
     if (i === burst - 1) {
       await world.cancelJob(id); // cancelled before any runner took it
