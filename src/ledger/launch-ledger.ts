@@ -1,6 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import { type PendingJob, planDispatch } from "../core/dispatch-plan.js";
 import { runnerName } from "../core/runner-name.js";
+import { jobsAwaitingRunner } from "./awaiting-runner.js";
 import type { Database } from "./db-schema.js";
 import type { ClaimRequest, LaunchedVm, LaunchIntent } from "./ledger.js";
 import { releaseSubnet } from "./subnet-ledger.js";
@@ -20,22 +21,8 @@ export async function claimLaunches(
 ): Promise<LaunchIntent[]> {
   return db.transaction().execute(async (tx) => {
     await sql`select pg_advisory_xact_lock(hashtext(${DISPATCH_LOCK}))`.execute(tx);
-    const candidates = await tx
-      .selectFrom("jobs as j")
+    const candidates = await jobsAwaitingRunner(tx)
       .select(["j.id", "j.pool", "j.queued_at", "j.recorded_at", "j.next_launch_at"])
-      .where("j.state", "=", "queued")
-      .where("j.pool", "is not", null)
-      .where("j.gave_up_at", "is", null)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom("runners as r")
-              .select("r.id")
-              .whereRef("r.job_id", "=", "j.id")
-              .where("r.state", "<>", "terminated"),
-          ),
-        ),
-      )
       .orderBy(sql`coalesce(j.queued_at, j.recorded_at)`)
       .orderBy("j.id")
       .limit(req.scanLimit ?? 500)

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { LedgerRunner, QueuedJob, SubnetLease } from "../core/reconcile-snapshot.js";
+import { jobsAwaitingRunner } from "./awaiting-runner.js";
 import type { Database } from "./db-schema.js";
 import type { ReconcileView } from "./ledger.js";
 
@@ -31,22 +32,8 @@ export async function reconcileView(db: Kysely<Database>, since: Date): Promise<
         .where("r.state", "<>", "terminated")
         .orderBy("r.id")
         .execute();
-      const queued = await tx
-        .selectFrom("jobs as j")
+      const queued = await jobsAwaitingRunner(tx)
         .select(["j.id", "j.pool", "j.queued_at", "j.recorded_at", "j.launch_failures"])
-        .where("j.state", "=", "queued")
-        .where("j.pool", "is not", null)
-        .where("j.gave_up_at", "is", null)
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom("runners as r")
-                .select("r.id")
-                .whereRef("r.job_id", "=", "j.id")
-                .where("r.state", "<>", "terminated"),
-            ),
-          ),
-        )
         .orderBy("j.id")
         .execute();
       const leases = await tx
