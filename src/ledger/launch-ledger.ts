@@ -104,7 +104,27 @@ export async function recordLaunch(
   runnerRowId: number,
   vm: LaunchedVm,
 ): Promise<void> {
+  // A steal re-binding the runner between the two locks below can still deadlock with
+  // intake; PostgreSQL then aborts one side, and this side simply runs again.
+  await retryOnDeadlock(() => recordLaunchOnce(db, runnerRowId, vm));
+}
+
+async function recordLaunchOnce(
+  db: Kysely<Database>,
+  runnerRowId: number,
+  vm: LaunchedVm,
+): Promise<void> {
   await db.transaction().execute(async (tx) => {
+    // The job's row before its runner's, the order ingest locks them in (rebind-runner.ts):
+    // the other order deadlocks with a job taking a runner of the job being recorded.
+    await tx
+      .selectFrom("jobs")
+      .select("id")
+      .where("id", "=", (eb) =>
+        eb.selectFrom("runners").select("job_id").where("id", "=", runnerRowId),
+      )
+      .forUpdate()
+      .execute();
     const runner = await tx
       .updateTable("runners")
       .set({
@@ -166,4 +186,17 @@ export async function recordLaunchFailure(
       .where("id", "=", runner.job_id)
       .execute();
   });
+}
+
+// https://www.postgresql.org/docs/current/errcodes-appendix.html: deadlock_detected.
+const DEADLOCK = "40P01";
+
+async function retryOnDeadlock<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== DEADLOCK || attempt >= attempts) throw error;
+    }
+  }
 }
