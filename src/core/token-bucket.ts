@@ -24,6 +24,15 @@ export function available(bucket: Bucket, rate: Rate, nowMs: number): number {
   return Math.floor(refill(bucket, rate, nowMs).tokens);
 }
 
+/**
+ * The bucket after `n` tokens were spent that were not asked for first (e.g. retries):
+ * it may go into debt, which later refills pay back before anything is available again.
+ */
+export function charge(bucket: Bucket, rate: Rate, nowMs: number, n: number): Bucket {
+  const full = refill(bucket, rate, nowMs);
+  return { tokens: full.tokens - n, at: full.at };
+}
+
 /** The bucket after spending `n` tokens now (never below zero). */
 export function take(bucket: Bucket, rate: Rate, nowMs: number, n: number): Bucket {
   const full = refill(bucket, rate, nowMs);

@@ -1,4 +1,4 @@
-import { available, type Bucket, type Rate, take } from "../core/token-bucket.js";
+import { available, type Bucket, charge, type Rate, take } from "../core/token-bucket.js";
 import { type LaunchDeps, launchRunner } from "./launch-runner.js";
 import { type Loop, startLoop } from "./loop.js";
 import type { SubnetKeeper } from "./subnet-keeper.js";
@@ -31,6 +31,10 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
   };
   const start = deps.now().getTime();
   let github: Bucket = { tokens: githubRate.capacity, at: start };
+  // Every request the GitHub client made beyond what the rounds reserved (retries, token
+  // mints, the reaper's and reconciler's calls) is charged to the same budget.
+  let seen = deps.github.requestsMade();
+  let reserved = 0;
   let ec2: Bucket = { tokens: ec2Rate.capacity, at: start };
   const maxByPool = new Map(deps.fleet.pools.map((p) => [p.name, p.maxRunners]));
 
@@ -39,6 +43,10 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
     async () => {
       const now = deps.now();
       const ms = now.getTime();
+      const made = deps.github.requestsMade();
+      github = charge(github, githubRate, ms, Math.max(0, made - seen - reserved));
+      seen = made;
+      reserved = 0;
       const budget = Math.min(
         options.concurrency,
         Math.floor(available(github, githubRate, ms) / GITHUB_CALLS_PER_LAUNCH),
@@ -53,6 +61,7 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
         maxByPool,
       });
       github = take(github, githubRate, ms, intents.length * GITHUB_CALLS_PER_LAUNCH);
+      reserved = intents.length * GITHUB_CALLS_PER_LAUNCH;
       ec2 = take(ec2, ec2Rate, ms, intents.length);
       if (intents.length > 0) {
         // A launch without a free subnet fails and backs off, so a keeper failure is

@@ -27,6 +27,8 @@ export interface GitHubAppOptions {
   baseUrl: string;
   logger: Logger;
   tuning?: GitHubTuning;
+  /** Told of every HTTP request to GitHub: retries and token mints included. */
+  onRequest?: () => void;
 }
 
 // Plain client errors are final; 403 and 429 are the throttling plugin's to retry.
@@ -45,6 +47,13 @@ export function createGitHubApp(options: GitHubAppOptions): App {
   const log = options.logger.child({ component: "github" });
   const ThrottledOctokit = Octokit.plugin(retry, throttling).defaults({
     baseUrl: options.baseUrl.replace(/\/+$/, ""),
+    // Counted at the wire, so the fleet's GitHub budget sees what GitHub sees.
+    request: {
+      fetch: (...args: Parameters<typeof fetch>) => {
+        options.onRequest?.();
+        return fetch(...args);
+      },
+    },
     retry: { retries: tuning.retries ?? 3, retryAfterBaseValue: unit, doNotRetry: DO_NOT_RETRY },
     throttle: {
       retryAfterBaseValue: unit,

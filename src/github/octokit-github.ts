@@ -35,9 +35,16 @@ export class OctokitGitHub implements GitHub {
   // its 60 minutes and mints the next one on the first request after that.
   // https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation
   readonly #clients = new Map<number, Promise<InstallationOctokit>>();
+  #requests = 0;
 
   constructor(options: GitHubAppOptions) {
-    this.#app = createGitHubApp(options);
+    this.#app = createGitHubApp({
+      ...options,
+      onRequest: () => {
+        this.#requests++;
+        options.onRequest?.();
+      },
+    });
     this.#pageSize = options.tuning?.pageSize ?? 100;
   }
 
@@ -49,6 +56,10 @@ export class OctokitGitHub implements GitHub {
       this.#clients.set(installationId, client);
     }
     return client;
+  }
+
+  requestsMade(): number {
+    return this.#requests;
   }
 
   async generateJitConfig(req: JitConfigRequest): Promise<JitRunner> {

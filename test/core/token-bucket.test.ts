@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { available, take } from "../../src/core/token-bucket.js";
+import { available, charge, take } from "../../src/core/token-bucket.js";
 
 const rate = { capacity: 10, perSecond: 2 };
 
@@ -31,5 +31,13 @@ describe("token bucket", () => {
         expect(granted).toBeLessThanOrEqual(rate.capacity + (t / 1000) * rate.perSecond);
       }),
     );
+  });
+
+  it("charges unasked-for spending as debt that refills pay back first", () => {
+    const rate = { capacity: 10, perSecond: 2 };
+    const owing = charge({ tokens: 3, at: 0 }, rate, 0, 7);
+    expect(owing.tokens).toBe(-4);
+    expect(available(owing, rate, 1000)).toBe(-2);
+    expect(available(owing, rate, 3000)).toBe(2);
   });
 });
