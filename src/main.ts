@@ -111,7 +111,7 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
       startReconciler(deps, {
         ...DEFAULT_RECONCILER,
         ...parts.reconciler,
-        schedule: parts.reconcileSchedule ?? RECONCILE_SCHEDULE,
+        schedule: parts.reconcileSchedule ?? settings.reconcileSchedule ?? RECONCILE_SCHEDULE,
         onRelaunch: () => loops[0]?.kick(),
       }),
     );
@@ -162,6 +162,9 @@ function githubFrom(settings: Settings, logger: Logger): GitHub | undefined {
     privateKey: settings.githubApp.privateKey,
     baseUrl: settings.githubApiUrl,
     logger,
+    ...(settings.githubWriteSpacingMs === undefined
+      ? {}
+      : { tuning: { writeSpacingMs: settings.githubWriteSpacingMs } }),
   });
 }
 

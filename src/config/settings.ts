@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import cron from "node-cron";
 import { ConfigError } from "../errors.js";
 import { deepFreeze } from "./deep-freeze.js";
 import { Secret } from "./secret.js";
@@ -18,6 +19,10 @@ export interface Settings {
   readonly port: number;
   readonly logLevel: string;
   readonly webhookBodyLimitBytes: number;
+  /** The reconciler's cron schedule (node-cron, seconds field allowed); absent: every minute. */
+  readonly reconcileSchedule?: string;
+  /** Pause between GitHub writes; absent: GitHub's recommended one second. */
+  readonly githubWriteSpacingMs?: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -77,6 +82,14 @@ export function readSettings(
     problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
   }
 
+  const reconcileSchedule = text("MAYFLY_RECONCILE_SCHEDULE");
+  if (reconcileSchedule !== undefined && !cron.validate(reconcileSchedule)) {
+    problems.push(
+      `MAYFLY_RECONCILE_SCHEDULE: expected a cron expression (seconds field allowed), got "${reconcileSchedule}"`,
+    );
+  }
+  const writeSpacing = text("MAYFLY_GITHUB_WRITE_SPACING_MS");
+
   const settings: Settings = {
     webhookSecrets,
     ...(githubApp ? { githubApp } : {}),
@@ -95,6 +108,10 @@ export function readSettings(
       1024,
       100 * 1024 * 1024,
     ),
+    ...(reconcileSchedule ? { reconcileSchedule } : {}),
+    ...(writeSpacing === undefined
+      ? {}
+      : { githubWriteSpacingMs: integer("MAYFLY_GITHUB_WRITE_SPACING_MS", 1000, 0, 60_000) }),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(settings);

@@ -122,4 +122,25 @@ describe("settings from the environment", () => {
       "example",
     );
   });
+
+  it("reads the reconcile schedule and GitHub write spacing, refusing bad values by name", () => {
+    const settings = readSettings({
+      GITHUB_WEBHOOK_SECRET: "s",
+      MAYFLY_RECONCILE_SCHEDULE: "*/10 * * * * *",
+      MAYFLY_GITHUB_WRITE_SPACING_MS: "250",
+    });
+    expect(settings).toMatchObject({
+      reconcileSchedule: "*/10 * * * * *",
+      githubWriteSpacingMs: 250,
+    });
+    const found = problems({
+      GITHUB_WEBHOOK_SECRET: "s",
+      MAYFLY_RECONCILE_SCHEDULE: "every minute",
+      MAYFLY_GITHUB_WRITE_SPACING_MS: "-5",
+    });
+    expect(found.some((p) => p.startsWith("MAYFLY_RECONCILE_SCHEDULE: expected a cron"))).toBe(
+      true,
+    );
+    expect(found.some((p) => p.startsWith("MAYFLY_GITHUB_WRITE_SPACING_MS"))).toBe(true);
+  });
 });

@@ -25,6 +25,8 @@ export interface SimEc2Options extends SimEc2StateOptions, SimEc2NetworkOptions 
   readonly latencyMs?: number;
   /** Request-token buckets per action (e.g. `{ RunInstances: { capacity: 2, refillPerSecond: 1 } }`). */
   readonly throttle?: Readonly<Record<string, { capacity: number; refillPerSecond: number }>>;
+  /** Decides per request whether to answer RequestLimitExceeded (503), as well as the buckets. */
+  readonly throttleWhen?: (action: string) => boolean;
   /** Milliseconds since the epoch; defaults to the wall clock. */
   readonly now?: () => number;
 }
@@ -83,7 +85,7 @@ export async function startSimEc2(options: SimEc2Options = {}): Promise<SimEc2> 
         `unsupported Version ${params.get("Version")}`,
       );
     }
-    if (buckets.get(action)?.take() === false) {
+    if (buckets.get(action)?.take() === false || options.throttleWhen?.(action) === true) {
       throw new SimEc2Error("RequestLimitExceeded", "Request limit exceeded.", 503);
     }
     // IAM is checked before anything else, and a dry run stops right after it.

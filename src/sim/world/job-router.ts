@@ -16,6 +16,8 @@ export interface JobRouterOptions {
   readonly bootMs: number;
   readonly idleTimeoutMs: number;
   readonly random: () => number;
+  /** A VM for which this is true never brings its runner online (a failed boot). */
+  readonly bootFails?: (instanceId: string) => boolean;
 }
 
 /** A runner VM the world plays: booted or booting, maybe running a job. */
@@ -71,7 +73,7 @@ export class JobRouter {
   launched(instanceId: string, userData: string): void {
     const runnerId = jitRunnerId(userData);
     this.o.timers.after(this.o.bootMs, () => {
-      if (this.#gone(instanceId)) return;
+      if (this.#gone(instanceId) || this.o.bootFails?.(instanceId) === true) return;
       const runner = runnerId === undefined ? undefined : this.#runner(runnerId);
       // run.sh fails without a valid registration, and the script powers off after it.
       if (runner === undefined || runnerId === undefined) return this.#powerOff(instanceId);

@@ -27,8 +27,10 @@ export interface SimWorldOptions {
   readonly subnets?: Readonly<Record<string, string>>;
   readonly github?: SimGitHubOptions;
   readonly ec2?: SimEc2Options;
-  /** Picks among equally good idle runners; default Math.random. */
+  /** Picks among equally good idle runners and orders shuffled deliveries; default Math.random. */
   readonly random?: () => number;
+  /** A VM for which this is true stays running, but its runner never comes online; default none. */
+  readonly bootFails?: (instanceId: string) => boolean;
 }
 
 /**
@@ -106,7 +108,7 @@ export async function startSimWorld(
         ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
         onLaunch: (instanceId, userData) => router?.launched(instanceId, userData),
       });
-  const webhooks = new WebhookSender(github, installationId);
+  const webhooks = new WebhookSender(github, installationId, options.random ?? Math.random);
   const routing = new JobRouter({
     github,
     ec2,
@@ -116,6 +118,7 @@ export async function startSimWorld(
     bootMs: options.bootMs ?? 200,
     idleTimeoutMs: options.idleTimeoutMs ?? 5000,
     random: options.random ?? Math.random,
+    ...(options.bootFails === undefined ? {} : { bootFails: options.bootFails }),
   });
   router = routing;
   let nextJobId = 1001;

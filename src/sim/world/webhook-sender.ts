@@ -9,7 +9,15 @@ export interface WebhookFaults {
   readonly reorder?: number;
   /** Record the next N deliveries in the delivery log but never send them. */
   readonly drop?: number;
+  /**
+   * Hold the next N deliveries and send them in a random order (the sender's `random`), once
+   * all N are held or SHUFFLE_HOLD_MS after the first of them, whichever comes first.
+   */
+  readonly shuffle?: number;
 }
+
+/** Longest a shuffled delivery is held back waiting for the rest of its batch. */
+export const SHUFFLE_HOLD_MS = 300;
 
 interface Outgoing {
   readonly guid: string;
@@ -29,6 +37,9 @@ export class WebhookSender {
   #duplicate = 0;
   #reorder = 0;
   #drop = 0;
+  #shuffle = 0;
+  #batch: Outgoing[] = [];
+  #batchTimer: NodeJS.Timeout | undefined;
   #held: Outgoing | undefined;
   #chain: Promise<void> = Promise.resolve();
   readonly #aborts = new AbortController();
@@ -38,6 +49,8 @@ export class WebhookSender {
   constructor(
     private readonly github: SimGitHub,
     private readonly installationId: number,
+    /** Orders shuffled deliveries; default Math.random. */
+    private readonly random: () => number = Math.random,
   ) {}
 
   connect(target: { url: string; secret: string }): void {
@@ -48,6 +61,7 @@ export class WebhookSender {
     this.#duplicate += f.duplicate ?? 0;
     this.#reorder += f.reorder ?? 0;
     this.#drop += f.drop ?? 0;
+    this.#shuffle += f.shuffle ?? 0;
   }
 
   /** Logs and sends one delivery; resolves once it is sent, dropped or held back. */
@@ -62,6 +76,13 @@ export class WebhookSender {
     }
     const times = this.#duplicate > 0 ? 2 : 1;
     if (times === 2) this.#duplicate -= 1;
+    if (this.#shuffle > 0) {
+      this.#shuffle -= 1;
+      for (let i = 0; i < times; i++) this.#batch.push(out);
+      if (this.#shuffle === 0) return this.#releaseBatch();
+      this.#batchTimer ??= setTimeout(() => void this.#releaseBatch(), SHUFFLE_HOLD_MS);
+      return Promise.resolve();
+    }
     if (this.#reorder > 0 && this.#held === undefined) {
       this.#reorder -= 1;
       this.#held = out;
@@ -76,8 +97,25 @@ export class WebhookSender {
     return this.#chain;
   }
 
+  /** Sends the held shuffled deliveries in a random order (Fisher–Yates). */
+  #releaseBatch(): Promise<void> {
+    clearTimeout(this.#batchTimer);
+    this.#batchTimer = undefined;
+    const sends = this.#batch;
+    this.#batch = [];
+    for (let i = sends.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      [sends[i], sends[j]] = [sends[j] as Outgoing, sends[i] as Outgoing];
+    }
+    this.#chain = this.#chain.then(async () => {
+      for (const s of sends) await this.#post(s);
+    });
+    return this.#chain;
+  }
+
   /** Aborts POSTs in flight and waits for the queue to drain. */
   async stop(): Promise<void> {
+    clearTimeout(this.#batchTimer);
     this.#aborts.abort();
     await this.#chain;
   }
