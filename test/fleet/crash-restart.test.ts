@@ -8,7 +8,9 @@ import { FLEET_TAG, JOB_TAG } from "../../src/cloud/ec2/run-instances-input.js";
 import { DEFAULT_RECONCILER } from "../../src/fleet/reconciler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { type SimWorld, startSimWorld } from "../../src/sim/world/start-sim-world.js";
+import { WORLD_FLEET_YAML } from "../support/controller-in-world.js";
 import { ControllerProcess, freePort, type LogLine } from "../support/controller-process.js";
+import { seeded } from "../support/seeded.js";
 
 // The promise of the issue: "Controller killed (SIGKILL) at random points of a 300-job burst
 // and restarted: no job unserved, no orphan VM after one pass, no subnet lease leaked."
@@ -16,29 +18,7 @@ const JOBS = 300;
 const KILLS_AT = [0.2, 0.45, 0.7];
 const SEED = 20_240_611;
 const FLEET = "crash";
-const FLEET_YAML = `
-fleet: ${FLEET}
-network:
-  vpcId: vpc-0511
-  runnerCidr: 10.0.128.0/20
-  availabilityZones: [eu-west-1a, eu-west-1b]
-  idleSubnets: 4
-limits: { maxRunners: 40, githubRequestsPerHour: 50000, ec2LaunchesPerSecond: 20 }
-pools:
-  - { name: linux, labels: [mayfly-2cpu], instanceTypes: [c7i.large], image: ami-0123456789abcdef0, maxRunners: 40 }
-`;
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const FLEET_YAML = WORLD_FLEET_YAML.replace("fleet: world", `fleet: ${FLEET}`);
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 

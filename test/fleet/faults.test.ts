@@ -11,18 +11,7 @@ import {
   controllerInWorld,
   type WorldOptions,
 } from "../support/controller-in-world.js";
-
-/** A seeded PRNG (mulberry32), so every fault pattern is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from "../support/seeded.js";
 
 function fleetYaml(o: { instanceTypes: string; idleTimeout?: string; perHour?: number }): string {
   const idle = o.idleTimeout === undefined ? "" : `, idleTimeout: ${o.idleTimeout}`;
