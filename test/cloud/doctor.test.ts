@@ -7,19 +7,12 @@ import {
   CreateRouteTableCommand,
   DescribeSubnetsCommand,
 } from "@aws-sdk/client-ec2";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { run } from "../../src/cli.js";
 import { doctorPassed, runDoctor } from "../../src/cloud/ec2/doctor.js";
 import { type FleetConfig, fleetSchema } from "../../src/config/fleet-schema.js";
-import { type Ec2FaultProxy, startEc2FaultProxy } from "../support/ec2-fault-proxy.js";
-import {
-  createTestVpc,
-  type MotoServer,
-  motoServerFor,
-  startMotoServer,
-  type TestVpc,
-} from "../support/moto-server.js";
+import { motoBehindProxy, motoServerFor } from "../support/moto-server.js";
 import { testEc2Client } from "./ec2-test-client.js";
 
 const motoBin = motoServerFor("the doctor tests (test/cloud/doctor.test.ts)");
@@ -36,18 +29,15 @@ const MOTO_IGNORES_DRY_RUN = [
   "CreateNetworkAclEntry",
   "ReplaceNetworkAclAssociation",
 ];
-
-let moto: MotoServer;
-let proxy: Ec2FaultProxy;
-let vpc: TestVpc;
+const wire = motoBehindProxy(motoBin, { answerDryRun: MOTO_IGNORES_DRY_RUN });
 
 function fleetFor(overrides: Record<string, unknown> = {}, network: Record<string, unknown> = {}) {
   return fleetSchema.parse({
     fleet: "doctor",
     network: {
-      vpcId: vpc.vpcId,
+      vpcId: wire.vpc.vpcId,
       runnerCidr: "10.0.128.0/17",
-      availabilityZones: [vpc.availabilityZone],
+      availabilityZones: [wire.vpc.availabilityZone],
       ...network,
     },
     pools: [
@@ -55,7 +45,7 @@ function fleetFor(overrides: Record<string, unknown> = {}, network: Record<strin
         name: "small",
         labels: ["mayfly-small"],
         instanceTypes: ["t3.micro"],
-        image: vpc.imageId,
+        image: wire.vpc.imageId,
         maxRunners: 5,
       },
     ],
@@ -64,28 +54,14 @@ function fleetFor(overrides: Record<string, unknown> = {}, network: Record<strin
 }
 
 describe.skipIf(!motoBin)("mayfly doctor against moto_server", () => {
-  beforeAll(async () => {
-    moto = await startMotoServer(motoBin ?? "");
-    proxy = await startEc2FaultProxy(moto.url, { answerDryRun: MOTO_IGNORES_DRY_RUN });
-  });
-  afterAll(async () => {
-    await proxy?.stop();
-    await moto?.stop();
-  });
-  beforeEach(async () => {
-    await moto.reset();
-    vpc = await createTestVpc(testEc2Client(moto.url));
-    proxy.reset();
-  });
-
   it("passes a correctly set up VPC, every check ok, creating nothing", async () => {
-    const direct = testEc2Client(moto.url);
-    const acl = await direct.send(new CreateNetworkAclCommand({ VpcId: vpc.vpcId }));
-    const table = await direct.send(new CreateRouteTableCommand({ VpcId: vpc.vpcId }));
+    const direct = testEc2Client(wire.moto.url);
+    const acl = await direct.send(new CreateNetworkAclCommand({ VpcId: wire.vpc.vpcId }));
+    const table = await direct.send(new CreateRouteTableCommand({ VpcId: wire.vpc.vpcId }));
     await direct.send(
       new CreateLaunchTemplateCommand({
         LaunchTemplateName: "mayfly-runner",
-        LaunchTemplateData: { ImageId: vpc.imageId },
+        LaunchTemplateData: { ImageId: wire.vpc.imageId },
       }),
     );
     const fleet = fleetFor(
@@ -97,7 +73,7 @@ describe.skipIf(!motoBin)("mayfly doctor against moto_server", () => {
       },
     );
 
-    const checks = await runDoctor(testEc2Client(proxy.url), fleet);
+    const checks = await runDoctor(testEc2Client(wire.proxy.url), fleet);
 
     expect(checks.filter((c) => c.status !== "ok")).toEqual([]);
     expect(doctorPassed(checks)).toBe(true);
@@ -105,36 +81,36 @@ describe.skipIf(!motoBin)("mayfly doctor against moto_server", () => {
       expect.arrayContaining([
         "permission ec2:RunInstances",
         "permission ec2:ReplaceNetworkAclAssociation",
-        `vpc ${vpc.vpcId}`,
+        `vpc ${wire.vpc.vpcId}`,
         "launch template mayfly-runner",
-        `image ${vpc.imageId}`,
-        `subnet quota in ${vpc.vpcId}`,
+        `image ${wire.vpc.imageId}`,
+        `subnet quota in ${wire.vpc.vpcId}`,
       ]),
     );
-    expect(proxy.requests("RunInstances")[0]).toMatchObject({
+    expect(wire.proxy.requests("RunInstances")[0]).toMatchObject({
       DryRun: "true",
       "LaunchTemplate.LaunchTemplateName": "mayfly-runner",
-      SubnetId: vpc.subnetId,
+      SubnetId: wire.vpc.subnetId,
     });
     const subnets = await direct.send(
-      new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpc.vpcId] }] }),
+      new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [wire.vpc.vpcId] }] }),
     );
-    expect(subnets.Subnets?.map((s) => s.SubnetId)).toEqual([vpc.subnetId]);
+    expect(subnets.Subnets?.map((s) => s.SubnetId)).toEqual([wire.vpc.subnetId]);
   });
 
   it("warns when maxSubnets does not fit beside the VPC's other subnets under the quota", async () => {
-    const checks = await runDoctor(testEc2Client(proxy.url), fleetFor());
+    const checks = await runDoctor(testEc2Client(wire.proxy.url), fleetFor());
 
     expect(checks).toContainEqual({
       status: "warn",
-      check: `subnet quota in ${vpc.vpcId}`,
+      check: `subnet quota in ${wire.vpc.vpcId}`,
       detail: expect.stringContaining("only 199 fit under AWS's default quota of 200"),
     });
     expect(doctorPassed(checks)).toBe(true);
   });
 
   it("reports ec2:RunInstances missing, with AWS's message, and exits non-zero", async () => {
-    proxy.fail({
+    wire.proxy.fail({
       action: "RunInstances",
       code: "UnauthorizedOperation",
       message: "You are not authorized to perform this operation.",
@@ -150,7 +126,7 @@ describe.skipIf(!motoBin)("mayfly doctor against moto_server", () => {
       ["doctor", "--config", file],
       {},
       { out: (t) => out.push(t), err: (t) => err.push(t) },
-      { ec2: testEc2Client(proxy.url) },
+      { ec2: testEc2Client(wire.proxy.url) },
     );
 
     expect(code).toBe(78);
@@ -171,7 +147,7 @@ describe.skipIf(!motoBin)("mayfly doctor against moto_server", () => {
       ["doctor", "--json"],
       { MAYFLY_CONFIG: file },
       { out: (t) => out.push(t), err: () => {} },
-      { ec2: testEc2Client(proxy.url) },
+      { ec2: testEc2Client(wire.proxy.url) },
     );
 
     expect(code).not.toBe(0);

@@ -1,17 +1,10 @@
 import { DescribeInstancesCommand, type EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { LaunchRequest, VmState } from "../../src/cloud/cloud.js";
 import { Ec2Cloud } from "../../src/cloud/ec2/ec2-cloud.js";
 import { Secret } from "../../src/config/secret.js";
 import { CapacityError, CloudError } from "../../src/errors.js";
-import { type Ec2FaultProxy, startEc2FaultProxy } from "../support/ec2-fault-proxy.js";
-import {
-  createTestVpc,
-  type MotoServer,
-  motoServerFor,
-  startMotoServer,
-  type TestVpc,
-} from "../support/moto-server.js";
+import { motoBehindProxy, motoServerFor } from "../support/moto-server.js";
 import { testEc2Client } from "./ec2-test-client.js";
 
 /**
@@ -19,19 +12,16 @@ import { testEc2Client } from "./ec2-test-client.js";
  * write, through a proxy that records what was sent and injects EC2's error answers.
  */
 const motoBin = motoServerFor("the EC2 wire tests (test/cloud/moto-wire.test.ts)");
+const wire = motoBehindProxy(motoBin);
 
 const FLEET = "wire";
 const FLEET_TAGS = { "mayfly:fleet": FLEET, "mayfly:pool": "linux-4cpu", "mayfly:job": "1001" };
-
-let moto: MotoServer;
-let proxy: Ec2FaultProxy;
-let vpc: TestVpc;
 
 function cloudOf(client: EC2Client, pageSize?: number): Ec2Cloud {
   return new Ec2Cloud({
     client,
     fleet: FLEET,
-    network: { vpcId: vpc.vpcId, egress: "nat" },
+    network: { vpcId: wire.vpc.vpcId, egress: "nat" },
     pageSize,
   });
 }
@@ -41,10 +31,10 @@ function request(jobId = 1001, overrides: Partial<LaunchRequest> = {}): LaunchRe
     pool: "linux-4cpu",
     jobId,
     runnerName: `mayfly-${jobId}-a`,
-    image: vpc.imageId,
+    image: wire.vpc.imageId,
     instanceType: "c7i.xlarge",
     market: "on-demand",
-    subnetId: vpc.subnetId,
+    subnetId: wire.vpc.subnetId,
     diskGiB: 40,
     userData: new Secret("#!/bin/bash\necho wire\n"),
     ...overrides,
@@ -58,26 +48,12 @@ async function all(cloud: Ec2Cloud): Promise<VmState[]> {
 }
 
 describe.skipIf(!motoBin)("Ec2Cloud on the EC2 wire (moto_server)", () => {
-  beforeAll(async () => {
-    moto = await startMotoServer(motoBin ?? "");
-    proxy = await startEc2FaultProxy(moto.url);
-  });
-  afterAll(async () => {
-    await proxy?.stop();
-    await moto?.stop();
-  });
-  beforeEach(async () => {
-    await moto.reset();
-    vpc = await createTestVpc(testEc2Client(moto.url));
-    proxy.reset();
-  });
-
   it("launches with ONE RunInstances carrying IMDSv2, self-termination, encryption and tags", async () => {
-    const cloud = cloudOf(testEc2Client(proxy.url));
+    const cloud = cloudOf(testEc2Client(wire.proxy.url));
     const launched = await cloud.launch(request(), "job-1001-attempt-1");
 
-    expect(proxy.calls("RunInstances")).toBe(1);
-    const [sent] = proxy.requests("RunInstances");
+    expect(wire.proxy.calls("RunInstances")).toBe(1);
+    const [sent] = wire.proxy.requests("RunInstances");
     // Asserted on the request: moto does not apply MetadataOptions nor dedupe ClientToken.
     expect(sent).toMatchObject({
       "MetadataOptions.HttpTokens": "required",
@@ -95,13 +71,13 @@ describe.skipIf(!motoBin)("Ec2Cloud on the EC2 wire (moto_server)", () => {
       });
     }
 
-    const described = await testEc2Client(moto.url).send(
+    const described = await testEc2Client(wire.moto.url).send(
       new DescribeInstancesCommand({ InstanceIds: [launched.instanceId] }),
     );
     const instance = described.Reservations?.[0]?.Instances?.[0];
     const tags = Object.fromEntries((instance?.Tags ?? []).map((t) => [t.Key, t.Value]));
     expect(tags).toMatchObject({ ...FLEET_TAGS, "mayfly:runner": "mayfly-1001-a" });
-    expect(instance?.SubnetId).toBe(vpc.subnetId);
+    expect(instance?.SubnetId).toBe(wire.vpc.subnetId);
     expect(await all(cloud)).toEqual([
       expect.objectContaining({ instanceId: launched.instanceId, pool: "linux-4cpu", jobId: 1001 }),
     ]);
@@ -112,33 +88,38 @@ describe.skipIf(!motoBin)("Ec2Cloud on the EC2 wire (moto_server)", () => {
     ["Unsupported", "zone-unsupported"],
     ["MaxSpotInstanceCountExceeded", "spot-limit"],
   ] as const)("surfaces %s as a CapacityError (%s), asked once", async (code, failure) => {
-    proxy.fail({ action: "RunInstances", code });
-    const cloud = cloudOf(testEc2Client(proxy.url));
+    wire.proxy.fail({ action: "RunInstances", code });
+    const cloud = cloudOf(testEc2Client(wire.proxy.url));
 
     const error = await cloud.launch(request(), "t-1").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CapacityError);
     expect(error).toMatchObject({ failure, message: expect.stringContaining(code) });
-    expect(proxy.calls("RunInstances")).toBe(1);
+    expect(wire.proxy.calls("RunInstances")).toBe(1);
   });
 
   it.each(["InvalidAMIID.NotFound", "UnauthorizedOperation"])(
     "surfaces %s as a CloudError naming the code, not retried",
     async (code) => {
-      proxy.fail({ action: "RunInstances", code });
-      const cloud = cloudOf(testEc2Client(proxy.url, 5));
+      wire.proxy.fail({ action: "RunInstances", code });
+      const cloud = cloudOf(testEc2Client(wire.proxy.url, 5));
 
       const error = await cloud.launch(request(), "t-1").catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CloudError);
       expect(error).not.toBeInstanceOf(CapacityError);
       expect((error as Error).message).toContain(code);
-      expect(proxy.calls("RunInstances")).toBe(1);
+      expect(wire.proxy.calls("RunInstances")).toBe(1);
     },
   );
 
   it("completes a burst of 40 launches when 30% of RunInstances calls are throttled", async () => {
     const maxAttempts = 8;
-    proxy.fail({ action: "RunInstances", code: "RequestLimitExceeded", fraction: 0.3, seed: 42 });
-    const cloud = cloudOf(testEc2Client(proxy.url, maxAttempts));
+    wire.proxy.fail({
+      action: "RunInstances",
+      code: "RequestLimitExceeded",
+      fraction: 0.3,
+      seed: 42,
+    });
+    const cloud = cloudOf(testEc2Client(wire.proxy.url, maxAttempts));
 
     const launches = Array.from({ length: 40 }, (_, i) =>
       cloud.launch(request(2000 + i), `job-${2000 + i}`),
@@ -146,31 +127,31 @@ describe.skipIf(!motoBin)("Ec2Cloud on the EC2 wire (moto_server)", () => {
     const launched = await Promise.all(launches);
 
     expect(new Set(launched.map((vm) => vm.instanceId)).size).toBe(40);
-    const calls = proxy.calls("RunInstances");
+    const calls = wire.proxy.calls("RunInstances");
     expect(calls).toBeGreaterThan(40); // some were throttled and sent again
     expect(calls).toBeLessThanOrEqual(40 * maxAttempts);
     expect(await all(cloud)).toHaveLength(40);
   }, 120_000);
 
   it("terminates 150 instances in one call, and again without error once they are gone", async () => {
-    const run = await testEc2Client(moto.url).send(
+    const run = await testEc2Client(wire.moto.url).send(
       new RunInstancesCommand({
-        ImageId: vpc.imageId,
+        ImageId: wire.vpc.imageId,
         InstanceType: "t3.micro",
         MinCount: 150,
         MaxCount: 150,
-        SubnetId: vpc.subnetId,
+        SubnetId: wire.vpc.subnetId,
       }),
     );
     const ids = (run.Instances ?? []).map((i) => i.InstanceId ?? "");
     expect(ids).toHaveLength(150);
-    const cloud = cloudOf(testEc2Client(proxy.url));
+    const cloud = cloudOf(testEc2Client(wire.proxy.url));
 
     await cloud.terminate(ids);
-    expect(proxy.calls("TerminateInstances")).toBe(1);
+    expect(wire.proxy.calls("TerminateInstances")).toBe(1);
 
     await expect(cloud.terminate([...ids, "i-0123456789abcdef0"])).resolves.toBeUndefined();
-    const states = await testEc2Client(moto.url).send(
+    const states = await testEc2Client(wire.moto.url).send(
       new DescribeInstancesCommand({ InstanceIds: ids.slice(0, 5) }),
     );
     const names = states.Reservations?.flatMap((r) => r.Instances?.map((i) => i.State?.Name));
@@ -178,16 +159,16 @@ describe.skipIf(!motoBin)("Ec2Cloud on the EC2 wire (moto_server)", () => {
   });
 
   it("pages through every instance of the fleet, and only those, with a small page size", async () => {
-    const direct = testEc2Client(moto.url);
+    const direct = testEc2Client(wire.moto.url);
     // One reservation per launch: moto counts reservations, not instances, per page.
     for (let job = 1; job <= 12; job++) {
       await direct.send(
         new RunInstancesCommand({
-          ImageId: vpc.imageId,
+          ImageId: wire.vpc.imageId,
           InstanceType: "t3.micro",
           MinCount: 1,
           MaxCount: 1,
-          SubnetId: vpc.subnetId,
+          SubnetId: wire.vpc.subnetId,
           TagSpecifications: [
             {
               ResourceType: "instance",
@@ -200,13 +181,13 @@ describe.skipIf(!motoBin)("Ec2Cloud on the EC2 wire (moto_server)", () => {
         }),
       );
     }
-    const cloud = cloudOf(testEc2Client(proxy.url), 5);
+    const cloud = cloudOf(testEc2Client(wire.proxy.url), 5);
 
     const vms = await all(cloud);
     expect(vms.map((vm) => vm.jobId).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
       Array.from({ length: 11 }, (_, i) => i + 1),
     );
-    expect(proxy.calls("DescribeInstances")).toBe(3);
-    expect(proxy.requests("DescribeInstances")[0]).toMatchObject({ MaxResults: "5" });
+    expect(wire.proxy.calls("DescribeInstances")).toBe(3);
+    expect(wire.proxy.requests("DescribeInstances")[0]).toMatchObject({ MaxResults: "5" });
   });
 });

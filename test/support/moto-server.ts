@@ -8,6 +8,13 @@ import {
   DescribeImagesCommand,
   type EC2Client,
 } from "@aws-sdk/client-ec2";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { testEc2Client } from "../cloud/ec2-test-client.js";
+import {
+  type Ec2FaultProxy,
+  type Ec2FaultProxyOptions,
+  startEc2FaultProxy,
+} from "./ec2-fault-proxy.js";
 
 /**
  * moto_server (an independent EC2 emulator, moto 5) for the EC2 wire tests. CI cannot
@@ -153,4 +160,38 @@ export async function createTestVpc(client: EC2Client): Promise<TestVpc> {
     .sort()[0];
   if (!imageId) throw new Error("moto lists no Amazon images");
   return { vpcId, subnetId, availabilityZone, imageId };
+}
+
+/** moto_server with the fault proxy in front, and a fresh test VPC, for one suite. */
+export interface MotoWire {
+  readonly moto: MotoServer;
+  readonly proxy: Ec2FaultProxy;
+  readonly vpc: TestVpc;
+}
+
+/**
+ * Called at a test file's top: starts moto_server and the proxy once, and before each test
+ * resets moto, creates the test VPC and clears what the proxy recorded.
+ */
+export function motoBehindProxy(
+  bin: string | undefined,
+  proxyOptions?: Ec2FaultProxyOptions,
+): MotoWire {
+  const wire = {} as { moto: MotoServer; proxy: Ec2FaultProxy; vpc: TestVpc };
+  // Without moto the suite is skipped (see motoServerFor): nothing to start.
+  if (bin === undefined) return wire as MotoWire;
+  beforeAll(async () => {
+    wire.moto = await startMotoServer(bin);
+    wire.proxy = await startEc2FaultProxy(wire.moto.url, proxyOptions);
+  });
+  afterAll(async () => {
+    await wire.proxy?.stop();
+    await wire.moto?.stop();
+  });
+  beforeEach(async () => {
+    await wire.moto.reset();
+    wire.vpc = await createTestVpc(testEc2Client(wire.moto.url));
+    wire.proxy.reset();
+  });
+  return wire as MotoWire;
 }
