@@ -4,14 +4,17 @@ import type { EC2Client } from "@aws-sdk/client-ec2";
 import { doctorPassed, formatDoctor, runDoctor } from "./cloud/ec2/doctor.js";
 import { createEc2Client } from "./cloud/ec2/ec2-client.js";
 import { fleetJsonSchema } from "./config/fleet-schema.js";
-import { loadConfig } from "./config/load-config.js";
+import { loadConfig, loadFleetFromEnv } from "./config/load-config.js";
 import { loadFleetFile } from "./config/load-fleet.js";
 import { readDatabaseSettings } from "./config/settings.js";
 import { runDemo } from "./demo/run-demo.js";
 import { CloudSetupError, ConfigError, exitCodeOf, MayflyError, UsageError } from "./errors.js";
 import { formatReconcileReport } from "./fleet/reconcile-report.js";
+import { createAppFromManifest } from "./github/create-app.js";
 import { createLogger } from "./log/logger.js";
 import { openConfiguredLedger, reconcileFromCli, serve } from "./main.js";
+import { jobsReportText, usageReportText } from "./reports/report-command.js";
+import { apiSource, ledgerSource, type ReportSource } from "./reports/report-source.js";
 
 const USAGE = `usage: mayfly <command> [options]
 
@@ -26,6 +29,21 @@ commands:
                                  check the AWS permissions and resources the fleet file needs
   reconcile [--dry-run] [--json] [--config FILE]
                                  one reconcile pass now (--dry-run: say what it would do)
+  app create --webhook-url URL (--out FILE | --print) [--org ORG] [--name NAME]
+             [--github-url URL] [--api-url URL] [--repo-runners]
+                                 register the GitHub App from app-manifest.json: open the page
+                                 it prints, confirm on GitHub; the App ID, private key and
+                                 webhook secret go to FILE (mode 0600) or stdout, once
+  usage [--since WHEN] [--until WHEN] [--by DIMS] [--json | --csv] [--url URL]
+                                 usage and cost, EC2 beside GitHub-hosted; WHEN: 2026-11-01,
+                                 30d or month (default); DIMS: comma list of org, repo,
+                                 workflow, pool, type, market, zone, day, month, job, or total
+  jobs [--state STATES] [--repo R] [--org O] [--pool P] [--since WHEN] [--limit N] [--json] [--url URL]
+                                 jobs in flight and recent, with wait and VM (STATES: live,
+                                 waiting, queued, in_progress, completed)
+
+usage and jobs read DATABASE_URL (or the embedded database when no controller has it open),
+or with --url a running controller's /api with MAYFLY_ADMIN_TOKEN.
 
 The fleet file comes from --config or MAYFLY_CONFIG. See README.md for every setting.`;
 
@@ -51,6 +69,23 @@ export async function run(
         json: { type: "boolean" },
         "ec2-endpoint": { type: "string" },
         "dry-run": { type: "boolean" },
+        csv: { type: "boolean" },
+        url: { type: "string" },
+        since: { type: "string" },
+        until: { type: "string" },
+        by: { type: "string" },
+        state: { type: "string" },
+        org: { type: "string" },
+        repo: { type: "string" },
+        pool: { type: "string" },
+        limit: { type: "string" },
+        "webhook-url": { type: "string" },
+        "github-url": { type: "string" },
+        "api-url": { type: "string" },
+        name: { type: "string" },
+        out: { type: "string" },
+        print: { type: "boolean" },
+        "repo-runners": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -90,6 +125,53 @@ export async function run(
         return 75; // EX_TEMPFAIL
       }
       io.out(values.json ? JSON.stringify(report, null, 2) : formatReconcileReport(report));
+      return 0;
+    }
+    if ((command === "usage" || command === "jobs") && sub === undefined) {
+      const { since, until, by, state, org, repo, pool, limit } = values;
+      if (command === "usage") {
+        if (values.json && values.csv) throw new UsageError("give --json or --csv, not both");
+        const format = values.csv ? "csv" : values.json ? "json" : "table";
+        io.out(
+          await withReportSource(env, values.url, (source) =>
+            usageReportText(source, { since, until, by }, format, new Date()),
+          ),
+        );
+      } else {
+        const params = { state, org, repo, pool, since, limit };
+        io.out(
+          await withReportSource(env, values.url, (source) =>
+            jobsReportText(source, params, values.json ? "json" : "table", new Date()),
+          ),
+        );
+      }
+      return 0;
+    }
+    if (command === "app" && sub === "create" && rest.length === 0) {
+      const webhookUrl = values["webhook-url"];
+      if (webhookUrl === undefined) throw new UsageError("app create: --webhook-url is required");
+      if ((values.out === undefined) === (values.print !== true))
+        throw new UsageError("app create: give --out FILE or --print, one of them");
+      const apiUrl = values["api-url"] ?? env.GITHUB_API_URL?.trim();
+      const app = await createAppFromManifest(
+        {
+          webhookUrl,
+          output: values.out === undefined ? "print" : { file: values.out },
+          ...(values.org === undefined ? {} : { org: values.org }),
+          ...(values.name === undefined ? {} : { name: values.name }),
+          ...(values["github-url"] === undefined ? {} : { webUrl: values["github-url"] }),
+          ...(apiUrl ? { apiUrl } : {}),
+          repositoryRunners: values["repo-runners"] === true,
+        },
+        {
+          logger: createLogger({ level: "warn", destination: process.stderr }),
+          onUrl: (url) => io.err(`Open ${url} in a browser on this machine to create the App.`),
+          out: io.out,
+        },
+      );
+      io.err(
+        `App ${app.slug} (ID ${app.appId}) created; credentials written to ${app.writtenTo}.\nInstall it on the organisation: ${app.installUrl}`,
+      );
       return 0;
     }
     if (command === "demo" && sub === undefined) {
@@ -145,15 +227,32 @@ async function doctor(
   io: Out,
   deps: CliDeps,
 ): Promise<number> {
-  const fleetPath = configFlag ?? env.MAYFLY_CONFIG?.trim();
-  if (!fleetPath)
-    throw new ConfigError(["MAYFLY_CONFIG: required (the fleet file; or pass --config FILE)"]);
-  const fleet = loadFleetFile(fleetPath);
+  const { fleet } = loadFleetFromEnv(env, configFlag);
   const checks = await runDoctor(deps.ec2 ?? createEc2Client(), fleet);
   io.out(json ? JSON.stringify(checks, null, 2) : formatDoctor(checks));
   const missing = checks.filter((check) => check.status === "missing").length;
   if (!doctorPassed(checks)) throw new CloudSetupError(`doctor: ${missing} checks missing`);
   return 0;
+}
+
+/** Runs a report against a controller's API (--url) or the ledger the environment names. */
+async function withReportSource(
+  env: NodeJS.ProcessEnv,
+  url: string | undefined,
+  report: (source: ReportSource) => Promise<string>,
+): Promise<string> {
+  if (url !== undefined) {
+    if (!isWebUrl(url)) throw new UsageError(`--url: not an http(s) URL: ${url}`);
+    const token = env.MAYFLY_ADMIN_TOKEN?.trim();
+    if (!token) throw new ConfigError(["MAYFLY_ADMIN_TOKEN: required with --url"]);
+    return report(apiSource(url, token));
+  }
+  const ledger = await openConfiguredLedger(readDatabaseSettings(env));
+  try {
+    return await report(ledgerSource(ledger, () => new Date()));
+  } finally {
+    await ledger.close();
+  }
 }
 
 /** An absolute http(s) URL with a host, as an EC2 endpoint must be. */

@@ -104,8 +104,24 @@ export class UsageError extends MayflyError {
   }
 }
 
+/** A report request (CLI flags or API query) that names something unknown or malformed. */
+export class QueryError extends MayflyError {
+  constructor(message: string) {
+    super("QUERY_INVALID", message);
+  }
+}
+
+/** A request to the admin API or status page without the admin token. */
+export class AuthError extends MayflyError {
+  constructor() {
+    super("UNAUTHORIZED", "a valid admin token is required (Authorization: Bearer ...)");
+  }
+}
+
 const httpStatus: Record<string, number> = {
   SIGNATURE_INVALID: 401,
+  UNAUTHORIZED: 401,
+  QUERY_INVALID: 400,
   PAYLOAD_INVALID: 400,
   MEDIA_TYPE_UNSUPPORTED: 415,
   LEDGER_UNAVAILABLE: 503,
@@ -119,6 +135,8 @@ export function httpStatusOf(error: unknown): number {
 
 const exitCodes: Record<string, number> = {
   USAGE: 64, // EX_USAGE
+  QUERY_INVALID: 64, // EX_USAGE
+  UNAUTHORIZED: 77, // EX_NOPERM
   PAYLOAD_INVALID: 65, // EX_DATAERR
   LEDGER_UNAVAILABLE: 69, // EX_UNAVAILABLE
   GITHUB_UNAVAILABLE: 69, // EX_UNAVAILABLE

@@ -1,15 +1,16 @@
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { FastifyInstance } from "fastify";
 import type { Cloud } from "./cloud/cloud.js";
-import { createEc2Client } from "./cloud/ec2/ec2-client.js";
+import { createEc2Client, observeEc2Calls } from "./cloud/ec2/ec2-client.js";
 import { Ec2Cloud } from "./cloud/ec2/ec2-cloud.js";
 import type { FleetConfig } from "./config/fleet-schema.js";
 import type { Config } from "./config/load-config.js";
 import type { Settings } from "./config/settings.js";
+import type { JobEvent } from "./core/job.js";
 import { ConfigError } from "./errors.js";
 import { startDispatcher } from "./fleet/dispatcher.js";
 import type { Loop } from "./fleet/loop.js";
-import { pruneDeliveries } from "./fleet/prune-deliveries.js";
+import { pruneRetained } from "./fleet/prune-retained.js";
 import { startReaper } from "./fleet/reaper.js";
 import {
   DEFAULT_RECONCILER,
@@ -27,6 +28,7 @@ import { buildApp } from "./http/build-app.js";
 import type { Ledger } from "./ledger/ledger.js";
 import { openLedger } from "./ledger/open-ledger.js";
 import { createLogger, type Logger } from "./log/logger.js";
+import { prometheusMetrics } from "./metrics/prometheus-metrics.js";
 
 /** Opens the ledger the settings point at: DATABASE_URL, else PGlite in MAYFLY_DATA_DIR. */
 export function openConfiguredLedger(
@@ -41,7 +43,8 @@ export function openConfiguredLedger(
 export interface Parts {
   readonly logger?: Logger;
   readonly github?: GitHub;
-  readonly cloud?: Cloud;
+  /** The EC2 client the fleet's cloud is built on. */
+  readonly ec2?: EC2Client;
   readonly loops?: {
     readonly dispatchMs: number;
     readonly reapMs: number;
@@ -77,16 +80,23 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     await ledger.close();
     throw error;
   }
-  const prune = () => pruneDeliveries(ledger, fleet.retention.deliveries, new Date());
+  const { metrics, registry, watchGitHub } = prometheusMetrics(ledger);
+  const prune = () => pruneRetained(ledger, fleet.retention, new Date());
   await prune();
-  const tasks = [scheduleTask("prune-deliveries", "7 * * * *", prune, log)];
+  const tasks = [scheduleTask("prune", "7 * * * *", prune, log)];
 
   const github = parts.github ?? githubFrom(settings, log);
+  if (github !== undefined) watchGitHub(github);
   const loops: Loop[] = [];
   if (github === undefined) {
     log.warn("GITHUB_APP_ID is not set: recording webhooks only, launching no runners");
   } else {
-    const cloud = parts.cloud ?? cloudFrom(fleet);
+    const ec2 = parts.ec2 ?? createEc2Client();
+    observeEc2Calls(ec2, {
+      call: () => metrics.apiCall("ec2"),
+      throttled: () => metrics.throttled("ec2"),
+    });
+    const cloud = cloudFrom(fleet, ec2);
     const timing = parts.loops ?? DEFAULT_LOOPS;
     const deps = {
       ledger,
@@ -96,6 +106,7 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
       logger: log,
       now: () => new Date(),
       random: Math.random,
+      metrics,
     };
     const subnets = createSubnetKeeper(deps);
     loops.push(
@@ -126,12 +137,18 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     pools: fleet.pools,
     bindingLabelPrefix: fleet.bindingLabelPrefix,
     now: () => new Date(),
-    onJobRecorded: (action) => {
-      if (action === "queued") dispatcher?.kick();
+    onJobRecorded: (event, pool) => {
+      if (event.action === "queued") dispatcher?.kick();
       // A job cancelled before it started must not keep its VM: reap at once.
-      if (action === "completed") reaper?.kick();
+      if (event.action === "completed") reaper?.kick();
+      const waited = queueSeconds(event);
+      if (pool !== null && event.action === "in_progress" && waited !== null)
+        metrics.jobStarted(waited);
     },
+    admin: { token: settings.adminToken, fleet, registry },
   });
+  if (settings.adminToken === undefined)
+    log.warn("MAYFLY_ADMIN_TOKEN is not set: /api, /metrics and the status page answer 401");
   await app.listen({ host: settings.host, port: settings.port });
   log.info(
     {
@@ -155,6 +172,12 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
   };
 }
 
+/** GitHub's own queued-to-started time of a job, from its webhook. */
+function queueSeconds(event: JobEvent): number | null {
+  if (event.createdAt === null || event.startedAt === null) return null;
+  return Math.max(0, (event.startedAt.getTime() - event.createdAt.getTime()) / 1000);
+}
+
 function githubFrom(settings: Settings, logger: Logger): GitHub | undefined {
   if (settings.githubApp === undefined) return undefined;
   return new OctokitGitHub({
@@ -168,7 +191,7 @@ function githubFrom(settings: Settings, logger: Logger): GitHub | undefined {
   });
 }
 
-function cloudFrom(fleet: FleetConfig, client: EC2Client = createEc2Client()): Cloud {
+function cloudFrom(fleet: FleetConfig, client: EC2Client): Cloud {
   return new Ec2Cloud({
     client,
     fleet: fleet.fleet,
@@ -195,7 +218,7 @@ export async function reconcileFromCli(
     const deps = {
       ledger,
       github,
-      cloud: cloudFrom(config.fleet, ec2),
+      cloud: cloudFrom(config.fleet, ec2 ?? createEc2Client()),
       fleet: config.fleet,
       logger,
       now: () => new Date(),

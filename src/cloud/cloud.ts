@@ -12,6 +12,8 @@ export interface LaunchRequest {
   readonly market: Market;
   readonly subnetId: string;
   readonly diskGiB: number;
+  /** The image's root device, which the disk size and encryption apply to (default /dev/sda1). */
+  readonly rootDevice?: string;
   /** Holds the runner's JIT config: never logged, never stored. */
   readonly userData: Secret;
 }

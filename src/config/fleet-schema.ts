@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { UsagePrices } from "../core/usage-cost.js";
 import { PLACEHOLDER_JIT_CONFIG_CHARS, userDataHeadroom } from "../fleet/user-data.js";
 import { USER_DATA_LIMIT_BYTES } from "../runner-vm/render-user-data.js";
 import { durationSeconds } from "./duration.js";
@@ -57,6 +58,11 @@ export const poolSchema = z
       .regex(/^(ami-[0-9a-f]{8,17}|ssm:\/.+)$/, 'expected an AMI ID or "ssm:/parameter/name"'),
     architecture: z.enum(["x64", "arm64"]).default("x64"),
     diskGiB: z.number().int().min(8).max(16384).default(30),
+    rootDevice: z
+      .string()
+      .regex(/^\/dev\/[a-z0-9]+$/, "expected a device name such as /dev/sda1 or /dev/xvda")
+      .default("/dev/sda1")
+      .describe("the image's root device: /dev/sda1 on Ubuntu, /dev/xvda on Amazon Linux"),
     market: z.enum(["spot", "on-demand", "spot-then-on-demand"]).default("on-demand"),
     maxRunners: z.number().int().positive(),
     runnerGroupId: z.number().int().positive().default(1),
@@ -127,9 +133,15 @@ const limitsSchema = z
 
 const retentionSchema = z
   .object({
-    deliveries: durationSeconds.default(3 * 86400),
-    jobs: durationSeconds.default(90 * 86400),
-    usage: durationSeconds.default(730 * 86400),
+    deliveries: durationSeconds
+      .default(3 * 86400)
+      .describe("webhook delivery IDs, kept for dedup and lost-delivery recovery"),
+    jobs: durationSeconds
+      .default(90 * 86400)
+      .describe("completed jobs and their terminated VMs, from completion"),
+    usage: durationSeconds
+      .default(730 * 86400)
+      .describe("usage and cost rows (one per VM), from the day of launch"),
   })
   .strict();
 
@@ -137,8 +149,20 @@ const priceSchema = z
   .object({
     onDemand: z.number().nonnegative().describe("USD per hour"),
     spot: z.number().nonnegative().optional().describe("USD per hour"),
+    vcpus: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        "vCPUs of the type; absent: read off the size name (large 2, xlarge 4, Nxlarge 4N)",
+      ),
   })
   .strict();
+
+// GitHub-hosted Linux runners, USD per minute by cores, from 2026-01-01 (FIELD-NOTES.md).
+// https://docs.github.com/en/billing/reference/actions-runner-pricing
+const HOSTED_PRICES = { "2": 0.006, "4": 0.012, "8": 0.022 };
 
 /** The fleet file: pools, network, limits, retention and prices. */
 export const fleetSchema = z
@@ -154,6 +178,13 @@ export const fleetSchema = z
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     retention: retentionSchema.default(() => retentionSchema.parse({})),
     prices: z.record(z.string(), priceSchema).default({}),
+    hostedPrices: z
+      .record(
+        z.string().regex(/^[1-9][0-9]*$/, "expected a number of cores"),
+        z.number().nonnegative(),
+      )
+      .default(HOSTED_PRICES)
+      .describe("GitHub-hosted Linux runners, USD per minute by cores, for cost comparisons"),
     pools: z.array(poolSchema).min(1),
   })
   .strict()
@@ -210,6 +241,11 @@ function userDataFits(pool: PoolConfig, index: number, ctx: z.RefinementCtx): vo
 
 export type FleetConfig = z.output<typeof fleetSchema>;
 export type PoolConfig = z.output<typeof poolSchema>;
+
+/** The price tables that usage is costed with. */
+export function usagePricesOf(fleet: FleetConfig): UsagePrices {
+  return { byType: fleet.prices, hosted: fleet.hostedPrices };
+}
 
 /** JSON Schema of the fleet file, for editors; generated from the same zod schema. */
 export function fleetJsonSchema(): Record<string, unknown> {

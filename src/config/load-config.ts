@@ -1,6 +1,6 @@
 import { ConfigError } from "../errors.js";
 import type { FleetConfig } from "./fleet-schema.js";
-import { loadFleetFile } from "./load-fleet.js";
+import { loadFleetFile, parseFleet } from "./load-fleet.js";
 import { readSettings, type Settings } from "./settings.js";
 
 export interface Config {
@@ -25,18 +25,32 @@ export function loadConfig(
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);
   }
-  const fleetPath = configFlag ?? env.MAYFLY_CONFIG?.trim();
   let fleet: FleetConfig | undefined;
-  if (!fleetPath) {
-    problems.push("MAYFLY_CONFIG: required (the fleet file; or pass --config FILE)");
-  } else {
-    try {
-      fleet = loadFleetFile(fleetPath);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      problems.push(...error.problems);
-    }
+  let fleetPath: string | undefined;
+  try {
+    ({ fleet, fleetPath } = loadFleetFromEnv(env, configFlag));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
   }
   if (problems.length > 0 || !settings || !fleet || !fleetPath) throw new ConfigError(problems);
   return { settings, fleet, fleetPath };
+}
+
+/**
+ * The fleet file: `--config`, else MAYFLY_CONFIG (a path), else MAYFLY_CONFIG_YAML (the
+ * file's text, for containers that get configuration from the environment only).
+ */
+export function loadFleetFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  configFlag?: string,
+): { fleet: FleetConfig; fleetPath: string } {
+  const fleetPath = configFlag ?? env.MAYFLY_CONFIG?.trim();
+  if (fleetPath) return { fleet: loadFleetFile(fleetPath), fleetPath };
+  const text = env.MAYFLY_CONFIG_YAML;
+  if (text?.trim())
+    return { fleet: parseFleet(text, "MAYFLY_CONFIG_YAML"), fleetPath: "MAYFLY_CONFIG_YAML" };
+  throw new ConfigError([
+    "MAYFLY_CONFIG: required (the fleet file; or pass --config FILE, or its text in MAYFLY_CONFIG_YAML)",
+  ]);
 }

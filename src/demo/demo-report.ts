@@ -1,3 +1,6 @@
+import type { UsageRow } from "../ledger/report-types.js";
+import { usageTable } from "../reports/usage-table.js";
+
 /** Figures of one demo run, for the closing table. */
 export interface DemoFigures {
   readonly jobs: number;
@@ -14,12 +17,7 @@ export interface DemoFigures {
   readonly stolen: number;
   readonly webhooksSent: number;
   readonly seconds: number;
-  readonly usage: readonly {
-    repository: string;
-    jobs: number;
-    instanceSeconds: number;
-    usd: number;
-  }[];
+  readonly usage: readonly UsageRow[];
 }
 
 /** The p-th percentile (0..100) of values, nearest rank; NaN for none. */
@@ -55,15 +53,7 @@ export function demoReport(f: DemoFigures): string {
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
-  lines.push(
-    "",
-    "  usage by repository",
-    `  ${"repository".padEnd(28)} ${"jobs".padStart(5)} ${"VM seconds".padStart(11)} ${"est. USD".padStart(9)}`,
-  );
-  for (const u of f.usage) {
-    lines.push(
-      `  ${u.repository.padEnd(28)} ${String(u.jobs).padStart(5)} ${u.instanceSeconds.toFixed(0).padStart(11)} ${u.usd.toFixed(4).padStart(9)}`,
-    );
-  }
+  lines.push("", "  usage by repository (mayfly usage --by repo)");
+  for (const line of usageTable(f.usage, ["repo"]).split("\n")) lines.push(`  ${line}`);
   return lines.join("\n");
 }

@@ -8,6 +8,7 @@ import { parseFleet } from "../config/load-fleet.js";
 import { readSettings } from "../config/settings.js";
 import { parseRunnerName } from "../core/runner-name.js";
 import { OctokitGitHub } from "../github/octokit-github.js";
+import type { Ledger } from "../ledger/ledger.js";
 import { createLogger } from "../log/logger.js";
 import { serve } from "../main.js";
 import {
@@ -35,8 +36,26 @@ export interface DemoOptions {
   readonly trickle?: number;
   /** How long the jobs may take to finish; default 100 s. */
   readonly deadlineMs?: number;
-  /** Handed the figures and every VM seen, before the report is printed. */
-  readonly onFinished?: (result: { figures: DemoFigures; vms: readonly WorldVm[] }) => void;
+  /**
+   * Handed the figures, every VM seen, the ledger and the controller's address and admin
+   * token, before the report is printed and while the controller still serves.
+   */
+  readonly onFinished?: (result: DemoResult) => void | Promise<void>;
+  /**
+   * Called once the controller serves, before any job is queued; it runs beside the demo,
+   * which waits for it before stopping the controller.
+   */
+  readonly onServing?: (controller: Omit<DemoResult, "figures" | "vms">) => Promise<void>;
+}
+
+/** What a demo run hands `onFinished`. */
+export interface DemoResult {
+  readonly figures: DemoFigures;
+  readonly vms: readonly WorldVm[];
+  readonly ledger: Ledger;
+  /** The controller's base URL, e.g. http://127.0.0.1:PORT. */
+  readonly url: string;
+  readonly adminToken: string;
 }
 
 const REPOSITORIES = ["example-org/web", "example-org/api", "example-org/infra"];
@@ -63,12 +82,14 @@ export async function runDemo(io: DemoIo, options: DemoOptions = {}): Promise<nu
   const world = await startDemoWorld(endpoint);
   const dir = mkdtempSync(join(tmpdir(), "mayfly-demo-"));
   const secret = randomBytes(24).toString("hex");
+  const adminToken = randomBytes(24).toString("hex");
   const settings = readSettings({
     GITHUB_WEBHOOK_SECRET: secret,
     GITHUB_APP_ID: String(world.github.appId),
     GITHUB_APP_PRIVATE_KEY: world.github.privateKey.reveal(),
     GITHUB_API_URL: world.github.url,
     MAYFLY_DATA_DIR: join(dir, "data"),
+    MAYFLY_ADMIN_TOKEN: adminToken,
     MAYFLY_PORT: "0",
   });
   const fleet = parseFleet(demoFleetYaml(vpcId), "demo fleet");
@@ -101,17 +122,20 @@ export async function runDemo(io: DemoIo, options: DemoOptions = {}): Promise<nu
     {
       logger,
       github,
-      cloud: new Ec2Cloud({ client: ec2Client, fleet: fleet.fleet, network: fleet.network }),
+      ec2: ec2Client,
       loops: { dispatchMs: 200, reapMs: 500, concurrency: 16 },
       // Every 2 s rather than every minute, so the lost deliveries are found within the demo.
       reconcileSchedule: "*/2 * * * * *",
     },
   );
   let code = 1;
+  let serving: Promise<void> | undefined;
   try {
     const address = running.app.server.address();
     const port = typeof address === "object" && address ? address.port : 0;
     world.connect({ url: `http://127.0.0.1:${port}/webhook`, secret });
+    const url = `http://127.0.0.1:${port}`;
+    serving = options.onServing?.({ ledger: running.ledger, url, adminToken });
 
     const cancelled = await playScenario(world, options.burst ?? 40, options.trickle ?? 60);
     const finished = await waitUntilDone(world, io, options.deadlineMs ?? 100_000);
@@ -123,11 +147,19 @@ export async function runDemo(io: DemoIo, options: DemoOptions = {}): Promise<nu
       startedMs: started,
       ec2Calls,
     });
-    options.onFinished?.({ figures, vms: world.ec2.instances() });
+    await options.onFinished?.({
+      figures,
+      vms: world.ec2.instances(),
+      ledger: running.ledger,
+      url,
+      adminToken,
+    });
+    await serving;
     io.out(`\n${demoReport(figures)}\n`);
     code = finished && figures.unserved === 0 && figures.vmsLeft === 0 ? 0 : 1;
     if (code !== 0) io.out(`demo FAILED: controller log kept at ${logPath}`);
   } finally {
+    await serving?.catch(() => {});
     await running.stop();
     await world.stop();
     ec2Client.destroy();
@@ -202,13 +234,7 @@ async function waitUntilDone(world: DemoWorld, io: DemoIo, deadlineMs: number): 
 
 async function figuresOf(
   world: DemoWorld,
-  ledger: {
-    usageByRepository(
-      since: Date,
-    ): Promise<
-      { repository: string; jobs: number; instanceSeconds: number; estimatedCostUsd: number }[]
-    >;
-  },
+  ledger: Pick<Ledger, "usageReport">,
   run: {
     fleetName: string;
     cancelled: readonly number[];
@@ -228,7 +254,10 @@ async function figuresOf(
     );
   }
   const served = jobs.filter((j) => j.conclusion === "success" && j.runnerName !== null);
-  const usage = await ledger.usageByRepository(new Date(startedMs - 86_400_000));
+  const usage = await ledger.usageReport({
+    since: new Date(startedMs - 86_400_000),
+    by: ["repo"],
+  });
   return {
     jobs: jobs.length,
     served: served.length,
@@ -248,11 +277,6 @@ async function figuresOf(
       .length,
     webhooksSent: world.stats().webhooksSent,
     seconds: (Date.now() - startedMs) / 1000,
-    usage: usage.map((u) => ({
-      repository: u.repository || "(no job)",
-      jobs: u.jobs,
-      instanceSeconds: u.instanceSeconds,
-      usd: u.estimatedCostUsd,
-    })),
+    usage,
   };
 }

@@ -52,6 +52,8 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
         Math.floor(available(github, githubRate, ms) / GITHUB_CALLS_PER_LAUNCH),
         available(ec2, ec2Rate, ms),
       );
+      deps.metrics?.budgetLeft("github", available(github, githubRate, ms));
+      deps.metrics?.budgetLeft("ec2", available(ec2, ec2Rate, ms));
       if (budget <= 0) return { claimed: 0 };
       const intents = await deps.ledger.claimLaunches({
         fleet: deps.fleet.fleet,

@@ -2,9 +2,10 @@ import { createHash } from "node:crypto";
 import type { PoolConfig } from "../config/fleet-schema.js";
 import { retryAt } from "../core/dispatch-plan.js";
 import { launchAttempts, remainingAttempts } from "../core/launch-attempts.js";
-import { CapacityError } from "../errors.js";
+import { CapacityError, CloudError, GitHubError } from "../errors.js";
 import type { LaunchIntent, Subnet } from "../ledger/ledger.js";
 import type { Logger } from "../log/logger.js";
+import type { LaunchFailureReason } from "../metrics/fleet-metrics.js";
 import type { FleetDeps } from "./fleet-deps.js";
 import { renderUserData } from "./user-data.js";
 
@@ -31,7 +32,7 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
       throw new Error("the job's webhook named no App installation");
     const zones = rotate(deps.fleet.network.availabilityZones, deps.random());
     const lease = await deps.ledger.leaseSubnet(intent.runnerRowId, zones, deps.now());
-    if (lease === undefined) throw new Error("no free runner subnet");
+    if (lease === undefined) throw new NoSubnetError("no free runner subnet");
     const jit = await deps.github.generateJitConfig({
       installationId: intent.installationId,
       org: intent.org,
@@ -48,8 +49,10 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
       { instanceId: vm.instanceId, instanceType: vm.instanceType, market: vm.market },
       "runner launched",
     );
+    deps.metrics?.launched(intent.pool);
     return "launched";
   } catch (error) {
+    deps.metrics?.launchFailed(intent.pool, failureReason(error));
     await undo(intent, runnerId, error, deps, log);
     return "failed";
   }
@@ -100,6 +103,7 @@ async function launchWithFallback(
           market: attempt.market,
           subnetId: subnet.subnetId,
           diskGiB: pool.diskGiB,
+          rootDevice: pool.rootDevice,
           userData,
         },
         clientToken(intent.launchToken, attempt.instanceType, attempt.market, subnet.subnetId),
@@ -110,7 +114,7 @@ async function launchWithFallback(
       attempts = remainingAttempts(attempts, attempt, error.failure);
     }
   }
-  throw lastError ?? new Error("no free subnet in any zone to try");
+  throw lastError ?? new NoSubnetError("no free subnet in any zone to try");
 }
 
 async function undo(
@@ -135,6 +139,17 @@ async function undo(
   const retry = retryAt(deps.now(), intent.launchFailures + 1, deps.random());
   await deps.ledger.recordLaunchFailure(intent.runnerRowId, reason, retry, deps.now());
   log.warn({ err: error, retryAt: retry.toISOString() }, "launch failed");
+}
+
+/** No runner subnet was free for the launch (the subnet keeper makes more). */
+class NoSubnetError extends Error {}
+
+function failureReason(error: unknown): LaunchFailureReason {
+  if (error instanceof CapacityError) return "capacity";
+  if (error instanceof GitHubError) return "github";
+  if (error instanceof CloudError) return "cloud";
+  if (error instanceof NoSubnetError) return "no_subnet";
+  return "other";
 }
 
 /**

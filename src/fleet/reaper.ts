@@ -1,3 +1,4 @@
+import { usagePricesOf } from "../config/fleet-schema.js";
 import type { TerminatedVm } from "../ledger/ledger.js";
 import type { FleetDeps } from "./fleet-deps.js";
 import { type Loop, startLoop } from "./loop.js";
@@ -38,7 +39,7 @@ export async function reapOnce(
       gone.push({ instanceId: vm.instanceId, terminatedAt: now, reason: vm.stateReason });
   }
   const recorded =
-    gone.length > 0 ? await deps.ledger.recordTerminated(gone, deps.fleet.prices) : 0;
+    gone.length > 0 ? await deps.ledger.recordTerminated(gone, usagePricesOf(deps.fleet)) : 0;
   return { terminating: targets.length, deregistered, gone: recorded };
 }
 

@@ -1,3 +1,4 @@
+import { usagePricesOf } from "../config/fleet-schema.js";
 import { planReconcile, type ReconcilePlan } from "../core/reconcile-plan.js";
 import type { ObservedRegistration } from "../core/reconcile-snapshot.js";
 import { parseRunnerName } from "../core/runner-name.js";
@@ -140,7 +141,7 @@ async function carryOut(
         reason: r.cloudReason ?? r.reason,
         runnerRowId: r.runnerRowId,
       })),
-      deps.fleet.prices,
+      usagePricesOf(deps.fleet),
     );
   }
   // A launch that never produced a VM is tried again at once: it is already late.
@@ -196,7 +197,9 @@ export function startReconciler(
     if (!led.leader) return { leader: false };
     const { plan, recovered, jobsClosed } = led.result;
     if (plan.relaunchCount > 0 || (recovered?.recorded ?? 0) > 0) options.onRelaunch?.();
-    return { ...countsOf(plan), recovered: recovered?.recorded ?? 0, jobsClosed };
+    const repairs = { ...countsOf(plan), recovered: recovered?.recorded ?? 0, jobsClosed };
+    for (const [kind, count] of Object.entries(repairs)) deps.metrics?.repaired(kind, count);
+    return repairs;
   };
   return scheduleTask("reconciler", options.schedule, pass, deps.logger, { runAtStart: true });
 }

@@ -29,6 +29,8 @@ export interface GitHubAppOptions {
   tuning?: GitHubTuning;
   /** Told of every HTTP request to GitHub: retries and token mints included. */
   onRequest?: () => void;
+  /** Told when GitHub answers with a primary or secondary rate limit. */
+  onThrottle?: () => void;
 }
 
 // Plain client errors are final; 403 and 429 are the throttling plugin's to retry.
@@ -61,11 +63,13 @@ export function createGitHubApp(options: GitHubAppOptions): App {
       write: new Bottleneck.Group({ maxConcurrent: 1, minTime: tuning.writeSpacingMs ?? 1000 }),
       onRateLimit: rateLimitHandler(
         log,
+        options.onThrottle,
         "GitHub rate limit reached",
         (retryAfter, retries) => retries < 1 && retryAfter <= maxWait,
       ),
       onSecondaryRateLimit: rateLimitHandler(
         log,
+        options.onThrottle,
         "GitHub secondary rate limit reached",
         (_, retries) => retries < 3,
       ),
@@ -87,6 +91,7 @@ export function createGitHubApp(options: GitHubAppOptions): App {
 /** A throttling-plugin callback: logs the limit, then says whether to wait and retry. */
 function rateLimitHandler(
   log: Logger,
+  onThrottle: (() => void) | undefined,
   message: string,
   retry: (retryAfter: number, retryCount: number) => boolean,
 ) {
@@ -97,6 +102,7 @@ function rateLimitHandler(
     retryCount: number,
   ) => {
     log.warn({ method: request.method, url: request.url, retryAfter }, message);
+    onThrottle?.();
     return retry(retryAfter, retryCount);
   };
 }

@@ -58,6 +58,8 @@ export interface DeliveryPayload {
 export interface GitHub {
   /** HTTP requests made to GitHub so far, retries and token mints included (for the budget). */
   requestsMade(): number;
+  /** Answers so far that were a primary or secondary rate limit. */
+  rateLimitsMet(): number;
   /** Registers a single-use runner and returns its JIT config (a secret: never store or log it). */
   generateJitConfig(req: JitConfigRequest): Promise<JitRunner>;
   /** Removes a runner registration; "gone" if it did not exist, "busy" while it runs a job. */

@@ -36,6 +36,7 @@ export class OctokitGitHub implements GitHub {
   // https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation
   readonly #clients = new Map<number, Promise<InstallationOctokit>>();
   #requests = 0;
+  #rateLimits = 0;
 
   constructor(options: GitHubAppOptions) {
     this.#app = createGitHubApp({
@@ -43,6 +44,10 @@ export class OctokitGitHub implements GitHub {
       onRequest: () => {
         this.#requests++;
         options.onRequest?.();
+      },
+      onThrottle: () => {
+        this.#rateLimits++;
+        options.onThrottle?.();
       },
     });
     this.#pageSize = options.tuning?.pageSize ?? 100;
@@ -60,6 +65,10 @@ export class OctokitGitHub implements GitHub {
 
   requestsMade(): number {
     return this.#requests;
+  }
+
+  rateLimitsMet(): number {
+    return this.#rateLimits;
   }
 
   async generateJitConfig(req: JitConfigRequest): Promise<JitRunner> {

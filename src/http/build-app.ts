@@ -1,12 +1,16 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
 import type { Secret } from "../config/secret.js";
-import type { JobAction } from "../core/job.js";
+import type { JobEvent } from "../core/job.js";
 import type { PoolLabels } from "../core/pool-choice.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { Logger } from "../log/logger.js";
+import { apiRoutes } from "./api-routes.js";
 import { errorHandler } from "./error-handler.js";
 import { healthRoutes } from "./health-routes.js";
+import { metricsRoute } from "./metrics-route.js";
+import { statusRoute } from "./status-route.js";
 import { webhookRoute } from "./webhook-route.js";
 
 /** What the HTTP server needs; `main.ts` builds it, tests hand in their own. */
@@ -18,8 +22,17 @@ export interface AppDeps {
   readonly pools: readonly PoolLabels[];
   readonly bindingLabelPrefix: string;
   readonly now: () => Date;
-  /** Told when a job event was recorded: a queued job wakes the dispatcher, an ended one the reaper. */
-  readonly onJobRecorded?: (action: JobAction) => void;
+  /** Told when a job event was recorded (with the job's pool, null if none of ours). */
+  readonly onJobRecorded?: (event: JobEvent, pool: string | null) => void;
+  /** The admin API, status page and metrics; absent: not served. */
+  readonly admin?: {
+    readonly token: Secret | undefined;
+    readonly fleet: {
+      readonly fleet: string;
+      readonly pools: readonly { readonly name: string }[];
+    };
+    readonly registry: Registry;
+  };
 }
 
 /** Builds the HTTP app without listening: `listen()` is the caller's, `inject()` the tests'. */
@@ -42,5 +55,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
   app.register(webhookRoute(deps));
   app.register(healthRoutes(deps.ledger));
+  if (deps.admin !== undefined) {
+    const { token, fleet, registry } = deps.admin;
+    app.register(apiRoutes({ ledger: deps.ledger, adminToken: token, now: deps.now }));
+    app.register(statusRoute({ ledger: deps.ledger, adminToken: token, fleet, now: deps.now }));
+    app.register(metricsRoute(registry, token));
+  }
   return app;
 }

@@ -1,4 +1,4 @@
-import type { JobAction } from "../core/job.js";
+import type { JobEvent } from "../core/job.js";
 import { choosePool, type PoolLabels } from "../core/pool-choice.js";
 import { PayloadError } from "../errors.js";
 import type { IngestOutcome, Ledger } from "../ledger/ledger.js";
@@ -10,8 +10,8 @@ export interface JobDeliveryDeps {
   readonly pools: readonly PoolLabels[];
   readonly bindingLabelPrefix: string;
   readonly now: () => Date;
-  /** Told when a job event was recorded: a queued job wakes the dispatcher, an ended one the reaper. */
-  readonly onJobRecorded?: (action: JobAction) => void;
+  /** Told when a job event was recorded (with the job's pool, null if none of ours). */
+  readonly onJobRecorded?: (event: JobEvent, pool: string | null) => void;
 }
 
 export interface JobDeliveryResult {
@@ -61,7 +61,7 @@ export async function recordJobDelivery(
     jobEvent,
     pool?.name ?? null,
   );
-  if (outcome === "recorded") deps.onJobRecorded?.(jobEvent.action);
+  if (outcome === "recorded") deps.onJobRecorded?.(jobEvent, pool?.name ?? null);
   return {
     outcome,
     log: {

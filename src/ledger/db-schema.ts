@@ -78,6 +78,7 @@ export interface UsageTable {
   instance_seconds: number;
   job_seconds: number | null;
   estimated_cost_usd: number | null;
+  hosted_equivalent_usd: number | null;
   interrupted: Generated<boolean>;
 }
 

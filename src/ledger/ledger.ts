@@ -1,6 +1,16 @@
 import type { Job, JobEvent } from "../core/job.js";
 import type { LedgerRunner, QueuedJob, SubnetLease } from "../core/reconcile-snapshot.js";
-import type { Price } from "../core/usage-cost.js";
+import type { UsagePrices } from "../core/usage-cost.js";
+import type { PruneCutoffs } from "./prune-ledger.js";
+import type {
+  FleetCounts,
+  JobFilter,
+  JobListing,
+  LatencyPoint,
+  Pruned,
+  UsageQuery,
+  UsageRow,
+} from "./report-types.js";
 
 /** One webhook delivery as the ledger keeps it: its ID and event name, never its body. */
 export interface Delivery {
@@ -92,14 +102,6 @@ export interface TerminatedVm {
   readonly runnerRowId?: number;
 }
 
-/** Usage of one repository: jobs run, VM seconds billed and their estimated cost. */
-export interface RepositoryUsage {
-  readonly repository: string;
-  readonly jobs: number;
-  readonly instanceSeconds: number;
-  readonly estimatedCostUsd: number;
-}
-
 /** The ledger's side of a reconcile pass (see core/reconcile-snapshot.ts). */
 export interface ReconcileView {
   readonly runners: readonly LedgerRunner[];
@@ -129,8 +131,8 @@ export interface Ledger {
   ingest(delivery: Delivery, event: JobEvent, pool: string | null): Promise<IngestOutcome>;
   /** One job by its GitHub job ID. */
   getJob(id: number): Promise<Job | undefined>;
-  /** Forgets delivery IDs received before `before`; answers how many. */
-  pruneDeliveries(before: Date): Promise<number>;
+  /** Deletes what retention no longer keeps (live jobs and VMs never); answers how many of each. */
+  prune(cutoffs: PruneCutoffs): Promise<Pruned>;
   /** The delivery IDs among `ids` that the ledger holds (pruned ones are forgotten). */
   knownDeliveries(ids: readonly string[]): Promise<Set<string>>;
   /** When the newest delivery reached us (only those received before `before`, if given). */
@@ -160,16 +162,19 @@ export interface Ledger {
   /** Marks VMs whose termination was asked for. */
   markTerminating(runnerRowIds: readonly number[]): Promise<void>;
   /** Ends the runner rows of terminated VMs, returns their subnets, writes usage; answers how many were new. */
-  recordTerminated(
-    vms: readonly TerminatedVm[],
-    prices: Readonly<Record<string, Price>>,
-  ): Promise<number>;
+  recordTerminated(vms: readonly TerminatedVm[], prices: UsagePrices): Promise<number>;
   /**
-   * Usage by repository of VMs launched on or after `since`, costliest first. A VM that ran
-   * no job counts toward the repository it was launched for (its waste); one bound to no
-   * job counts under "".
+   * Usage of VMs launched in the query's days, grouped, costliest first. A VM that ran no
+   * job counts toward the repository it was launched for (its waste); one bound to no job
+   * counts under "".
    */
-  usageByRepository(since: Date): Promise<RepositoryUsage[]>;
+  usageReport(query: UsageQuery): Promise<UsageRow[]>;
+  /** Jobs with their latest VM, most recently recorded first. */
+  listJobs(filter: JobFilter, now: Date): Promise<JobListing[]>;
+  /** Live jobs, VMs and subnets, counted. */
+  fleetCounts(): Promise<FleetCounts>;
+  /** Queue latency per hour of the jobs started since `since`. */
+  queueLatency(since: Date): Promise<LatencyPoint[]>;
   /** Runners, queued jobs without one, leases and installations, read together for a reconcile pass. */
   reconcileView(installationsSince: Date): Promise<ReconcileView>;
   /** Stops launching a job whose launches keep failing, recording why. */

@@ -118,4 +118,18 @@ export const migrations: Record<string, Migration> = {
       );
     },
   },
+  "0003_reports_and_retention": {
+    async up(db: Kysely<unknown>) {
+      // What the same job would have cost on a GitHub-hosted runner, priced when it ended.
+      await sql`alter table usage add column hosted_equivalent_usd numeric
+                check (hosted_equivalent_usd >= 0)`.execute(db);
+      // Retention deletes completed jobs and terminated runners by age.
+      await sql`create index jobs_completed_at on jobs (completed_at)
+                where state = 'completed'`.execute(db);
+      await sql`create index jobs_recorded_at on jobs (recorded_at)`.execute(db);
+      await sql`create index runners_terminated_at on runners (terminated_at)
+                where state = 'terminated'`.execute(db);
+      await sql`create index runners_job on runners (job_id)`.execute(db);
+    },
+  },
 };

@@ -3,6 +3,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { LedgerError } from "../errors.js";
+import { lockDataDir } from "./data-dir-lock.js";
 import type { Database } from "./db-schema.js";
 import type { Ledger } from "./ledger.js";
 import { pglitePool } from "./pglite-pool.js";
@@ -31,20 +32,24 @@ export async function openLedger(location: LedgerLocation): Promise<Ledger> {
     return new SqlLedger(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
   }
   let db: PGlite;
+  let unlock = () => {};
   try {
     if (location.dataDir === ":memory:") db = new PGlite();
     else {
       mkdirSync(location.dataDir, { recursive: true });
+      unlock = lockDataDir(location.dataDir);
       db = new PGlite(location.dataDir);
     }
     await db.waitReady;
   } catch (error) {
+    unlock();
+    if (error instanceof LedgerError) throw error;
     throw new LedgerError(`cannot open the embedded database in ${location.dataDir}`, {
       cause: error,
     });
   }
   return new SqlLedger(
-    new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(db) }) }),
+    new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(db, unlock) }) }),
     { embedded: true },
   );
 }

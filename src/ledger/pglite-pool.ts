@@ -6,7 +6,7 @@ import type { PostgresPool, PostgresPoolClient } from "kysely";
  * PGlite is a single connection, so the pool hands it to one borrower at a time: a
  * transaction's statements never interleave with another's.
  */
-export function pglitePool(db: PGlite): PostgresPool {
+export function pglitePool(db: PGlite, onEnd: () => void = () => {}): PostgresPool {
   let queue: Promise<void> = Promise.resolve();
   return {
     async connect(): Promise<PostgresPoolClient> {
@@ -24,7 +24,11 @@ export function pglitePool(db: PGlite): PostgresPool {
       return client as unknown as PostgresPoolClient;
     },
     async end() {
-      await db.close();
+      try {
+        await db.close();
+      } finally {
+        onEnd();
+      }
     },
   };
 }

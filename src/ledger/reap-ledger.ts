@@ -1,9 +1,9 @@
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import type { Market } from "../core/launch-attempts.js";
 import { isSpotInterruption } from "../core/spot-interruption.js";
-import { type Price, usageOf } from "../core/usage-cost.js";
+import { type UsagePrices, usageOf } from "../core/usage-cost.js";
 import type { Database } from "./db-schema.js";
-import type { ReapTarget, RepositoryUsage, TerminatedVm } from "./ledger.js";
+import type { ReapTarget, TerminatedVm } from "./ledger.js";
 import { releaseSubnet } from "./subnet-ledger.js";
 
 /**
@@ -61,7 +61,7 @@ export async function markTerminating(
 export async function recordTerminated(
   db: Kysely<Database>,
   vms: readonly TerminatedVm[],
-  prices: Readonly<Record<string, Price>>,
+  prices: UsagePrices,
 ): Promise<number> {
   let recorded = 0;
   for (const vm of vms) {
@@ -112,8 +112,8 @@ export async function recordTerminated(
           startedAt: ran ? job.started_at : null,
           completedAt: ran ? job.completed_at : null,
         },
-        market,
-        runner.instance_type === null ? undefined : prices[runner.instance_type],
+        { instanceType: runner.instance_type, market },
+        prices,
       );
       await tx
         .insertInto("usage")
@@ -131,6 +131,7 @@ export async function recordTerminated(
           instance_seconds: usage.instanceSeconds,
           job_seconds: usage.jobSeconds,
           estimated_cost_usd: usage.estimatedCostUsd,
+          hosted_equivalent_usd: usage.hostedEquivalentUsd,
           interrupted: isSpotInterruption(vm.reason),
         })
         .onConflict((oc) => oc.column("runner_id").doNothing())
@@ -138,30 +139,4 @@ export async function recordTerminated(
     });
   }
   return recorded;
-}
-
-/** Usage grouped by repository since a day (see Ledger.usageByRepository). */
-export async function usageByRepository(
-  db: Kysely<Database>,
-  since: Date,
-): Promise<RepositoryUsage[]> {
-  const rows = await db
-    .selectFrom("usage")
-    .select([
-      "repository",
-      sql<number>`count(job_id)::int`.as("jobs"),
-      sql<number>`coalesce(sum(instance_seconds), 0)::float8`.as("seconds"),
-      sql<number>`coalesce(sum(estimated_cost_usd), 0)::float8`.as("usd"),
-    ])
-    .where("day", ">=", since.toISOString().slice(0, 10))
-    .groupBy("repository")
-    .orderBy("usd", "desc")
-    .orderBy("repository")
-    .execute();
-  return rows.map((r) => ({
-    repository: r.repository,
-    jobs: Number(r.jobs),
-    instanceSeconds: Number(r.seconds),
-    estimatedCostUsd: Number(r.usd),
-  }));
 }

@@ -1,10 +1,12 @@
 import { type Kysely, Migrator, type Selectable, sql, type Transaction } from "kysely";
 import type { Job, JobAction, JobEvent } from "../core/job.js";
 import { applyEvent } from "../core/job-state.js";
-import type { Price } from "../core/usage-cost.js";
+import type { UsagePrices } from "../core/usage-cost.js";
 import { LedgerError } from "../errors.js";
 import type { Database, JobsTable } from "./db-schema.js";
 import * as deliveryLedger from "./delivery-ledger.js";
+import * as counts from "./fleet-counts.js";
+import { listJobs } from "./job-listing.js";
 import * as launches from "./launch-ledger.js";
 import type {
   ClaimRequest,
@@ -18,15 +20,26 @@ import type {
   LedgerSubnet,
   ReapTarget,
   ReconcileView,
-  RepositoryUsage,
   Subnet,
   TerminatedVm,
 } from "./ledger.js";
 import { migrations } from "./migrations.js";
+import type { PruneCutoffs } from "./prune-ledger.js";
+import * as pruneLedger from "./prune-ledger.js";
 import * as reaping from "./reap-ledger.js";
 import { rebindTakenRunner } from "./rebind-runner.js";
 import * as reconciling from "./reconcile-ledger.js";
+import type {
+  FleetCounts,
+  JobFilter,
+  JobListing,
+  LatencyPoint,
+  Pruned,
+  UsageQuery,
+  UsageRow,
+} from "./report-types.js";
 import * as subnetLedger from "./subnet-ledger.js";
+import { usageReport } from "./usage-report.js";
 
 /** The ledger on any PostgreSQL that Kysely reaches: a server through `pg`, or PGlite. */
 export class SqlLedger implements Ledger {
@@ -127,12 +140,8 @@ export class SqlLedger implements Ledger {
     return row && fromRow(row);
   }
 
-  async pruneDeliveries(before: Date): Promise<number> {
-    const result = await this.db
-      .deleteFrom("deliveries")
-      .where("received_at", "<", before)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
+  prune(cutoffs: PruneCutoffs): Promise<Pruned> {
+    return pruneLedger.prune(this.db, cutoffs);
   }
 
   knownDeliveries(ids: readonly string[]): Promise<Set<string>> {
@@ -192,15 +201,24 @@ export class SqlLedger implements Ledger {
     return reaping.markTerminating(this.db, runnerRowIds);
   }
 
-  recordTerminated(
-    vms: readonly TerminatedVm[],
-    prices: Readonly<Record<string, Price>>,
-  ): Promise<number> {
+  recordTerminated(vms: readonly TerminatedVm[], prices: UsagePrices): Promise<number> {
     return reaping.recordTerminated(this.db, vms, prices);
   }
 
-  usageByRepository(since: Date): Promise<RepositoryUsage[]> {
-    return reaping.usageByRepository(this.db, since);
+  usageReport(query: UsageQuery): Promise<UsageRow[]> {
+    return usageReport(this.db, query);
+  }
+
+  listJobs(filter: JobFilter, now: Date): Promise<JobListing[]> {
+    return listJobs(this.db, filter, now);
+  }
+
+  fleetCounts(): Promise<FleetCounts> {
+    return counts.fleetCounts(this.db);
+  }
+
+  queueLatency(since: Date): Promise<LatencyPoint[]> {
+    return counts.queueLatency(this.db, since);
   }
 
   async ping(): Promise<void> {

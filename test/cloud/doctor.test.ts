@@ -87,6 +87,9 @@ describe.skipIf(!motoBin)("mayfly doctor against moto_server", () => {
         `subnet quota in ${wire.vpc.vpcId}`,
       ]),
     );
+    // The ACL is given (Terraform's): mayfly never creates one, so its role need not.
+    expect(checks.map((c) => c.check)).not.toContain("permission ec2:CreateNetworkAcl");
+    expect(checks.map((c) => c.check)).not.toContain("permission ec2:CreateTags");
     expect(wire.proxy.requests("RunInstances")[0]).toMatchObject({
       DryRun: "true",
       "LaunchTemplate.LaunchTemplateName": "mayfly-runner",
@@ -107,6 +110,7 @@ describe.skipIf(!motoBin)("mayfly doctor against moto_server", () => {
       detail: expect.stringContaining("only 199 fit under AWS's default quota of 200"),
     });
     expect(doctorPassed(checks)).toBe(true);
+    expect(checks.map((c) => c.check)).toContain("permission ec2:CreateNetworkAclEntry");
   });
 
   it("reports ec2:RunInstances missing, with AWS's message, and exits non-zero", async () => {

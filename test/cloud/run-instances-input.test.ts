@@ -18,7 +18,6 @@ describe("runInstancesInput", () => {
   it("starts from the launch template yet keeps isolation explicit in the request", () => {
     const input = runInstancesInput(req, "tok", {
       fleet: "test",
-      rootDeviceName: "/dev/sda1",
       launchTemplate: "mayfly-runner",
       securityGroupIds: ["sg-0abc"],
     });
@@ -36,8 +35,20 @@ describe("runInstancesInput", () => {
   });
 
   it("names neither a template nor security groups when none is configured", () => {
-    const input = runInstancesInput(req, "tok", { fleet: "test", rootDeviceName: "/dev/sda1" });
+    const input = runInstancesInput(req, "tok", { fleet: "test" });
     expect(input).not.toHaveProperty("LaunchTemplate");
     expect(input).not.toHaveProperty("SecurityGroupIds");
+  });
+
+  it("sizes and encrypts the image's own root device (/dev/sda1 unless the pool says)", () => {
+    const device = (r: typeof req & { rootDevice?: string }) =>
+      runInstancesInput(r, "tok", { fleet: "test" }).BlockDeviceMappings;
+    expect(device(req)).toEqual([
+      {
+        DeviceName: "/dev/sda1",
+        Ebs: { VolumeSize: 30, VolumeType: "gp3", Encrypted: true, DeleteOnTermination: true },
+      },
+    ]);
+    expect(device({ ...req, rootDevice: "/dev/xvda" })?.[0]?.DeviceName).toBe("/dev/xvda");
   });
 });

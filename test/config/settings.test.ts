@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load-config.js";
@@ -121,6 +122,24 @@ describe("settings from the environment", () => {
     expect(loadConfig({ GITHUB_WEBHOOK_SECRET: "s" }, "examples/fleet.yaml").fleet.fleet).toBe(
       "example",
     );
+  });
+
+  it("takes the fleet file's text from MAYFLY_CONFIG_YAML when no path is given, naming it in errors", () => {
+    const yaml = readFileSync("examples/fleet.yaml", "utf8");
+    const config = loadConfig({ GITHUB_WEBHOOK_SECRET: "s", MAYFLY_CONFIG_YAML: yaml });
+    expect(config.fleet.fleet).toBe("example");
+    expect(config.fleetPath).toBe("MAYFLY_CONFIG_YAML");
+    expect(() =>
+      loadConfig({ GITHUB_WEBHOOK_SECRET: "s", MAYFLY_CONFIG_YAML: "fleet: [unclosed" }),
+    ).toThrow(/MAYFLY_CONFIG_YAML/);
+    // A path wins over the text.
+    expect(
+      loadConfig({
+        GITHUB_WEBHOOK_SECRET: "s",
+        MAYFLY_CONFIG: "examples/fleet.yaml",
+        MAYFLY_CONFIG_YAML: "not: used",
+      }).fleetPath,
+    ).toBe("examples/fleet.yaml");
   });
 
   it("reads the reconcile schedule and GitHub write spacing, refusing bad values by name", () => {

@@ -4,7 +4,6 @@ import { type PendingJob, planDispatch, retryAt } from "../../src/core/dispatch-
 import { launchAttempts, remainingAttempts } from "../../src/core/launch-attempts.js";
 import { bindRunner, canServe } from "../../src/core/runner-binding.js";
 import { parseRunnerName, runnerName } from "../../src/core/runner-name.js";
-import { usageOf } from "../../src/core/usage-cost.js";
 
 const now = new Date("2026-11-23T12:00:00Z");
 const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
@@ -201,49 +200,5 @@ describe("spare runner", () => {
     expect(
       canServe({ pool: "p", labels: runnerLabels }, { pool: jobPool, labels: jobLabels }),
     ).toBe(expected);
-  });
-});
-
-describe("usage and cost", () => {
-  const t = (s: number) => new Date(now.getTime() + s * 1000);
-  it("bills launch to termination at the market's price", () => {
-    const usage = usageOf(
-      { launchedAt: t(0), terminatedAt: t(600), startedAt: t(40), completedAt: t(580) },
-      "spot",
-      {
-        onDemand: 0.18,
-        spot: 0.06,
-      },
-    );
-    expect(usage).toEqual({ instanceSeconds: 600, jobSeconds: 540, estimatedCostUsd: 0.01 });
-  });
-
-  it("bills at least a minute, prices spot as on-demand when no spot price is known, and leaves unknown types unpriced", () => {
-    const times = { launchedAt: t(0), terminatedAt: t(5), startedAt: null, completedAt: null };
-    expect(usageOf(times, "spot", { onDemand: 0.36 })).toEqual({
-      instanceSeconds: 60,
-      jobSeconds: null,
-      estimatedCostUsd: 0.006,
-    });
-    expect(usageOf(times, "on-demand", undefined).estimatedCostUsd).toBeNull();
-  });
-
-  it("never bills fewer seconds than the job ran", () => {
-    fc.assert(
-      fc.property(fc.nat(100_000), fc.nat(100_000), fc.nat(100_000), (a, b, c) => {
-        const [launch, start, end] = [a, a + b, a + b + c];
-        const usage = usageOf(
-          {
-            launchedAt: t(launch),
-            terminatedAt: t(end + 1),
-            startedAt: t(start),
-            completedAt: t(end),
-          },
-          "on-demand",
-          { onDemand: 1 },
-        );
-        expect(usage.instanceSeconds).toBeGreaterThanOrEqual(usage.jobSeconds ?? 0);
-      }),
-    );
   });
 });

@@ -26,13 +26,28 @@ describe("demo report", () => {
       stolen: 1,
       webhooksSent: 11,
       seconds: 12.34,
-      usage: [{ repository: "example-org/web", jobs: 3, instanceSeconds: 180, usd: 0.0123 }],
+      usage: [
+        {
+          key: { repo: "example-org/web" },
+          vms: 4,
+          jobs: 3,
+          instanceSeconds: 7200,
+          jobSeconds: 5400,
+          wasteSeconds: 1800,
+          estimatedCostUsd: 1.2345,
+          hostedEquivalentUsd: 0.54,
+          unpricedVms: 0,
+          interruptedVms: 0,
+        },
+      ],
     });
     expect(table).toContain("4 (3 served, 1 cancelled, 0 unserved)");
     expect(table).toContain("p50 2.00 s, p95 3.00 s");
     expect(table).toMatch(/GitHub calls per job\s+1\.5/);
     expect(table).toMatch(/EC2 calls per job\s+2\.5/);
     expect(table).toContain("3 launched, 3 terminated, 0 left running");
-    expect(table).toMatch(/example-org\/web\s+3\s+180\s+0\.0123/);
+    // repo, VMs, jobs, VM hours, job hours, waste %, EC2 USD, GitHub-hosted USD, interrupted
+    expect(table).toMatch(/example-org\/web\s+4\s+3\s+2\.00\s+1\.50\s+25\s+1\.23\s+0\.54\s+0/);
+    expect(table).toMatch(/total\s+4\s+3\s+2\.00/);
   });
 });

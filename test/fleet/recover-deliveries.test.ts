@@ -52,7 +52,7 @@ describe("recovering missed webhook deliveries from the App's delivery log", () 
       pools: fleet.pools,
       bindingLabelPrefix: fleet.bindingLabelPrefix,
       now: () => new Date(),
-      onJobRecorded: (action: string) => recorded.push(action),
+      onJobRecorded: (event: { action: string }) => recorded.push(event.action),
     };
     app = buildApp({
       ...intake,

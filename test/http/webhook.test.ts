@@ -226,7 +226,7 @@ describe("POST /webhook over HTTP", () => {
       pools: fleet.pools,
       bindingLabelPrefix: fleet.bindingLabelPrefix,
       now: () => new Date(),
-      onJobRecorded: (action) => told.push(action),
+      onJobRecorded: (event) => told.push(event.action),
     });
     const send = (example: Record<string, unknown> | undefined, deliveryId: string) => {
       const body = JSON.stringify(example);

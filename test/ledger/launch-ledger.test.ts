@@ -274,10 +274,10 @@ describe.each(kinds)("launches on %s", (kind) => {
       }),
       "b",
     );
-  const prices = { "c7i.large": { onDemand: 0.36 } };
+  const prices = { byType: { "c7i.large": { onDemand: 0.36 } }, hosted: { "2": 0.006 } };
   const usage = () =>
     t.query(
-      "select runner_id::int, job_id::int, day::text, instance_seconds::float8 as billed, job_seconds::float8 as ran, estimated_cost_usd::float8 as usd from usage",
+      "select runner_id::int, job_id::int, day::text, instance_seconds::float8 as billed, job_seconds::float8 as ran, estimated_cost_usd::float8 as usd, hosted_equivalent_usd::float8 as hosted from usage",
     );
 
   it("reaps a completed job's VM, returns its subnet, and writes its usage once", async () => {
@@ -318,6 +318,7 @@ describe.each(kinds)("launches on %s", (kind) => {
         billed: 600,
         ran: 540,
         usd: 0.06,
+        hosted: 0.054,
       },
     ]);
   });
@@ -343,6 +344,7 @@ describe.each(kinds)("launches on %s", (kind) => {
         billed: 60,
         ran: null,
         usd: 0.006,
+        hosted: 0,
       },
     ]);
   });
@@ -360,10 +362,25 @@ describe.each(kinds)("launches on %s", (kind) => {
       reason: null,
     }));
     await t.ledger.recordTerminated(gone, prices);
-    expect(await t.ledger.usageByRepository(new Date("2026-11-01T00:00:00Z"))).toEqual([
-      { repository: "example-org/app", jobs: 1, instanceSeconds: 1200, estimatedCostUsd: 0.12 },
+    expect(
+      await t.ledger.usageReport({ since: new Date("2026-11-01T00:00:00Z"), by: ["repo"] }),
+    ).toEqual([
+      {
+        key: { repo: "example-org/app" },
+        vms: 2,
+        jobs: 1,
+        instanceSeconds: 1200,
+        jobSeconds: 540,
+        wasteSeconds: 660,
+        estimatedCostUsd: 0.12,
+        hostedEquivalentUsd: 0.054,
+        unpricedVms: 0,
+        interruptedVms: 0,
+      },
     ]);
-    expect(await t.ledger.usageByRepository(new Date("2026-12-01T00:00:00Z"))).toEqual([]);
+    expect(
+      await t.ledger.usageReport({ since: new Date("2026-12-01T00:00:00Z"), by: ["repo"] }),
+    ).toEqual([]);
   });
 
   it("ignores terminations of instances it does not know", async () => {

@@ -149,8 +149,16 @@ describe.each(kinds)("ledger on %s", (kind) => {
       jobEvent({ jobId: 2 }),
       "p",
     );
-    expect(await t.ledger.pruneDeliveries(new Date("2026-11-20T00:00:00Z"))).toBe(1);
+    const longAgo = new Date("2020-01-01T00:00:00Z");
+    expect(
+      await t.ledger.prune({
+        deliveries: new Date("2026-11-20T00:00:00Z"),
+        jobs: longAgo,
+        usage: longAgo,
+      }),
+    ).toEqual({ deliveries: 1, jobs: 0, runners: 0, usage: 0 });
     expect(await t.query("select id from deliveries")).toEqual([{ id: "new" }]);
+    expect(await t.query("select count(*)::int as n from jobs")).toEqual([{ n: 2 }]);
   });
 
   it("tells which delivery IDs it already holds", async () => {

@@ -90,11 +90,7 @@ export async function controllerInWorld(options: WorldOptions = {}): Promise<Con
         logger: log.logger,
         tuning: FAST,
       }),
-      cloud: new Ec2Cloud({
-        client: testEc2Client(world.ec2.url, 5),
-        fleet: fleet.fleet,
-        network: fleet.network,
-      }),
+      ec2: testEc2Client(world.ec2.url, 5),
       loops: { dispatchMs: 100, reapMs: 250, concurrency: 16 },
       ...(options.reconcileSchedule ? { reconcileSchedule: options.reconcileSchedule } : {}),
       ...(options.reconciler ? { reconciler: options.reconciler } : {}),

@@ -2,7 +2,6 @@ import {
   CreateNetworkAclCommand,
   CreateNetworkAclEntryCommand,
   CreateSubnetCommand,
-  CreateTagsCommand,
   DeleteSubnetCommand,
   DescribeInstancesCommand,
   DescribeSubnetsCommand,
@@ -85,13 +84,8 @@ function probes(client: EC2Client, fleet: FleetConfig, targets: ProbeTargets): P
       send: () =>
         client.send(new TerminateInstancesCommand({ DryRun: dryRun, InstanceIds: [instanceId] })),
     },
-    {
-      action: "CreateTags",
-      send: () =>
-        client.send(
-          new CreateTagsCommand({ DryRun: dryRun, Resources: [instanceId], Tags: fleetTag }),
-        ),
-    },
+    // No CreateTags probe: mayfly tags only at creation (TagSpecifications), which EC2
+    // authorizes as part of RunInstances and CreateSubnet, probed above and below.
     ...networkProbes(client, fleet, targets),
     {
       action: "DescribeInstances",
@@ -136,32 +130,37 @@ function networkProbes(client: EC2Client, fleet: FleetConfig, targets: ProbeTarg
           new DeleteSubnetCommand({ DryRun: dryRun, SubnetId: targets.fleetSubnetId ?? NO_SUBNET }),
         ),
     },
-    {
-      action: "CreateNetworkAcl",
-      send: () =>
-        client.send(
-          new CreateNetworkAclCommand({
-            DryRun: dryRun,
-            VpcId: vpcId,
-            TagSpecifications: tagged("network-acl"),
-          }),
-        ),
-    },
-    {
-      action: "CreateNetworkAclEntry",
-      send: () =>
-        client.send(
-          new CreateNetworkAclEntryCommand({
-            DryRun: dryRun,
-            NetworkAclId: aclId,
-            RuleNumber: 100,
-            Protocol: "-1",
-            RuleAction: "deny",
-            Egress: false,
-            CidrBlock: fleet.network.runnerCidr,
-          }),
-        ),
-    },
+    // With a given ACL (Terraform's) mayfly never creates one, and its role may not.
+    ...(networkAclId === undefined
+      ? [
+          {
+            action: "CreateNetworkAcl",
+            send: () =>
+              client.send(
+                new CreateNetworkAclCommand({
+                  DryRun: dryRun,
+                  VpcId: vpcId,
+                  TagSpecifications: tagged("network-acl"),
+                }),
+              ),
+          },
+          {
+            action: "CreateNetworkAclEntry",
+            send: () =>
+              client.send(
+                new CreateNetworkAclEntryCommand({
+                  DryRun: dryRun,
+                  NetworkAclId: aclId,
+                  RuleNumber: 100,
+                  Protocol: "-1",
+                  RuleAction: "deny",
+                  Egress: false,
+                  CidrBlock: fleet.network.runnerCidr,
+                }),
+              ),
+          },
+        ]
+      : []),
     {
       action: "ReplaceNetworkAclAssociation",
       send: () =>

@@ -20,8 +20,6 @@ export interface Ec2CloudOptions {
   readonly network: Ec2NetworkConfig;
   /** Name of the launch template (Terraform's) runner VMs start from. */
   readonly launchTemplate?: string;
-  /** Root device of the pools' AMIs (`/dev/sda1` on Ubuntu, `/dev/xvda` on Amazon Linux). */
-  readonly rootDeviceName?: string;
   /** DescribeInstances and DescribeSubnets page size, 5 to 1000. */
   readonly pageSize?: number;
 }
@@ -34,7 +32,6 @@ const TERMINATE_BATCH = 1000;
 export class Ec2Cloud implements Cloud {
   readonly #client: EC2Client;
   readonly #fleet: string;
-  readonly #rootDeviceName: string;
   readonly #pageSize: number;
   readonly #launchTemplate: string | undefined;
   readonly #securityGroupIds: readonly string[] | undefined;
@@ -43,7 +40,6 @@ export class Ec2Cloud implements Cloud {
   constructor(options: Ec2CloudOptions) {
     this.#client = options.client;
     this.#fleet = options.fleet;
-    this.#rootDeviceName = options.rootDeviceName ?? "/dev/sda1";
     this.#pageSize = options.pageSize ?? 1000;
     this.#launchTemplate = options.launchTemplate;
     this.#securityGroupIds = options.network.securityGroupIds;
@@ -54,7 +50,6 @@ export class Ec2Cloud implements Cloud {
   async launch(req: LaunchRequest, idempotencyToken: string): Promise<LaunchedInstance> {
     const input = runInstancesInput(req, idempotencyToken, {
       fleet: this.#fleet,
-      rootDeviceName: this.#rootDeviceName,
       launchTemplate: this.#launchTemplate,
       securityGroupIds: this.#securityGroupIds,
     });

@@ -9,8 +9,6 @@ export const RUNNER_TAG = "mayfly:runner";
 
 export interface RunInstancesOptions {
   readonly fleet: string;
-  /** The AMI's root device, which the disk size applies to. */
-  readonly rootDeviceName: string;
   /** Launch template name; the request still sets everything isolation depends on. */
   readonly launchTemplate?: string | undefined;
   readonly securityGroupIds?: readonly string[] | undefined;
@@ -68,7 +66,7 @@ export function runInstancesInput(
     },
     BlockDeviceMappings: [
       {
-        DeviceName: options.rootDeviceName,
+        DeviceName: req.rootDevice ?? "/dev/sda1",
         Ebs: {
           VolumeSize: req.diskGiB,
           VolumeType: "gp3",

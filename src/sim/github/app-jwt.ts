@@ -52,3 +52,10 @@ export function appJwtProblem(
     return "'Expiration time' claim ('exp') is too far in the future";
   return undefined;
 }
+
+/** The `iss` claim of a JWT, unverified: it says which App's key to check the JWT with. */
+export function jwtIssuer(jwt: string): number | undefined {
+  const iss = decodePart(jwt.split(".")[1] ?? "")?.iss;
+  const id = Number(iss);
+  return typeof iss !== "boolean" && Number.isInteger(id) && id > 0 ? id : undefined;
+}

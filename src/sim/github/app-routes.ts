@@ -1,5 +1,6 @@
 import { sendError, sendJson } from "./http-io.js";
 import type { Route, RouteContext } from "./route.js";
+import { integrationBody } from "./sim-app.js";
 import type { SimDelivery } from "./sim-state.js";
 
 const iso = (ms: number | Date): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -62,13 +63,18 @@ function deliveryItem(d: SimDelivery): Record<string, unknown> {
   };
 }
 
+// The installations and the delivery log belong to the configured App; Apps created from a
+// manifest are installed nowhere and have received nothing.
+const configuredApp = (ctx: RouteContext): boolean => ctx.appId === ctx.state.appId;
+
 // Cursor pagination, newest first; the next page is announced in the Link header.
 // https://docs.github.com/en/rest/apps/webhooks#list-deliveries-for-an-app-webhook
 function listDeliveries(ctx: RouteContext): undefined {
   const perPage = Math.min(100, Math.max(1, Number(ctx.query.get("per_page") ?? 30) || 30));
   const cursor = /^v1_(\d+)$/.exec(ctx.query.get("cursor") ?? "")?.[1];
   const before = cursor === undefined ? Number.POSITIVE_INFINITY : Number(cursor);
-  const newestFirst = [...ctx.state.deliveries].reverse().filter((d) => d.id < before);
+  const log = configuredApp(ctx) ? ctx.state.deliveries : [];
+  const newestFirst = [...log].reverse().filter((d) => d.id < before);
   const page = newestFirst.slice(0, perPage);
   const last = page.at(-1);
   const headers = { ...ctx.headers };
@@ -81,7 +87,8 @@ function listDeliveries(ctx: RouteContext): undefined {
 
 function getDelivery(ctx: RouteContext): undefined {
   const delivery = ctx.state.deliveries.find((d) => d.id === Number(ctx.params[0]));
-  if (delivery === undefined) return sendError(ctx.res, 404, "Not Found", ctx.headers);
+  if (delivery === undefined || !configuredApp(ctx))
+    return sendError(ctx.res, 404, "Not Found", ctx.headers);
   sendJson(
     ctx.res,
     200,
@@ -101,12 +108,22 @@ function getDelivery(ctx: RouteContext): undefined {
 /** Endpoints authenticated with the App's JWT. */
 export const appRoutes: Route[] = [
   {
+    method: "GET",
+    path: /^\/app$/,
+    auth: "app",
+    handle(ctx) {
+      const app = ctx.state.apps.get(ctx.appId ?? 0);
+      if (app === undefined) return sendError(ctx.res, 404, "Not Found", ctx.headers);
+      sendJson(ctx.res, 200, integrationBody(ctx.baseUrl, app), ctx.headers);
+    },
+  },
+  {
     method: "POST",
     path: /^\/app\/installations\/(\d+)\/access_tokens$/,
     auth: "app",
     handle(ctx) {
       const id = Number(ctx.params[0]);
-      if (!ctx.state.installations.some((i) => i.id === id)) {
+      if (!configuredApp(ctx) || !ctx.state.installations.some((i) => i.id === id)) {
         return sendError(ctx.res, 404, "Not Found", ctx.headers);
       }
       const { token, expiresAt } = ctx.state.mintToken(id);
@@ -133,7 +150,9 @@ export const appRoutes: Route[] = [
     auth: "app",
     handle(ctx) {
       const installation = ctx.state.installationOf(ctx.params[0] ?? "");
-      if (installation === undefined) return sendError(ctx.res, 404, "Not Found", ctx.headers);
+      if (installation === undefined || !configuredApp(ctx)) {
+        return sendError(ctx.res, 404, "Not Found", ctx.headers);
+      }
       sendJson(ctx.res, 200, installationBody(ctx, installation.id, installation.org), ctx.headers);
     },
   },

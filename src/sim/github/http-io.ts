@@ -1,10 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-/** The body of a request, parsed as JSON; undefined when empty or not JSON. */
-export async function readJson(req: IncomingMessage): Promise<unknown> {
+/** The body of a request, as text. */
+export async function readText(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Text parsed as JSON; undefined when empty or not JSON. */
+export function parseJson(text: string): unknown {
   if (text === "") return undefined;
   try {
     return JSON.parse(text);

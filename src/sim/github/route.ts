@@ -9,6 +9,10 @@ export interface RouteContext {
   params: string[];
   query: URLSearchParams;
   body: unknown;
+  /** The body as sent, e.g. a form of the web routes. */
+  rawBody: string;
+  /** The App whose JWT authenticated the request (App routes only). */
+  appId: number | undefined;
   /** The installation whose token authenticated the request (installation routes only). */
   installationId: number | undefined;
   /** The server's own URL, for `url` fields and `Link` headers. */
@@ -18,11 +22,14 @@ export interface RouteContext {
   headers: Record<string, string>;
 }
 
-/** One endpoint: method, path pattern, which credential it takes, and its handler. */
+/**
+ * One endpoint: method, path pattern, which credential it takes ("none": web pages and the
+ * unauthenticated manifest conversion), and its handler.
+ */
 export interface Route {
   method: string;
   path: RegExp;
-  auth: "app" | "installation";
+  auth: "app" | "installation" | "none";
   handle(ctx: RouteContext): void;
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import type { SimApp } from "./sim-app.js";
 
 /** A runner registration as the simulated GitHub keeps it. */
 export interface SimRunner {
@@ -45,6 +46,15 @@ export interface SimDelivery {
   payload: unknown;
 }
 
+/** What exchanging a manifest code hands out, once. */
+export interface SimManifestCode {
+  appId: number;
+  pem: string;
+  webhookSecret: string;
+  clientSecret: string;
+  issuedAt: number;
+}
+
 export interface SimInstallation {
   id: number;
   org: string;
@@ -57,6 +67,10 @@ export class SimGitHubState {
   readonly deliveries: SimDelivery[] = [];
   readonly tokens = new Map<string, { installationId: number; expiresAt: number }>();
   readonly requests: { method: string; path: string }[] = [];
+  /** Every App, by ID: the configured one and those created from a manifest. */
+  readonly apps = new Map<number, SimApp>();
+  /** Codes of the manifest flow not yet exchanged. */
+  readonly manifestCodes = new Map<string, SimManifestCode>();
   tokenRequests = 0;
   #nextRunnerId = 1;
   #nextDeliveryId = 1;
@@ -66,6 +80,11 @@ export class SimGitHubState {
     readonly installations: readonly SimInstallation[],
     readonly now: () => number,
   ) {}
+
+  /** An ID no App has yet. */
+  newAppId(): number {
+    return Math.max(this.appId + 1000, ...this.apps.keys()) + 1;
+  }
 
   installationOf(org: string): SimInstallation | undefined {
     return this.installations.find((i) => i.org.toLowerCase() === org.toLowerCase());

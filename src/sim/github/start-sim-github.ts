@@ -2,13 +2,15 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypt
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Secret } from "../../config/secret.js";
-import { appJwtProblem } from "./app-jwt.js";
+import { appJwtProblem, jwtIssuer } from "./app-jwt.js";
 import { appRoutes } from "./app-routes.js";
-import { readJson, sendError } from "./http-io.js";
+import { parseJson, readText, sendError } from "./http-io.js";
 import { jobRoutes } from "./job-routes.js";
+import { manifestRoutes } from "./manifest-routes.js";
 import { GITHUB_RATE_LIMITS, type RateLimitOptions, RateLimits } from "./rate-limits.js";
 import type { Route } from "./route.js";
 import { runnerRoutes } from "./runner-routes.js";
+import type { SimApp } from "./sim-app.js";
 import {
   type SimDelivery,
   SimGitHubState,
@@ -50,7 +52,7 @@ export interface SimGitHub {
   tokenRequests(): number;
 }
 
-const ROUTES: readonly Route[] = [...appRoutes, ...runnerRoutes, ...jobRoutes];
+const ROUTES: readonly Route[] = [...appRoutes, ...runnerRoutes, ...jobRoutes, ...manifestRoutes];
 
 function credential(req: IncomingMessage): string | undefined {
   const match = /^(?:bearer|token)\s+(\S+)$/i.exec(req.headers.authorization ?? "");
@@ -72,6 +74,20 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
     options.installations ?? [{ id: 77, org: "example-org" }],
     now,
   );
+  const firstOrg = state.installations[0]?.org ?? "example-org";
+  state.apps.set(appId, {
+    id: appId,
+    slug: "mayfly",
+    name: "mayfly",
+    clientId: `Iv1.${appId}`,
+    description: null,
+    externalUrl: "https://mayfly.example",
+    owner: { login: firstOrg, type: "Organization" },
+    publicKey: verifyKey,
+    permissions: { organization_self_hosted_runners: "write", actions: "read", metadata: "read" },
+    events: ["workflow_job"],
+    createdAt: new Date(now()),
+  });
   const limits = new RateLimits({ ...GITHUB_RATE_LIMITS, ...options.rateLimits }, now);
   let baseUrl = "";
 
@@ -79,7 +95,8 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
     const url = new URL(req.url ?? "/", baseUrl);
     const method = req.method ?? "GET";
     state.requests.push({ method, path: url.pathname });
-    const body = await readJson(req);
+    const rawBody = await readText(req);
+    const body = parseJson(rawBody);
     const faultStatus = options.fault?.({ method, path: url.pathname });
     if (faultStatus !== undefined) return sendError(res, faultStatus, "Server Error");
     let params: string[] = [];
@@ -89,21 +106,36 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
       return match !== null;
     });
     if (route === undefined) return sendError(res, 404, "Not Found");
+    const context = { state, params, query: url.searchParams, body, rawBody, baseUrl, res };
+    // Web pages and the manifest conversion take no credential and no API budget here.
+    if (route.auth === "none") {
+      return route.handle({ ...context, installationId: undefined, appId: undefined, headers: {} });
+    }
     const presented = credential(req);
     let installationId: number | undefined;
+    let callerApp: number | undefined;
     if (route.auth === "app") {
+      // The JWT's issuer says which App's key to check it with; unknown issuers meet ours.
+      const app =
+        state.apps.get(jwtIssuer(presented ?? "") ?? appId) ?? (state.apps.get(appId) as SimApp);
       const problem =
         presented === undefined
           ? "Bad credentials"
-          : appJwtProblem(presented, verifyKey, appId, Math.floor(now() / 1000));
+          : appJwtProblem(presented, app.publicKey, app.id, Math.floor(now() / 1000));
       if (problem !== undefined) return sendError(res, 401, problem);
+      callerApp = app.id;
     } else {
       const token = presented === undefined ? undefined : state.tokens.get(presented);
       if (token === undefined || token.expiresAt <= now())
         return sendError(res, 401, "Bad credentials");
       installationId = token.installationId;
     }
-    const caller = installationId === undefined ? "app" : `installation:${installationId}`;
+    const caller =
+      installationId !== undefined
+        ? `installation:${installationId}`
+        : callerApp === appId
+          ? "app"
+          : `app:${callerApp}`;
     const verdict = limits.take(caller, method);
     if (verdict.kind === "primary") {
       const who = installationId === undefined ? "the app" : `installation ID ${installationId}`;
@@ -117,16 +149,7 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
         verdict.headers,
       );
     }
-    route.handle({
-      state,
-      params,
-      query: url.searchParams,
-      body,
-      installationId,
-      baseUrl,
-      res,
-      headers: verdict.headers,
-    });
+    route.handle({ ...context, installationId, appId: callerApp, headers: verdict.headers });
   }
 
   const server = createServer((req, res) => {

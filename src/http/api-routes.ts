@@ -1,0 +1,37 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { Secret } from "../config/secret.js";
+import { QueryError } from "../errors.js";
+import type { Ledger } from "../ledger/ledger.js";
+import { jobFilterFrom, paramsOf, usageQueryFrom } from "../reports/report-request.js";
+import { usageCsv, usageDocument } from "../reports/usage-table.js";
+import { requireAdmin } from "./admin-auth.js";
+
+/**
+ * The admin API, behind the admin token:
+ * - `GET /api/usage?since=&until=&by=repo,day[&format=csv]`: usage and cost, grouped;
+ * - `GET /api/jobs?state=live&org=&repo=&pool=&since=&limit=`: jobs with their VM.
+ */
+export function apiRoutes(deps: {
+  readonly ledger: Ledger;
+  readonly adminToken: Secret | undefined;
+  readonly now: () => Date;
+}): FastifyPluginAsync {
+  return async (app) => {
+    app.addHook("preHandler", requireAdmin(deps.adminToken, "Bearer"));
+    app.get("/api/usage", async (request, reply) => {
+      const params = paramsOf(request.query);
+      if (params.format !== undefined && params.format !== "json" && params.format !== "csv")
+        throw new QueryError(`format: expected "json" or "csv", got "${params.format}"`);
+      const query = usageQueryFrom(params, deps.now());
+      const rows = await deps.ledger.usageReport(query);
+      if (params.format === "csv")
+        return reply.type("text/csv; charset=utf-8").send(usageCsv(rows, query.by));
+      return usageDocument(query, rows);
+    });
+    app.get("/api/jobs", async (request) => {
+      const now = deps.now();
+      const jobs = await deps.ledger.listJobs(jobFilterFrom(paramsOf(request.query), now), now);
+      return { jobs };
+    });
+  };
+}

@@ -1,0 +1,34 @@
+/** Why a launch failed, in few enough words to be a metric label. */
+export type LaunchFailureReason = "capacity" | "github" | "cloud" | "no_subnet" | "other";
+
+/** A service mayfly spends an API budget with. */
+export type ApiService = "github" | "ec2";
+
+/** What the fleet tells its metrics; counted in-process, read at `/metrics`. */
+export interface FleetMetrics {
+  /** A job of ours started running after waiting this long in the queue. */
+  jobStarted(queueSeconds: number): void;
+  /** A VM was launched for a job of this pool. */
+  launched(pool: string): void;
+  /** A launch of this pool failed, and why. */
+  launchFailed(pool: string, reason: LaunchFailureReason): void;
+  /** One HTTP request to a service (retries included). */
+  apiCall(service: ApiService): void;
+  /** The service throttled a request (rate limit or request limit exceeded). */
+  throttled(service: ApiService): void;
+  /** The reconciler repaired this many of one kind of difference. */
+  repaired(kind: string, count: number): void;
+  /** The dispatcher's rate budget left for a service, in requests. */
+  budgetLeft(service: ApiService, requests: number): void;
+}
+
+/** Metrics that go nowhere: for tests and tools that have no `/metrics`. */
+export const noMetrics: FleetMetrics = {
+  jobStarted() {},
+  launched() {},
+  launchFailed() {},
+  apiCall() {},
+  throttled() {},
+  repaired() {},
+  budgetLeft() {},
+};

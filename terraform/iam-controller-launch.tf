@@ -1,0 +1,143 @@
+# Starting, tagging and ending runner VMs. RunInstances authorizes every resource a launch
+# touches, so each kind gets its own statement; all of them require this launch template.
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ExamplePolicies_EC2.html#iam-example-runinstances
+
+locals {
+  ssm_images = distinct([for i in concat([local.runner_image], [for p in var.pools : p.image]) : trimprefix(i, "ssm:") if startswith(i, "ssm:")])
+}
+
+data "aws_iam_policy_document" "controller_launch" {
+  statement {
+    sid       = "LaunchTaggedVmsFromTemplate"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2_arn}:instance/*", "${local.ec2_arn}:volume/*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:LaunchTemplate"
+      values   = [aws_launch_template.runner.arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/mayfly:fleet"
+      values   = [var.fleet]
+    }
+  }
+
+  statement {
+    sid       = "LaunchIntoRunnerSubnets"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2_arn}:subnet/*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:LaunchTemplate"
+      values   = [aws_launch_template.runner.arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:ResourceTag/mayfly:fleet"
+      values   = [var.fleet]
+    }
+  }
+
+  statement {
+    sid       = "LaunchWithInterfacesInVpc"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2_arn}:network-interface/*", "${local.ec2_arn}:security-group/*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:LaunchTemplate"
+      values   = [aws_launch_template.runner.arn]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:Vpc"
+      values   = [local.vpc_arn]
+    }
+  }
+
+  statement {
+    sid     = "LaunchFromTemplateAndImage"
+    actions = ["ec2:RunInstances"]
+    resources = [
+      aws_launch_template.runner.arn,
+      "${local.ec2_public_arn}:image/*",
+      "${local.ec2_public_arn}:snapshot/*",
+      "${local.ec2_arn}:key-pair/*",
+      "${local.ec2_arn}:spot-instances-request/*",
+    ]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:LaunchTemplate"
+      values   = [aws_launch_template.runner.arn]
+    }
+  }
+
+  # Tags only as part of the launch or subnet creation that makes the resource.
+  # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html
+  statement {
+    sid       = "TagOnlyAtCreation"
+    actions   = ["ec2:CreateTags"]
+    resources = ["${local.ec2_arn}:instance/*", "${local.ec2_arn}:volume/*", "${local.ec2_arn}:subnet/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values   = ["RunInstances", "CreateSubnet"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/mayfly:fleet"
+      values   = [var.fleet]
+    }
+  }
+
+  statement {
+    sid       = "TerminateFleetVms"
+    actions   = ["ec2:TerminateInstances"]
+    resources = ["${local.ec2_arn}:instance/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:ResourceTag/mayfly:fleet"
+      values   = [var.fleet]
+    }
+  }
+
+  # An ssm: image is resolved by EC2 with the caller's permission to read the parameter.
+  dynamic "statement" {
+    for_each = length(local.ssm_images) == 0 ? [] : [1]
+    content {
+      sid       = "ResolveImageParameters"
+      actions   = ["ssm:GetParameters"]
+      resources = [for name in local.ssm_images : "arn:${local.partition}:ssm:${local.region}:*:parameter${name}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.runner_role_arn == null ? [] : [var.runner_role_arn]
+    content {
+      sid       = "PassRunnerRoleToEc2"
+      actions   = ["iam:PassRole"]
+      resources = [statement.value]
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["ec2.amazonaws.com"]
+      }
+    }
+  }
+
+  # A customer key for runner volumes is used by EC2 on the caller's behalf.
+  # https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html
+  dynamic "statement" {
+    for_each = var.runner_volume_kms_key_arn == null ? [] : [var.runner_volume_kms_key_arn]
+    content {
+      sid       = "EncryptRunnerVolumes"
+      actions   = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"]
+      resources = [statement.value]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["ec2.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from "vitest";
+import { networkAclProblems } from "./acl-checks.js";
+import * as bad from "./bad-snippets.js";
+import { parseHcl, type Terraform } from "./hcl.js";
+import { iamProblems } from "./iam-checks.js";
+import { launchTemplateProblems, runnerIngressProblems } from "./runner-checks.js";
+import {
+  outputProblems,
+  secretStoreProblems,
+  secretVariableProblems,
+  taskDefinitionProblems,
+} from "./secret-checks.js";
+import { databaseProblems, loadBalancerProblems, logGroupProblems } from "./service-checks.js";
+
+type Check = (tf: Terraform) => string[];
+
+// Each row: a snippet that breaks promises, the check, and every problem it must report.
+const cases: [string, string, Check, RegExp[]][] = [
+  [
+    "launch template",
+    bad.OPEN_LAUNCH_TEMPLATE,
+    launchTemplateProblems,
+    [
+      /IMDSv2 not required/,
+      /hop limit is not 1/,
+      /not encrypted/,
+      /does not terminate/,
+      /always get an instance profile/,
+      /public IP/,
+      /not tagged mayfly:fleet/,
+    ],
+  ],
+  [
+    "runner ingress",
+    bad.RUNNER_INGRESS,
+    runnerIngressProblems,
+    [/inline ingress/, /ssh: ingress to a runner group/, /rdp: ingress to a runner group/],
+  ],
+  [
+    "network ACL",
+    bad.LEAKY_ACL,
+    networkAclProblems,
+    [/no outbound denial/, /allows before the VPC denials/, /beyond ephemeral-port replies/],
+  ],
+  [
+    "database",
+    bad.EXPOSED_DATABASE,
+    databaseProblems,
+    [
+      /never rotates/,
+      /publicly_accessible/,
+      /backups kept < 7 days/,
+      /deletion protection/,
+      /rds.force_ssl/,
+      /db_world is not PostgreSQL from a security group/,
+    ],
+  ],
+  [
+    "load balancer",
+    bad.WEAK_LOAD_BALANCER,
+    loadBalancerProblems,
+    [
+      /is not TLS 1.3/,
+      /accepts non-TLS 1.3 policies/,
+      /http: does more than redirect/,
+      /health check is not \/readyz/,
+    ],
+  ],
+  ["log group", bad.WEAK_LOAD_BALANCER, logGroupProblems, [/logs kept forever/]],
+  [
+    "IAM",
+    bad.BROAD_IAM,
+    iamProblems,
+    [
+      /wildcard action ec2:\*/,
+      /Resource "\*" for actions that change something/,
+      /TerminateInstances, ec2:RunInstances, ec2:CreateTags not held to the fleet/,
+      /RunInstances without the launch template/,
+      /CreateTags outside resource creation/,
+      /ec2:DeleteSubnet not held/,
+      /policy is not an aws_iam_policy_document/,
+    ],
+  ],
+  [
+    "outputs",
+    bad.LEAKED_SECRETS,
+    outputProblems,
+    [/output database_url reaches a secret/, /output password reaches a secret/],
+  ],
+  [
+    "variables",
+    bad.LEAKED_SECRETS,
+    secretVariableProblems,
+    [
+      /github_app_private_key looks secret but has a default/,
+      /github_app_private_key looks secret but is not sensitive/,
+    ],
+  ],
+  [
+    "secret store",
+    bad.LEAKED_SECRETS,
+    secretStoreProblems,
+    [/no customer KMS key/, /literal secret/],
+  ],
+  [
+    "task definition",
+    bad.LEAKED_SECRETS,
+    taskDefinitionProblems,
+    [
+      /a secret value in environment/,
+      /DATABASE_URL set in environment/,
+      /GITHUB_WEBHOOK_SECRET set in environment/,
+      /DATABASE_URL does not come from ECS secrets/,
+      /logs do not go to a managed log group/,
+    ],
+  ],
+];
+
+describe("terraform checks bite", () => {
+  it.each(cases)("the %s check reports an unsafe snippet", async (_, hcl, check, expected) => {
+    const problems = check(await parseHcl("bad.tf", hcl));
+    for (const pattern of expected) {
+      expect(
+        problems.some((p) => pattern.test(p)),
+        `${pattern} in ${JSON.stringify(problems)}`,
+      ).toBe(true);
+    }
+  });
+
+  it("reports missing resources instead of passing vacuously", async () => {
+    const empty = await parseHcl("empty.tf", 'variable "x" {}');
+    for (const check of [
+      launchTemplateProblems,
+      networkAclProblems,
+      databaseProblems,
+      loadBalancerProblems,
+      logGroupProblems,
+      taskDefinitionProblems,
+    ]) {
+      expect(check(empty)).not.toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { fleetJsonSchema } from "../../src/config/fleet-schema.js";
+import { local, parseTerraformDir } from "./hcl.js";
+
+const tf = await parseTerraformDir("terraform");
+
+/** One object level of the fleet file's JSON Schema. */
+interface Level {
+  readonly properties: Record<string, Level>;
+  readonly required?: readonly string[];
+  readonly items?: Level;
+}
+
+const schema = fleetJsonSchema() as unknown as Level;
+const level = (name: string) => schema.properties[name] as Level;
+const pool = level("pools").items as Level;
+const unknownKeys = (keys: readonly string[], at: Level) =>
+  keys.filter((k) => !(k in at.properties));
+const missingKeys = (keys: readonly string[], at: Level) =>
+  (at.required ?? []).filter((k) => !keys.includes(k));
+
+const config = local(tf, "fleet_config") as Record<string, object>;
+// The pools are a for expression; its field names are the keys that start its lines.
+const poolKeys = [...String(local(tf, "fleet_pools")).matchAll(/^\s*(\w+)\s*=/gm)].map(
+  (m) => m[1] as string,
+);
+const hookKeys = ["boot", "jobStarted", "jobCompleted"];
+/** An HCL expression as hcl2json writes it. */
+const expr = (inner: string) => `\${${inner}}`;
+
+describe("terraform: the fleet file it renders", () => {
+  it("uses only field names the fleet schema knows", () => {
+    expect(unknownKeys(Object.keys(config), schema)).toEqual([]);
+    for (const section of ["network", "limits", "retention"]) {
+      expect(unknownKeys(Object.keys(config[section] as object), level(section)), section).toEqual(
+        [],
+      );
+    }
+    const poolFields = poolKeys.filter((k) => !hookKeys.includes(k));
+    expect(unknownKeys(poolFields, pool)).toEqual([]);
+    expect(unknownKeys(hookKeys, pool.properties.hooks as Level)).toEqual([]);
+  });
+
+  it("sets every field the fleet schema requires", () => {
+    expect(missingKeys(Object.keys(config), schema)).toEqual([]);
+    expect(missingKeys(Object.keys(config.network as object), level("network"))).toEqual([]);
+    expect(missingKeys(poolKeys, pool)).toEqual([]);
+  });
+
+  it("names Terraform's launch template, isolating ACL and route table", () => {
+    expect(config.launchTemplate).toBe(expr("aws_launch_template.runner.name"));
+    expect(config.network).toMatchObject({
+      networkAclId: expr("aws_network_acl.runner.id"),
+      routeTableId: expr("aws_route_table.runner.id"),
+    });
+  });
+
+  it("reaches the controller as MAYFLY_CONFIG_YAML", () => {
+    expect(local(tf, "task_environment")).toMatchObject({
+      MAYFLY_CONFIG_YAML: expr("local.fleet_yaml"),
+    });
+    expect(local(tf, "fleet_yaml")).toBe(expr("yamlencode(local.fleet_config)"));
+  });
+});
