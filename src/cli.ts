@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import type { EC2Client } from "@aws-sdk/client-ec2";
+import { runBench } from "./bench/run-bench.js";
 import { doctorPassed, formatDoctor, runDoctor } from "./cloud/ec2/doctor.js";
 import { createEc2Client } from "./cloud/ec2/ec2-client.js";
 import { fleetJsonSchema } from "./config/fleet-schema.js";
 import { loadConfig, loadFleetFromEnv } from "./config/load-config.js";
-import { loadFleetFile } from "./config/load-fleet.js";
 import { readDatabaseSettings } from "./config/settings.js";
 import { runDemo } from "./demo/run-demo.js";
 import { CloudSetupError, ConfigError, exitCodeOf, MayflyError, UsageError } from "./errors.js";
@@ -25,6 +25,7 @@ commands:
                                  (EC2 at URL instead, e.g. moto_server, when given)
   config schema                  print the JSON Schema of the fleet file
   config check [--config FILE]   validate the environment and the fleet file
+  bench [--quick] [--json]       measure mayfly against the simulators' limits (docs/BENCHMARKS.md)
   doctor [--config FILE] [--json]
                                  check the AWS permissions and resources the fleet file needs
   reconcile [--dry-run] [--json] [--config FILE]
@@ -86,6 +87,7 @@ export async function run(
         out: { type: "string" },
         print: { type: "boolean" },
         "repo-runners": { type: "boolean" },
+        quick: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -173,6 +175,9 @@ export async function run(
         `App ${app.slug} (ID ${app.appId}) created; credentials written to ${app.writtenTo}.\nInstall it on the organisation: ${app.installUrl}`,
       );
       return 0;
+    }
+    if (command === "bench" && sub === undefined) {
+      return await runBench({ quick: values.quick === true, json: values.json === true }, io);
     }
     if (command === "demo" && sub === undefined) {
       const endpoint = values["ec2-endpoint"];

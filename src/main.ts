@@ -9,7 +9,7 @@ import type { Settings } from "./config/settings.js";
 import type { JobEvent } from "./core/job.js";
 import { ConfigError } from "./errors.js";
 import { startDispatcher } from "./fleet/dispatcher.js";
-import type { Loop } from "./fleet/loop.js";
+import { kickSoon, type Loop } from "./fleet/loop.js";
 import { pruneRetained } from "./fleet/prune-retained.js";
 import { startReaper } from "./fleet/reaper.js";
 import {
@@ -66,6 +66,8 @@ export interface Running {
 const DEFAULT_LOOPS = { dispatchMs: 1000, reapMs: 5000, concurrency: 8 };
 // The keeper's own rounds only top up idle subnets and trim surplus; launches ask it directly.
 const SUBNET_KEEPER_MS = 60_000;
+// Well within a minute of billing, and long enough to gather a burst's terminations.
+const REAP_GATHER_MS = 500;
 // Every minute: a lost webhook or a dead VM waits at most this long to be noticed.
 const RECONCILE_SCHEDULE = "* * * * *";
 
@@ -128,6 +130,8 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     );
   }
   const [dispatcher, reaper] = loops;
+  // Jobs end in bursts: gathering their terminations costs one TerminateInstances call.
+  const reapSoon = reaper === undefined ? () => {} : kickSoon(reaper, REAP_GATHER_MS);
 
   const app = buildApp({
     ledger,
@@ -140,7 +144,7 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     onJobRecorded: (event, pool) => {
       if (event.action === "queued") dispatcher?.kick();
       // A job cancelled before it started must not keep its VM: reap at once.
-      if (event.action === "completed") reaper?.kick();
+      if (event.action === "completed") reapSoon();
       const waited = queueSeconds(event);
       if (pool !== null && event.action === "in_progress" && waited !== null)
         metrics.jobStarted(waited);

@@ -3,7 +3,6 @@ import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEc2Client } from "../cloud/ec2/ec2-client.js";
-import { Ec2Cloud } from "../cloud/ec2/ec2-cloud.js";
 import { parseFleet } from "../config/load-fleet.js";
 import { readSettings } from "../config/settings.js";
 import { parseRunnerName } from "../core/runner-name.js";

@@ -72,3 +72,18 @@ export function startLoop(
     },
   };
 }
+
+/**
+ * Kicks `loop` once `delayMs` after the first of a run of calls: many events close together
+ * wake it once, so its round handles them together (one TerminateInstances for a burst).
+ */
+export function kickSoon(loop: Pick<Loop, "kick">, delayMs: number): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      loop.kick();
+    }, delayMs);
+    timer.unref();
+  };
+}

@@ -12,7 +12,7 @@ const BATCH = 1000;
 export async function reapOnce(
   deps: ReaperDeps,
 ): Promise<{ terminating: number; deregistered: number; gone: number }> {
-  const targets = await deps.ledger.runnersToReap(BATCH);
+  const targets = await deps.ledger.runnersToReap(BATCH, deps.now());
   let deregistered = 0;
   if (targets.length > 0) {
     await deps.cloud.terminate(targets.map((t) => t.instanceId));
@@ -29,7 +29,10 @@ export async function reapOnce(
         );
       }
     }
-    await deps.ledger.markTerminating(targets.map((t) => t.runnerRowId));
+    await deps.ledger.markTerminating(
+      targets.map((t) => t.runnerRowId),
+      deps.now(),
+    );
   }
   // VMs end by themselves too (job done, watchdog, spot interruption): the cloud says so.
   const now = deps.now();

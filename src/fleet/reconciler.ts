@@ -131,6 +131,7 @@ async function carryOut(
     await deps.cloud.terminate(plan.terminate.map((t) => t.instanceId));
     await deps.ledger.markTerminating(
       plan.terminate.flatMap((t) => (t.runnerRowId === null ? [] : [t.runnerRowId])),
+      now,
     );
   }
   if (plan.recordTerminated.length > 0) {

@@ -46,6 +46,7 @@ export interface RunnersTable {
   created_at: Generated<Date>;
   launched_at: Date | null;
   terminated_at: Date | null;
+  terminate_asked_at: Date | null;
 }
 
 export interface DeliveriesTable {

@@ -158,9 +158,9 @@ export interface Ledger {
   /** Forgets a subnet no runner holds, so none can lease it; false if one does. */
   removeSubnet(subnetId: string): Promise<boolean>;
   /** Live VMs whose job has ended or that serve no job, oldest first. */
-  runnersToReap(limit: number): Promise<ReapTarget[]>;
+  runnersToReap(limit: number, now: Date): Promise<ReapTarget[]>;
   /** Marks VMs whose termination was asked for. */
-  markTerminating(runnerRowIds: readonly number[]): Promise<void>;
+  markTerminating(runnerRowIds: readonly number[], now: Date): Promise<void>;
   /** Ends the runner rows of terminated VMs, returns their subnets, writes usage; answers how many were new. */
   recordTerminated(vms: readonly TerminatedVm[], prices: UsagePrices): Promise<number>;
   /**

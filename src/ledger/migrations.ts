@@ -132,4 +132,10 @@ export const migrations: Record<string, Migration> = {
       await sql`create index runners_job on runners (job_id)`.execute(db);
     },
   },
+  "0004_terminate_asked_at": {
+    async up(db: Kysely<unknown>) {
+      // When termination was last asked for: the reaper asks again only if the VM outlives it.
+      await sql`alter table runners add column terminate_asked_at timestamptz`.execute(db);
+    },
+  },
 };

@@ -6,11 +6,20 @@ import type { Database } from "./db-schema.js";
 import type { ReapTarget, TerminatedVm } from "./ledger.js";
 import { releaseSubnet } from "./subnet-ledger.js";
 
+// EC2 takes a terminated VM from "shutting-down" to "terminated" within a minute or two;
+// one still listed as ours after that is asked to end again (and its runner deregistered).
+const TERMINATE_AGAIN_AFTER_MS = 60_000;
+
 /**
  * Live VMs whose job has ended, or that serve no job any more. `ranJob` tells the reaper
  * whether the runner took the job: one that never did must also be deregistered.
  */
-export async function runnersToReap(db: Kysely<Database>, limit: number): Promise<ReapTarget[]> {
+export async function runnersToReap(
+  db: Kysely<Database>,
+  limit: number,
+  now: Date,
+): Promise<ReapTarget[]> {
+  const askAgainBefore = new Date(now.getTime() - TERMINATE_AGAIN_AFTER_MS);
   const rows = await db
     .selectFrom("runners as r")
     .leftJoin("jobs as j", "j.id", "r.job_id")
@@ -24,7 +33,18 @@ export async function runnersToReap(db: Kysely<Database>, limit: number): Promis
       "j.installation_id",
       "j.runner_name as taken_by",
     ])
-    .where("r.state", "in", ["running", "terminating"])
+    .where((eb) =>
+      eb.or([
+        eb("r.state", "=", "running"),
+        eb.and([
+          eb("r.state", "=", "terminating"),
+          eb.or([
+            eb("r.terminate_asked_at", "is", null),
+            eb("r.terminate_asked_at", "<", askAgainBefore),
+          ]),
+        ]),
+      ]),
+    )
     .where((eb) => eb.or([eb("j.state", "=", "completed"), eb("r.job_id", "is", null)]))
     .orderBy("r.id")
     .limit(limit)
@@ -44,13 +64,14 @@ export async function runnersToReap(db: Kysely<Database>, limit: number): Promis
 export async function markTerminating(
   db: Kysely<Database>,
   runnerRowIds: readonly number[],
+  now: Date,
 ): Promise<void> {
   if (runnerRowIds.length === 0) return;
   await db
     .updateTable("runners")
-    .set({ state: "terminating" })
+    .set({ state: "terminating", terminate_asked_at: now })
     .where("id", "in", [...runnerRowIds])
-    .where("state", "=", "running")
+    .where("state", "in", ["running", "terminating"])
     .execute();
 }
 

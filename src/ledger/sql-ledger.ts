@@ -193,12 +193,12 @@ export class SqlLedger implements Ledger {
     return subnetLedger.removeSubnet(this.db, subnetId);
   }
 
-  runnersToReap(limit: number): Promise<ReapTarget[]> {
-    return reaping.runnersToReap(this.db, limit);
+  runnersToReap(limit: number, now: Date): Promise<ReapTarget[]> {
+    return reaping.runnersToReap(this.db, limit, now);
   }
 
-  markTerminating(runnerRowIds: readonly number[]): Promise<void> {
-    return reaping.markTerminating(this.db, runnerRowIds);
+  markTerminating(runnerRowIds: readonly number[], now: Date): Promise<void> {
+    return reaping.markTerminating(this.db, runnerRowIds, now);
   }
 
   recordTerminated(vms: readonly TerminatedVm[], prices: UsagePrices): Promise<number> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { startLoop } from "../../src/fleet/loop.js";
+import { kickSoon, startLoop } from "../../src/fleet/loop.js";
 import { memoryLogger } from "../support/fixtures.js";
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -47,5 +47,17 @@ describe("supervised loop", () => {
     await pause(20);
     expect(rounds).toBe(2);
     await loop.stop();
+  });
+
+  it("gathers kicks close together into one, after the delay", async () => {
+    let kicks = 0;
+    const soon = kickSoon({ kick: () => kicks++ }, 40);
+    for (let i = 0; i < 25; i++) soon();
+    expect(kicks).toBe(0);
+    await pause(80);
+    expect(kicks).toBe(1);
+    soon();
+    await pause(80);
+    expect(kicks).toBe(2);
   });
 });

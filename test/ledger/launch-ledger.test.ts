@@ -289,9 +289,9 @@ describe.each(kinds)("launches on %s", (kind) => {
     if (!intent) throw new Error("expected a launch");
     await t.ledger.leaseSubnet(intent.runnerRowId, ["eu-west-1a"], now);
     await t.ledger.recordLaunch(intent.runnerRowId, vm(1));
-    expect(await t.ledger.runnersToReap(10)).toEqual([]);
+    expect(await t.ledger.runnersToReap(10, now)).toEqual([]);
     await finish(1, "test-1-1");
-    const targets = await t.ledger.runnersToReap(10);
+    const targets = await t.ledger.runnersToReap(10, now);
     expect(targets).toEqual([
       {
         runnerRowId: intent.runnerRowId,
@@ -303,12 +303,14 @@ describe.each(kinds)("launches on %s", (kind) => {
         ranJob: true,
       },
     ]);
-    await t.ledger.markTerminating([intent.runnerRowId]);
-    expect(await t.ledger.runnersToReap(10)).toHaveLength(1);
+    await t.ledger.markTerminating([intent.runnerRowId], now);
+    // Asked once: not asked again until the VM outlives the request by a minute.
+    expect(await t.ledger.runnersToReap(10, later(59))).toEqual([]);
+    expect(await t.ledger.runnersToReap(10, later(61))).toHaveLength(1);
     const gone = [{ instanceId: "i-1", terminatedAt: later(600), reason: null }];
     expect(await t.ledger.recordTerminated(gone, prices)).toBe(1);
     expect(await t.ledger.recordTerminated(gone, prices)).toBe(0);
-    expect(await t.ledger.runnersToReap(10)).toEqual([]);
+    expect(await t.ledger.runnersToReap(10, now)).toEqual([]);
     expect(await t.query("select runner_id from subnets")).toEqual([{ runner_id: null }]);
     expect(await usage()).toEqual([
       {
@@ -329,7 +331,7 @@ describe.each(kinds)("launches on %s", (kind) => {
     if (!intent) throw new Error("expected a launch");
     await t.ledger.recordLaunch(intent.runnerRowId, vm(1));
     await finish(1, null, "cancelled");
-    expect(await t.ledger.runnersToReap(10)).toMatchObject([
+    expect(await t.ledger.runnersToReap(10, now)).toMatchObject([
       { instanceId: "i-1", runnerId: 1, ranJob: false },
     ]);
     await t.ledger.recordTerminated(

@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Ec2Cloud } from "../../src/cloud/ec2/ec2-cloud.js";
 import { parseFleet } from "../../src/config/load-fleet.js";
 import { readSettings } from "../../src/config/settings.js";
 import type { ReconcilerOptions } from "../../src/fleet/reconciler.js";

@@ -71,7 +71,7 @@ async function dryRun(probe: Probe): Promise<DoctorCheck> {
 }
 
 function probes(client: EC2Client, fleet: FleetConfig, targets: ProbeTargets): Probe[] {
-  const fleetTag = [{ Key: FLEET_TAG, Value: fleet.fleet }];
+  const _fleetTag = [{ Key: FLEET_TAG, Value: fleet.fleet }];
   const instanceId = targets.instanceId ?? NO_INSTANCE;
   const dryRun = true;
   return [
