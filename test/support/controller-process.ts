@@ -1,5 +1,6 @@
+export { freePort } from "../../src/bench/free-port.js";
+
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 
@@ -101,17 +102,4 @@ export class ControllerProcess {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-}
-
-/** A TCP port free on loopback now, to keep across restarts of a server. */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
 }

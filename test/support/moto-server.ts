@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
 import {
   CreateSubnetCommand,
@@ -9,6 +8,7 @@ import {
   type EC2Client,
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, beforeEach } from "vitest";
+import { freePort } from "../../src/bench/free-port.js";
 import { testEc2Client } from "../cloud/ec2-test-client.js";
 import {
   type Ec2FaultProxy,
@@ -115,17 +115,6 @@ function killGroup(child: ChildProcess): Promise<void> {
     // Already gone.
   }
   return exited;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 /** A VPC set up as the fleet file expects, in moto. */

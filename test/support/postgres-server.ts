@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { freePort } from "../../src/bench/free-port.js";
 
 /**
  * Starts a throwaway PostgreSQL server on 127.0.0.1 for the ledger tests, and stops it.
@@ -56,17 +56,6 @@ export default async function setup(project: TestProject): Promise<() => void> {
     pgCtl("-m", "immediate", "-w", "stop");
     rmSync(dir, { recursive: true, force: true });
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 declare module "vitest" {
