@@ -16,9 +16,8 @@ export interface DispatcherOptions {
 const GITHUB_CALLS_PER_LAUNCH = 1;
 
 /**
- * The dispatcher: each round claims what may launch now (within pool and fleet limits, the
- * GitHub and EC2 rate budgets and `concurrency` launches in flight) and starts those
- * launches. Any number of replicas may run one; stopping waits for launches in flight.
+ * The dispatcher: each round claims what may launch now (within pool and fleet limits and
+ * the GitHub and EC2 rate budgets) and launches it. Any number of replicas may run one.
  */
 export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): Loop {
   const { limits } = deps.fleet;
@@ -35,11 +34,9 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
   // Every request the GitHub client made beyond what the rounds reserved (retries, token
   // mints, the reaper's and reconciler's calls) is charged to the same budget.
   let seen = deps.github.requestsMade();
-  // Requests taken from the budget at claim time that the launches have not made yet.
   let reserved = 0;
   let ec2: Bucket = { tokens: ec2Rate.capacity, at: start };
   const maxByPool = new Map(deps.fleet.pools.map((p) => [p.name, p.maxRunners]));
-  const inFlight = new Set<Promise<unknown>>();
 
   const loop: Loop = startLoop(
     "dispatcher",
@@ -47,12 +44,11 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
       const now = deps.now();
       const ms = now.getTime();
       const made = deps.github.requestsMade();
-      const unreserved = Math.max(0, made - seen - reserved);
-      reserved = Math.max(0, reserved - (made - seen));
-      github = charge(github, githubRate, ms, unreserved);
+      github = charge(github, githubRate, ms, Math.max(0, made - seen - reserved));
       seen = made;
+      reserved = 0;
       const budget = Math.min(
-        options.concurrency - inFlight.size,
+        options.concurrency,
         Math.floor(available(github, githubRate, ms) / GITHUB_CALLS_PER_LAUNCH),
         available(ec2, ec2Rate, ms),
       );
@@ -67,7 +63,7 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
         maxByPool,
       });
       github = take(github, githubRate, ms, intents.length * GITHUB_CALLS_PER_LAUNCH);
-      reserved += intents.length * GITHUB_CALLS_PER_LAUNCH;
+      reserved = intents.length * GITHUB_CALLS_PER_LAUNCH;
       ec2 = take(ec2, ec2Rate, ms, intents.length);
       if (intents.length > 0) {
         // A launch without a free subnet fails and backs off, so a keeper failure is
@@ -76,26 +72,17 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
           deps.logger.error({ err: error, loop: "dispatcher" }, "could not create runner subnets");
         });
       }
-      // Launches run beside the loop, so a job queued meanwhile does not wait for the
-      // others' GitHub and EC2 calls; each one done frees a slot and claims again at once.
-      for (const intent of intents) {
-        const launch = launchRunner(intent, deps).finally(() => {
-          inFlight.delete(launch);
-          loop.kick();
-        });
-        inFlight.add(launch);
-      }
-      return intents.length === 0
-        ? { claimed: 0 }
-        : { claimed: intents.length, inFlight: inFlight.size };
+      const outcomes = await Promise.all(intents.map((intent) => launchRunner(intent, deps)));
+      // A round that used its whole budget may have left jobs queued: claim again at once
+      // rather than after the interval (a burst's webhooks all came before this round).
+      if (intents.length > 0 && intents.length === budget) loop.kick();
+      return {
+        claimed: intents.length,
+        launched: outcomes.filter((o) => o === "launched").length,
+        failed: outcomes.filter((o) => o === "failed").length,
+      };
     },
     { intervalMs: options.intervalMs, logger: deps.logger, random: deps.random },
   );
-  return {
-    kick: () => loop.kick(),
-    async stop() {
-      await loop.stop();
-      await Promise.all(inFlight);
-    },
-  };
+  return loop;
 }
