@@ -143,7 +143,7 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     now: () => new Date(),
     onJobRecorded: (event, pool) => {
       if (event.action === "queued") dispatcher?.kick();
-      // A job cancelled before it started must not keep its VM: reap at once.
+      // A job cancelled before it started must not keep its VM: reap within half a second.
       if (event.action === "completed") reapSoon();
       const waited = queueSeconds(event);
       if (pool !== null && event.action === "in_progress" && waited !== null)

@@ -21,14 +21,3 @@ export interface FleetMetrics {
   /** The dispatcher's rate budget left for a service, in requests. */
   budgetLeft(service: ApiService, requests: number): void;
 }
-
-/** Metrics that go nowhere: for tests and tools that have no `/metrics`. */
-export const noMetrics: FleetMetrics = {
-  jobStarted() {},
-  launched() {},
-  launchFailed() {},
-  apiCall() {},
-  throttled() {},
-  repaired() {},
-  budgetLeft() {},
-};
