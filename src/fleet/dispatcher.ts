@@ -31,9 +31,9 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
   };
   const start = deps.now().getTime();
   let github: Bucket = { tokens: githubRate.capacity, at: start };
-  // Every request the GitHub client made beyond what the rounds reserved (retries, token
-  // mints, the reaper's and reconciler's calls) is charged to the same budget.
-  let seen = deps.github.requestsMade();
+  // Every installation request the GitHub client made beyond what the rounds reserved
+  // (retries, the reaper's and reconciler's calls) is charged to the same budget.
+  let seen = deps.github.installationRequestsMade();
   let reserved = 0;
   let ec2: Bucket = { tokens: ec2Rate.capacity, at: start };
   const maxByPool = new Map(deps.fleet.pools.map((p) => [p.name, p.maxRunners]));
@@ -43,7 +43,7 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
     async () => {
       const now = deps.now();
       const ms = now.getTime();
-      const made = deps.github.requestsMade();
+      const made = deps.github.installationRequestsMade();
       github = charge(github, githubRate, ms, Math.max(0, made - seen - reserved));
       seen = made;
       reserved = 0;

@@ -21,8 +21,17 @@ export interface RecoveryProgress {
 export interface RecoveryOptions {
   /** Payloads fetched at most this pass: each costs one GitHub API request. */
   readonly maxFetches: number;
-  /** How far before the cursor to look again: our clock and GitHub's differ. Default 10 min. */
+  /**
+   * How far before the first cursor, taken from the ledger's receipt times, to look: our
+   * clock and GitHub's differ. Default 10 min.
+   */
   readonly overlapMs?: number;
+  /**
+   * How long after its delivery time an entry may still appear in the log (GitHub logs a
+   * delivery once it is answered, within 10 s; GHES 30 s). Each pass lists again only the
+   * deliveries this much older than the previous listing. Default 60 s.
+   */
+  readonly lateMs?: number;
   /** How far back to look at most, and with nothing recorded. Default 3 days. */
   readonly lookbackMs?: number;
   /**
@@ -48,6 +57,7 @@ const MINUTE = 60_000;
 // GitHub.com keeps an App's deliveries for 3 days (GHES 3.16+: 7 days), so older ones are
 // gone anyway: https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks
 const LOG_RETENTION_MS = 3 * 24 * 60 * MINUTE;
+const DEFAULT_LATE_MS = MINUTE;
 
 /**
  * Records the `workflow_job` deliveries GitHub logged but the ledger never got (GitHub does
@@ -59,21 +69,18 @@ export async function recoverDeliveries(
   options: RecoveryOptions,
 ): Promise<RecoveryCounts> {
   const now = deps.now().getTime();
-  const overlapMs = options.overlapMs ?? 10 * MINUTE;
   const floor = now - (options.lookbackMs ?? LOG_RETENTION_MS);
   const progress = options.progress;
-  const cursor =
-    progress?.resumeFrom ?? (await deps.ledger.latestDeliveryAt(options.recordedBefore));
-  const since = new Date(
-    cursor === undefined ? floor : Math.max(cursor.getTime() - overlapMs, floor),
-  );
+  const since = new Date(Math.max(await startOfWalk(deps, options), floor));
 
   let listed = 0;
-  let newest: Date | undefined;
+  // GitHub's clock at the walk's first page, else its newest entry: entries delivered more
+  // than `lateMs` before it are all in the log by now.
+  let listedAt: Date | undefined;
   const byGuid = new Map<string, DeliverySummary>();
   for await (const d of deps.github.listDeliveries(since)) {
     listed += 1;
-    if (newest === undefined || d.deliveredAt > newest) newest = d.deliveredAt;
+    listedAt ??= d.listedAt ?? d.deliveredAt;
     if (d.event !== "workflow_job") continue;
     if (d.action !== null && !(JOB_ACTIONS as readonly string[]).includes(d.action)) continue;
     if (progress?.settled.has(d.guid)) continue;
@@ -98,13 +105,33 @@ export async function recoverDeliveries(
 
   const left = unknown.length - batch.length;
   if (progress !== undefined) {
-    // Everything before the first delivery left over is done; with none left, all listed is.
-    progress.resumeFrom = unknown[batch.length]?.deliveredAt ?? newest ?? progress.resumeFrom;
+    // The next pass starts at the first delivery left over, or where entries may still be
+    // logged late, whichever is earlier; an empty walk leaves the cursor where it was.
+    const complete =
+      listedAt === undefined
+        ? undefined
+        : new Date(listedAt.getTime() - (options.lateMs ?? DEFAULT_LATE_MS));
+    const leftOver = unknown[batch.length]?.deliveredAt;
+    progress.resumeFrom = earlier(leftOver, complete) ?? progress.resumeFrom;
     for (const [guid, at] of progress.settled) if (at < since) progress.settled.delete(guid);
   }
   const counts = { listed, fetched: batch.length, recorded, skipped, left };
   deps.logger.info({ loop: "recover-deliveries", since, ...counts }, "deliveries recovered");
   return counts;
+}
+
+/** Where a pass starts listing: the previous pass's cursor, else the ledger's newest receipt. */
+async function startOfWalk(deps: RecoveryDeps, options: RecoveryOptions): Promise<number> {
+  const resumeFrom = options.progress?.resumeFrom;
+  if (resumeFrom !== undefined) return resumeFrom.getTime();
+  const received = await deps.ledger.latestDeliveryAt(options.recordedBefore);
+  if (received === undefined) return Number.NEGATIVE_INFINITY;
+  return received.getTime() - (options.overlapMs ?? 10 * MINUTE);
+}
+
+function earlier(a: Date | undefined, b: Date | undefined): Date | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return a < b ? a : b;
 }
 
 async function recordFromLog(

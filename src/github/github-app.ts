@@ -27,8 +27,11 @@ export interface GitHubAppOptions {
   baseUrl: string;
   logger: Logger;
   tuning?: GitHubTuning;
-  /** Told of every HTTP request to GitHub: retries and token mints included. */
-  onRequest?: () => void;
+  /**
+   * Told of every HTTP request to GitHub, retries and token mints included, and whether it
+   * was made as the App itself (JWT, `/app/...`) rather than as an installation.
+   */
+  onRequest?: (asApp: boolean) => void;
   /** Told when GitHub answers with a primary or secondary rate limit. */
   onThrottle?: () => void;
 }
@@ -47,12 +50,14 @@ export function createGitHubApp(options: GitHubAppOptions): App {
   const unit = tuning.waitUnitMs ?? 1000;
   const maxWait = tuning.maxRateLimitWaitSeconds ?? 60;
   const log = options.logger.child({ component: "github" });
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const asApp = appEndpoint(baseUrl);
   const ThrottledOctokit = Octokit.plugin(retry, throttling).defaults({
-    baseUrl: options.baseUrl.replace(/\/+$/, ""),
+    baseUrl,
     // Counted at the wire, so the fleet's GitHub budget sees what GitHub sees.
     request: {
       fetch: (...args: Parameters<typeof fetch>) => {
-        options.onRequest?.();
+        options.onRequest?.(asApp(args[0]));
         return fetch(...args);
       },
     },
@@ -86,6 +91,20 @@ export function createGitHubApp(options: GitHubAppOptions): App {
       error: (message: string) => log.error({ detail: String(message) }, "octokit error"),
     },
   });
+}
+
+/**
+ * Whether a request URL is one of the App's own endpoints (`/app`, `/app/...`), made with its
+ * JWT and limited apart from the installations' budgets.
+ * https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
+ */
+export function appEndpoint(baseUrl: string): (input: Parameters<typeof fetch>[0]) => boolean {
+  const basePath = new URL(baseUrl).pathname.replace(/\/+$/, "");
+  return (input) => {
+    const url = typeof input === "string" || input instanceof URL ? input : input.url;
+    const path = new URL(url).pathname.slice(basePath.length);
+    return path === "/app" || path.startsWith("/app/");
+  };
 }
 
 /** A throttling-plugin callback: logs the limit, then says whether to wait and retry. */

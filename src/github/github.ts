@@ -45,6 +45,8 @@ export interface DeliverySummary {
   action: string | null;
   deliveredAt: Date;
   redelivery: boolean;
+  /** GitHub's clock when it served the page holding this entry (its Date header), if sent. */
+  listedAt?: Date;
 }
 
 /** A delivery with the payload GitHub sent. */
@@ -56,8 +58,13 @@ export interface DeliveryPayload {
 
 /** What mayfly asks of GitHub, as the App installed on an organisation. */
 export interface GitHub {
-  /** HTTP requests made to GitHub so far, retries and token mints included (for the budget). */
+  /** HTTP requests made to GitHub so far, retries and token mints included. */
   requestsMade(): number;
+  /**
+   * Those made as an installation (its token): the budget `limits.githubRequestsPerHour`
+   * describes. The App's own requests (token mints, the delivery log) have a budget of their own.
+   */
+  installationRequestsMade(): number;
   /** Answers so far that were a primary or secondary rate limit. */
   rateLimitsMet(): number;
   /** Registers a single-use runner and returns its JIT config (a secret: never store or log it). */

@@ -36,14 +36,16 @@ export class OctokitGitHub implements GitHub {
   // https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation
   readonly #clients = new Map<number, Promise<InstallationOctokit>>();
   #requests = 0;
+  #installationRequests = 0;
   #rateLimits = 0;
 
   constructor(options: GitHubAppOptions) {
     this.#app = createGitHubApp({
       ...options,
-      onRequest: () => {
+      onRequest: (asApp) => {
         this.#requests++;
-        options.onRequest?.();
+        if (!asApp) this.#installationRequests++;
+        options.onRequest?.(asApp);
       },
       onThrottle: () => {
         this.#rateLimits++;
@@ -65,6 +67,10 @@ export class OctokitGitHub implements GitHub {
 
   requestsMade(): number {
     return this.#requests;
+  }
+
+  installationRequestsMade(): number {
+    return this.#installationRequests;
   }
 
   rateLimitsMet(): number {
@@ -164,6 +170,8 @@ export class OctokitGitHub implements GitHub {
         .catch((error: unknown) => {
           throw toGitHubError(error, route);
         });
+      const served = response.headers.date ? new Date(response.headers.date) : undefined;
+      const listedAt = served && Number.isFinite(served.getTime()) ? served : undefined;
       for (const d of response.data) {
         const deliveredAt = new Date(d.delivered_at);
         // Newest first: the first older delivery ends the walk.
@@ -175,6 +183,7 @@ export class OctokitGitHub implements GitHub {
           action: d.action,
           deliveredAt,
           redelivery: d.redelivery,
+          ...(listedAt ? { listedAt } : {}),
         };
       }
       cursor = nextCursor(response.headers.link);

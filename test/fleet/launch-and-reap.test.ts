@@ -89,6 +89,7 @@ describe("launching and reaping runners through the real clients", () => {
     // Records the JIT configs handed out, to prove none is stored or logged.
     const github: GitHub = {
       requestsMade: () => real.requestsMade(),
+      installationRequestsMade: () => real.installationRequestsMade(),
       rateLimitsMet: () => real.rateLimitsMet(),
       generateJitConfig: async (req) => {
         const runner = await real.generateJitConfig(req);

@@ -122,6 +122,29 @@ describe("recovering missed webhook deliveries from the App's delivery log", () 
     expect(await jobsInLedger()).toEqual(ids);
   });
 
+  it("lists again, each pass, only deliveries that could still be logged late", async () => {
+    await burst(4, [2]);
+    const progress: RecoveryProgress = { resumeFrom: undefined, settled: new Map() };
+    expect(await recoverDeliveries(deps, { maxFetches: 10, progress })).toMatchObject({
+      listed: 4,
+      recorded: 1,
+    });
+    // Within a minute of GitHub's clock at that listing, the whole log is listed again.
+    expect(await recoverDeliveries(deps, { maxFetches: 10, progress })).toMatchObject({
+      listed: 4,
+      fetched: 0,
+    });
+    // GitHub's Date header counts whole seconds: let one pass so the burst is behind it.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await recoverDeliveries(deps, { maxFetches: 10, progress, lateMs: 0 });
+    const later = await burst(2, [0]);
+    expect(await recoverDeliveries(deps, { maxFetches: 10, progress, lateMs: 0 })).toMatchObject({
+      listed: 2,
+      recorded: 1,
+    });
+    expect(await t.ledger.getJob(later[0] ?? 0)).toBeDefined();
+  });
+
   it("does not fetch a delivery the ledger already has, even one no webhook brought", async () => {
     const [first, second] = await burst(2, [0, 1]);
     const [firstGuid] = await collectLog();

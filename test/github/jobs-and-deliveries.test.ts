@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { appEndpoint } from "../../src/github/github-app.js";
 import { type SimGitHub, startSimGitHub } from "../../src/sim/github/start-sim-github.js";
 import { adapterFor, collect } from "./adapter.js";
 
@@ -66,5 +67,41 @@ describe("GitHub adapter: jobs and the delivery log", () => {
       event: "workflow_job",
       payload: { action: "completed", workflow_job: { id: 7 } },
     });
+  });
+
+  it("stamps each listed delivery with GitHub's clock when the page was served", async () => {
+    sim = await startSimGitHub();
+    sim.recordDelivery("workflow_job", { action: "queued" }, { deliveredAt: new Date(0) });
+    const before = Date.now();
+    const [d] = await collect(adapterFor(sim).github.listDeliveries(new Date(0)));
+    // The Date header counts whole seconds.
+    const listedAt = d?.listedAt?.getTime() ?? 0;
+    expect(listedAt).toBeGreaterThan(before - 1000);
+    expect(listedAt).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("counts the App's own requests apart from the installations' budget", async () => {
+    sim = await startSimGitHub();
+    const { github } = adapterFor(sim);
+    await collect(github.listDeliveries(new Date(0)));
+    await github.getJob(77, "example-org/app", 1);
+    await github.getJob(77, "example-org/app", 2);
+    // The delivery log and the token mint as the App; two job reads as the installation.
+    expect(sim.requestCount("/app/hook/deliveries")).toBe(1);
+    expect(sim.requestCount(/^\/app\/installations\/77\/access_tokens$/)).toBe(1);
+    expect(github.requestsMade()).toBe(4);
+    expect(github.installationRequestsMade()).toBe(2);
+  });
+
+  it("tells the App's endpoints by path, below a GitHub Enterprise Server API root too", () => {
+    for (const root of ["https://api.github.com", "https://ghe.example/api/v3"]) {
+      const asApp = appEndpoint(root);
+      expect(asApp(`${root}/app`)).toBe(true);
+      expect(asApp(`${root}/app/hook/deliveries?per_page=100`)).toBe(true);
+      expect(asApp(new URL(`${root}/app/installations/7/access_tokens`))).toBe(true);
+      expect(asApp(`${root}/orgs/app/actions/runners`)).toBe(false);
+      expect(asApp(`${root}/apps/mayfly`)).toBe(false);
+      expect(asApp(`${root}/repos/o/r/actions/jobs/1`)).toBe(false);
+    }
   });
 });
