@@ -14,10 +14,14 @@ export interface DispatcherOptions {
 // A launch costs GitHub one JIT registration and EC2 one RunInstances (plus retries the
 // clients pace themselves). The budgets come from the fleet file's limits.
 const GITHUB_CALLS_PER_LAUNCH = 1;
+// Of an installation's hourly limit, at least this share is left to the reaper's and the
+// reconciler's reads, however much the fleet file lets launches spend.
+const GITHUB_READ_RESERVE = 0.02;
 
 /**
- * The dispatcher: each round claims what may launch now (within pool and fleet limits and
- * the GitHub and EC2 rate budgets) and launches it. Any number of replicas may run one.
+ * The dispatcher: each round claims what may launch now (within pool and fleet limits, the
+ * GitHub and EC2 rate budgets and `concurrency` launches in flight) and starts those
+ * launches. Any number of replicas may run one; stopping waits for launches in flight.
  */
 export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): Loop {
   const { limits } = deps.fleet;
@@ -34,9 +38,11 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
   // Every installation request the GitHub client made beyond what the rounds reserved
   // (retries, the reaper's and reconciler's calls) is charged to the same budget.
   let seen = deps.github.installationRequestsMade();
+  // Requests taken from the budget at claim time that the launches have not made yet.
   let reserved = 0;
   let ec2: Bucket = { tokens: ec2Rate.capacity, at: start };
   const maxByPool = new Map(deps.fleet.pools.map((p) => [p.name, p.maxRunners]));
+  const inFlight = new Set<Promise<unknown>>();
 
   const loop: Loop = startLoop(
     "dispatcher",
@@ -45,14 +51,27 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
       const ms = now.getTime();
       const made = deps.github.installationRequestsMade();
       github = charge(github, githubRate, ms, Math.max(0, made - seen - reserved));
+      reserved = Math.max(0, reserved - (made - seen));
       seen = made;
-      reserved = 0;
+      // Once GitHub has reported an installation's budget, that is what launches may spend,
+      // less what the fleet file keeps back and what launches in flight will still make;
+      // until then, the bucket paces them.
+      const reported = deps.github.installationBudget(now);
+      const githubLeft =
+        reported === undefined
+          ? available(github, githubRate, ms)
+          : reported.remaining -
+            reserved -
+            Math.max(
+              reported.limit - limits.githubRequestsPerHour,
+              Math.ceil(reported.limit * GITHUB_READ_RESERVE),
+            );
       const budget = Math.min(
-        options.concurrency,
-        Math.floor(available(github, githubRate, ms) / GITHUB_CALLS_PER_LAUNCH),
+        options.concurrency - inFlight.size,
+        Math.floor(githubLeft / GITHUB_CALLS_PER_LAUNCH),
         available(ec2, ec2Rate, ms),
       );
-      deps.metrics?.budgetLeft("github", available(github, githubRate, ms));
+      deps.metrics?.budgetLeft("github", Math.max(0, githubLeft));
       deps.metrics?.budgetLeft("ec2", available(ec2, ec2Rate, ms));
       if (budget <= 0) return { claimed: 0 };
       const intents = await deps.ledger.claimLaunches({
@@ -63,7 +82,7 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
         maxByPool,
       });
       github = take(github, githubRate, ms, intents.length * GITHUB_CALLS_PER_LAUNCH);
-      reserved = intents.length * GITHUB_CALLS_PER_LAUNCH;
+      reserved += intents.length * GITHUB_CALLS_PER_LAUNCH;
       ec2 = take(ec2, ec2Rate, ms, intents.length);
       if (intents.length > 0) {
         // A launch without a free subnet fails and backs off, so a keeper failure is
@@ -72,17 +91,26 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
           deps.logger.error({ err: error, loop: "dispatcher" }, "could not create runner subnets");
         });
       }
-      const outcomes = await Promise.all(intents.map((intent) => launchRunner(intent, deps)));
-      // A round that used its whole budget may have left jobs queued: claim again at once
-      // rather than after the interval (a burst's webhooks all came before this round).
-      if (intents.length > 0 && intents.length === budget) loop.kick();
-      return {
-        claimed: intents.length,
-        launched: outcomes.filter((o) => o === "launched").length,
-        failed: outcomes.filter((o) => o === "failed").length,
-      };
+      // Launches run beside the loop, so a job queued meanwhile does not wait for the
+      // others' GitHub and EC2 calls; each one done frees a slot and claims again at once.
+      for (const intent of intents) {
+        const launch = launchRunner(intent, deps).finally(() => {
+          inFlight.delete(launch);
+          loop.kick();
+        });
+        inFlight.add(launch);
+      }
+      return intents.length === 0
+        ? { claimed: 0 }
+        : { claimed: intents.length, inFlight: inFlight.size };
     },
     { intervalMs: options.intervalMs, logger: deps.logger, random: deps.random },
   );
-  return loop;
+  return {
+    kick: () => loop.kick(),
+    async stop() {
+      await loop.stop();
+      await Promise.all(inFlight);
+    },
+  };
 }

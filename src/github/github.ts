@@ -56,6 +56,13 @@ export interface DeliveryPayload {
   payload: unknown;
 }
 
+/** An installation's primary rate limit as GitHub last reported it (`x-ratelimit-*` headers). */
+export interface RateBudget {
+  readonly limit: number;
+  readonly remaining: number;
+  readonly resetAt: Date;
+}
+
 /** What mayfly asks of GitHub, as the App installed on an organisation. */
 export interface GitHub {
   /** HTTP requests made to GitHub so far, retries and token mints included. */
@@ -65,6 +72,11 @@ export interface GitHub {
    * describes. The App's own requests (token mints, the delivery log) have a budget of their own.
    */
   installationRequestsMade(): number;
+  /**
+   * The lowest budget GitHub reported among the installations whose window has not reset
+   * by `now`; undefined before any answer.
+   */
+  installationBudget(now: Date): RateBudget | undefined;
   /** Answers so far that were a primary or secondary rate limit. */
   rateLimitsMet(): number;
   /** Registers a single-use runner and returns its JIT config (a secret: never store or log it). */

@@ -7,6 +7,7 @@ import type {
   JitConfigRequest,
   JitRunner,
   JobInfo,
+  RateBudget,
   RunnerInfo,
 } from "./github.js";
 import { createGitHubApp, type GitHubAppOptions } from "./github-app.js";
@@ -35,6 +36,7 @@ export class OctokitGitHub implements GitHub {
   // its 60 minutes and mints the next one on the first request after that.
   // https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation
   readonly #clients = new Map<number, Promise<InstallationOctokit>>();
+  readonly #budgets = new Map<number, RateBudget>();
   #requests = 0;
   #installationRequests = 0;
   #rateLimits = 0;
@@ -58,11 +60,36 @@ export class OctokitGitHub implements GitHub {
   #client(installationId: number): Promise<InstallationOctokit> {
     let client = this.#clients.get(installationId);
     if (client === undefined) {
-      client = this.#app.getInstallationOctokit(installationId);
+      client = this.#app.getInstallationOctokit(installationId).then((octokit) => {
+        octokit.hook.after("request", (response) => this.#noteBudget(installationId, response));
+        // An error answer (404, 422, a rate limit) reports the budget too.
+        octokit.hook.error("request", (error) => {
+          const response = (error as { response?: { headers: Record<string, unknown> } }).response;
+          if (response !== undefined) this.#noteBudget(installationId, response);
+          throw error;
+        });
+        return octokit;
+      });
       client.catch(() => this.#clients.delete(installationId));
       this.#clients.set(installationId, client);
     }
     return client;
+  }
+
+  #noteBudget(installationId: number, response: { headers: Record<string, unknown> }): void {
+    const number = (name: string) => Number(response.headers[`x-ratelimit-${name}`] ?? Number.NaN);
+    const [limit, remaining, reset] = [number("limit"), number("remaining"), number("reset")];
+    if (![limit, remaining, reset].every(Number.isFinite)) return;
+    this.#budgets.set(installationId, { limit, remaining, resetAt: new Date(reset * 1000) });
+  }
+
+  installationBudget(now: Date): RateBudget | undefined {
+    let lowest: RateBudget | undefined;
+    for (const budget of this.#budgets.values()) {
+      if (budget.resetAt <= now) continue;
+      if (lowest === undefined || budget.remaining < lowest.remaining) lowest = budget;
+    }
+    return lowest;
   }
 
   requestsMade(): number {

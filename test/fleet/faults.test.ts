@@ -236,6 +236,30 @@ describe("faults, through the real controller", () => {
     expect(f.requests - f.appRequests).toBeLessThanOrEqual(f.budget);
   }, 120_000);
 
+  it("spends the budget GitHub reports, down to what the fleet file keeps back, and waits for the reset", async () => {
+    // 60 installation requests per 6 s window; the fleet file may spend 45 of them, so the
+    // dispatcher stops launching while 15 remain and goes on after the reset.
+    const WINDOW_MS = 6000;
+    const JOBS = 70;
+    c = await controllerInWorld({
+      reconcileSchedule: "*/3 * * * * *",
+      fleetYaml: fleetYaml({ instanceTypes: "[c7i.large]", perHour: 45 }),
+      github: { rateLimits: { primaryLimit: 60, primaryWindowMs: WINDOW_MS } },
+    });
+    const started = Date.now();
+    for (let i = 0; i < JOBS; i++) await c.queue(100);
+    await c.allCompleted(60_000);
+    const seconds = (Date.now() - started) / 1000;
+    expect(c.world.jobs().filter((j) => j.conclusion !== "success")).toEqual([]);
+    // No request was refused for the primary limit, and 70 registrations could not all fit
+    // in a first window of 45: the later ones waited for a reset.
+    expect(c.log.lines()).not.toMatch(/GitHub rate limit reached/);
+    expect(seconds).toBeGreaterThan(WINDOW_MS / 1000);
+    console.info(
+      `reported budget: ${JOBS} jobs in ${seconds.toFixed(1)} s, ${c.world.github.requestCount()} GitHub requests, windows of ${WINDOW_MS / 1000} s`,
+    );
+  }, 90_000);
+
   it("launches again for a job whose VM never boots, and reaps the dead VM", async () => {
     const JOBS = 30;
     let doomedJob = 0;

@@ -90,6 +90,7 @@ describe("launching and reaping runners through the real clients", () => {
     const github: GitHub = {
       requestsMade: () => real.requestsMade(),
       installationRequestsMade: () => real.installationRequestsMade(),
+      installationBudget: (now) => real.installationBudget(now),
       rateLimitsMet: () => real.rateLimitsMet(),
       generateJitConfig: async (req) => {
         const runner = await real.generateJitConfig(req);

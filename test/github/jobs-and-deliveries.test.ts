@@ -104,4 +104,21 @@ describe("GitHub adapter: jobs and the delivery log", () => {
       expect(asApp(`${root}/repos/o/r/actions/jobs/1`)).toBe(false);
     }
   });
+
+  it("keeps the budget each installation last reported, and forgets it at the reset", async () => {
+    sim = await startSimGitHub({ rateLimits: { primaryLimit: 40, primaryWindowMs: 60_000 } });
+    const { github } = adapterFor(sim);
+    expect(github.installationBudget(new Date())).toBeUndefined();
+    await github.getJob(77, "example-org/app", 1);
+    await github.getJob(77, "example-org/app", 2);
+    const budget = github.installationBudget(new Date());
+    expect(budget).toMatchObject({ limit: 40, remaining: 38 });
+    const resetAt = budget?.resetAt.getTime() ?? 0;
+    expect(resetAt).toBeGreaterThan(Date.now());
+    expect(resetAt).toBeLessThanOrEqual(Date.now() + 61_000);
+    // The App's own requests (the delivery log) do not touch it.
+    await collect(github.listDeliveries(new Date(0)));
+    expect(github.installationBudget(new Date())?.remaining).toBe(38);
+    expect(github.installationBudget(new Date(resetAt))).toBeUndefined();
+  });
 });
