@@ -51,6 +51,7 @@ locals {
       maxRunners            = var.limits.max_runners
       githubRequestsPerHour = var.limits.github_requests_per_hour
       ec2LaunchesPerSecond  = var.limits.ec2_launches_per_second
+      ec2LaunchBurst        = var.limits.ec2_launch_burst
     }
     retention = {
       deliveries = var.retention.deliveries

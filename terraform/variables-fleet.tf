@@ -81,11 +81,12 @@ variable "limits" {
     max_runners              = optional(number, 100)
     github_requests_per_hour = optional(number, 4000)
     ec2_launches_per_second  = optional(number, 2)
+    ec2_launch_burst         = optional(number, 1000)
   })
   default = {}
 
   validation {
-    condition     = var.limits.max_runners >= 1 && var.limits.github_requests_per_hour >= 1 && var.limits.ec2_launches_per_second > 0
+    condition     = var.limits.max_runners >= 1 && var.limits.github_requests_per_hour >= 1 && var.limits.ec2_launches_per_second > 0 && var.limits.ec2_launch_burst >= 1
     error_message = "limits: every limit must be positive."
   }
 }

@@ -28,6 +28,7 @@ export interface WorldSetup {
   readonly limits: {
     githubRequestsPerHour: number;
     ec2LaunchesPerSecond: number;
+    ec2LaunchBurst: number;
     maxRunners: number;
   };
   /** Runner subnets made before the load starts (idleSubnets). */
@@ -59,6 +60,7 @@ limits:
   maxRunners: ${s.limits.maxRunners}
   githubRequestsPerHour: ${s.limits.githubRequestsPerHour}
   ec2LaunchesPerSecond: ${s.limits.ec2LaunchesPerSecond}
+  ec2LaunchBurst: ${s.limits.ec2LaunchBurst}
 pools:
   - name: linux
     labels: [mayfly-2cpu]

@@ -128,6 +128,13 @@ const limitsSchema = z
     maxRunners: z.number().int().positive().default(100),
     githubRequestsPerHour: z.number().int().positive().default(4000),
     ec2LaunchesPerSecond: z.number().positive().default(2),
+    // AWS's RunInstances resource bucket holds 1000 instances per account and Region.
+    ec2LaunchBurst: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe("launches that may go at once before ec2LaunchesPerSecond paces them"),
   })
   .strict();
 

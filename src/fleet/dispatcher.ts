@@ -30,7 +30,7 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
     perSecond: limits.githubRequestsPerHour / 3600,
   };
   const ec2Rate: Rate = {
-    capacity: Math.max(1, limits.ec2LaunchesPerSecond * 5),
+    capacity: limits.ec2LaunchBurst,
     perSecond: limits.ec2LaunchesPerSecond,
   };
   const start = deps.now().getTime();

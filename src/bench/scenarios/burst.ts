@@ -91,6 +91,7 @@ export async function runBurst(p: BurstParams): Promise<BurstFigures> {
     limits: {
       githubRequestsPerHour: p.primaryPerHour * k,
       ec2LaunchesPerSecond: p.runRefillPerSecond * k,
+      ec2LaunchBurst: p.runBucket,
       maxRunners: 2000,
     },
     idleSubnets: Math.min(

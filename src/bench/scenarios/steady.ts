@@ -51,7 +51,12 @@ export async function runSteady(p: SteadyParams): Promise<SteadyFigures> {
     ec2LatencyMs: p.ec2LatencyMs,
     githubLimits: { primaryLimit: 1e9, secondaryPoints: 1e9 },
     writeSpacingMs: 0,
-    limits: { githubRequestsPerHour: 10_000_000, ec2LaunchesPerSecond: 1000, maxRunners: 2000 },
+    limits: {
+      githubRequestsPerHour: 10_000_000,
+      ec2LaunchesPerSecond: 1000,
+      ec2LaunchBurst: 5000,
+      maxRunners: 2000,
+    },
     idleSubnets: Math.min(2000, Math.ceil((p.perSecond * (p.bootMs + p.jobMs + 8000)) / 1000) + 20),
   });
   try {
