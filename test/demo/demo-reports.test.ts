@@ -2,12 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli.js";
 import { type DemoResult, runDemo } from "../../src/demo/run-demo.js";
 import type { JobListing, UsageRow } from "../../src/ledger/report-types.js";
-import { launchBrowser, saveScreenshot, type TestBrowser } from "../support/browser.js";
+import {
+  chromiumFor,
+  launchBrowser,
+  saveScreenshot,
+  type TestBrowser,
+} from "../support/browser.js";
 
 const CHARTS = ["jobs-by-state", "queue-latency", "vms-by-pool", "cost-by-repository"];
 
+const withChromium = chromiumFor("the demo reports tests (test/demo/demo-reports.test.ts)");
+
 /** Every report, the API, the metrics and the status page, against one demo run's ledger. */
-describe("reports of a demo run", () => {
+describe.runIf(withChromium)("reports of a demo run", () => {
   let browser: TestBrowser;
   let result: DemoResult;
   let demo: Promise<number>;

@@ -1,13 +1,12 @@
 import { spawnSync } from "node:child_process";
+import { needTool } from "../support/need-tool.js";
 
 /**
- * Whether an external tool (shellcheck, cloud-init) is on PATH. Off CI a missing tool
- * skips its tests with a message; under CI=true the tests run and fail, because .ci/run
- * installs the tools.
+ * Whether the tests of an external tool on PATH (shellcheck, cloud-init) run: off the test
+ * command a missing tool skips them with a message; under it (CI set) it fails the file,
+ * because the command installs the tools (see needTool).
  */
-export function toolAvailable(name: string): boolean {
+export function toolAvailable(name: string, suite: string): boolean {
   const found = spawnSync("sh", ["-c", 'command -v "$1"', "sh", name]).status === 0;
-  if (!found && process.env.CI !== "true")
-    console.warn(`${name} is not installed: skipping its tests (apt-get install ${name})`);
-  return found || process.env.CI === "true";
+  return needTool({ tool: name, found, suite, install: `apt-get install ${name}` });
 }

@@ -9,6 +9,7 @@ import {
   type Page,
   type Response,
 } from "playwright-core";
+import { needTool } from "./need-tool.js";
 
 /**
  * Headless Chromium for tests that look at what mayfly serves, as a person would see it.
@@ -57,10 +58,24 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
+/** The Chromium the tests start: `CHROMIUM_PATH` or Debian's `/usr/bin/chromium`. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/**
+ * Whether a browser suite runs: off the test command a missing Chromium skips it with a
+ * message; under it (CI set) it fails the suite's file (see needTool).
+ */
+export function chromiumFor(suite: string): boolean {
+  return needTool({
+    tool: `Chromium (${CHROMIUM})`,
+    found: existsSync(CHROMIUM),
+    suite,
+    install: "apt-get install chromium, or set CHROMIUM_PATH to a Chromium executable",
+  });
+}
+
 /** Starts headless Chromium: `CHROMIUM_PATH` or `/usr/bin/chromium`. */
-export async function launchBrowser(
-  executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-): Promise<TestBrowser> {
+export async function launchBrowser(executablePath = CHROMIUM): Promise<TestBrowser> {
   if (!existsSync(executablePath)) {
     throw new Error(
       `Chromium not found at ${executablePath}: install Debian's chromium package ` +

@@ -15,11 +15,13 @@ import {
   type Ec2FaultProxyOptions,
   startEc2FaultProxy,
 } from "./ec2-fault-proxy.js";
+import { needTool } from "./need-tool.js";
 
 /**
- * moto_server (an independent EC2 emulator, moto 5) for the EC2 wire tests. CI cannot
- * install it (PyPI is unreachable there), so it is used when present; a suite that needs
- * it says so and skips when it is absent, except under CI, where that is a failure.
+ * moto_server (an independent EC2 emulator, moto 5) for the EC2 wire tests. The test command
+ * cannot install it (PyPI is unreachable there), so it is used when present; a suite that
+ * needs it says so and skips when it is absent, except under the test command (CI set),
+ * where that is a failure.
  * https://docs.getmoto.org/en/latest/docs/server_mode.html
  */
 const KNOWN_PLACES = ["/root/.pyenv/shims/moto_server", "/usr/local/bin/moto_server"];
@@ -38,16 +40,19 @@ export function findMotoServer(env: NodeJS.ProcessEnv = process.env): string | u
 }
 
 /**
- * moto_server's path for a suite, or undefined after saying the suite skips. Under CI a
- * missing binary throws, so the suite fails instead of passing silently.
+ * moto_server's path for a suite, or undefined after saying the suite skips. Where tools are
+ * required (see needTool) a missing binary throws, so the suite fails instead of passing
+ * silently.
  */
 export function motoServerFor(suite: string): string | undefined {
   const bin = findMotoServer();
-  if (bin) return bin;
-  const message = `moto_server not found on PATH: ${suite} needs it (pip install "moto[server]")`;
-  if (process.env.CI) throw new Error(`${message}; CI machines must have it installed`);
-  console.warn(`${message}: skipping`);
-  return undefined;
+  needTool({
+    tool: "moto_server",
+    found: bin !== undefined,
+    suite,
+    install: 'pip install "moto[server]"',
+  });
+  return bin;
 }
 
 export interface MotoServer {

@@ -4,11 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { freePort } from "../../src/bench/free-port.js";
+import { needTool } from "./need-tool.js";
 
 /**
  * Starts a throwaway PostgreSQL server on 127.0.0.1 for the ledger tests, and stops it.
  * Its URL reaches the tests as MAYFLY_TEST_DATABASE_URL; without server binaries the
- * PostgreSQL suites say so and skip, except under CI, where that is a failure.
+ * PostgreSQL suites say so and skip, except under the test command (CI set), where that is
+ * a failure.
  */
 const BIN_DIRS = [
   "/usr/lib/postgresql/17/bin",
@@ -18,9 +20,13 @@ const BIN_DIRS = [
 
 export default async function setup(project: TestProject): Promise<() => void> {
   const bin = BIN_DIRS.find((dir) => existsSync(join(dir, "initdb")));
+  needTool({
+    tool: `PostgreSQL server binaries (${BIN_DIRS.join(", ")})`,
+    found: bin !== undefined,
+    suite: "the PostgreSQL ledger suites",
+    install: "apt-get install postgresql",
+  });
   if (!bin) {
-    if (process.env.CI)
-      throw new Error("PostgreSQL server binaries not found: .ci/run installs them");
     project.provide("postgresUrl", "");
     return () => {};
   }

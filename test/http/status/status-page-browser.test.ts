@@ -3,7 +3,12 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderStatusPage } from "../../../src/http/status/render-status-page.js";
 import type { StatusView } from "../../../src/http/status/status-view.js";
-import { launchBrowser, saveScreenshot, type TestBrowser } from "../../support/browser.js";
+import {
+  chromiumFor,
+  launchBrowser,
+  saveScreenshot,
+  type TestBrowser,
+} from "../../support/browser.js";
 import { emptyView, SAMPLE_JOBS, SAMPLE_LATENCY, sampleView } from "./sample-view.js";
 
 /** The policy the controller serves `/` under; any violation shows as a console error. */
@@ -50,7 +55,11 @@ function serve(): Promise<Server> {
   return new Promise((done) => server.listen(0, "127.0.0.1", () => done(server)));
 }
 
-describe("the status page in Chromium", () => {
+const withChromium = chromiumFor(
+  "the status page browser tests (test/http/status/status-page-browser.test.ts)",
+);
+
+describe.runIf(withChromium)("the status page in Chromium", () => {
   let server: Server;
   let browser: TestBrowser;
   let base: string;

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The one test command (`npm run test:all`; .ci/run calls it). On a fresh Debian machine it
+# installs or finds what the suites need, then runs what CI runs: npm ci, typecheck, lint,
+# build, every vitest suite (and the real-VM suite when package.json has `test:vm`), a start-up
+# check of `mayfly serve`, the demo and the quick bench. CI=true makes a missing tool fail its
+# suite instead of skipping it (test/support/need-tool.ts). The last line is
+# "N passed, N failed[, N skipped]"; the exit status is 0 only when nothing failed.
+#
+# With test files as arguments (`npm run test:all -- test/x.test.ts`) it installs the same
+# tools, then runs only those files under the same rules: one suite as CI would run it.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+export CI="${CI:-true}"
+export DEBIAN_FRONTEND=noninteractive
+
+step() { printf '\n== %s\n' "$*"; }
+failed_steps=()
+# Runs a step by name; a failure is remembered for the summary and the run goes on.
+run_step() {
+  local name=$1
+  shift
+  step "$name"
+  "$@" || failed_steps+=("$name")
+}
+has_script() {
+  node -e 'process.exit(require("./package.json").scripts?.[process.argv[1]] ? 0 : 1)' "$1"
+}
+
+# What the suites need from Debian, each as a package and the check that finds it installed.
+missing=()
+need_pkg() {
+  local pkg=$1
+  shift
+  "$@" >/dev/null 2>&1 || missing+=("$pkg")
+}
+# The ledger suites start a PostgreSQL server from its binaries (test/support/postgres-server.ts).
+need_pkg postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
+# The runner VM suites check the boot script with shellcheck, the rendered user data with
+# `cloud-init schema`, and read it back with PyYAML as cloud-init does.
+need_pkg shellcheck command -v shellcheck
+need_pkg cloud-init command -v cloud-init
+need_pkg python3-yaml python3 -c 'import yaml'
+# The status page and demo report suites drive Debian's Chromium through playwright-core.
+need_pkg chromium test -x "${CHROMIUM_PATH:-/usr/bin/chromium}"
+# The real-VM suite boots a Debian image it builds, in qemu.
+if has_script test:vm; then
+  need_pkg qemu-system-x86 command -v qemu-system-x86_64
+  need_pkg qemu-utils command -v qemu-img
+  need_pkg mmdebstrap command -v mmdebstrap
+  need_pkg genisoimage command -v genisoimage
+fi
+
+if ((${#missing[@]} > 0)); then
+  step "apt-get install ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  log=$(mktemp)
+  if ! $sudo apt-get update -qq >"$log" 2>&1; then
+    cat "$log"
+    echo "apt-get update failed, so these packages could not be installed: ${missing[*]}"
+    exit 1
+  fi
+  if ! $sudo apt-get install -y -qq "${missing[@]}" >"$log" 2>&1; then
+    # apt-get installs all or nothing: try each package alone to name the one that fails.
+    broken=()
+    for pkg in "${missing[@]}"; do
+      $sudo apt-get install -y -qq "$pkg" >"$log.$pkg" 2>&1 || {
+        broken+=("$pkg")
+        tail -n 5 "$log.$pkg"
+      }
+    done
+    if ((${#broken[@]} > 0)); then
+      echo "apt-get install failed for: ${broken[*]}"
+      exit 1
+    fi
+  fi
+  rm -f "$log" "$log".*
+  echo "installed: ${missing[*]}"
+fi
+
+# moto_server (the EC2 wire suites) and terraform (terraform fmt) come from neither Debian nor
+# npm, so they are found, not installed; their suites fail here when they are absent.
+step "tools found, not installed"
+moto=$(command -v moto_server 2>/dev/null) ||
+  { [ -x /root/.pyenv/shims/moto_server ] && moto=/root/.pyenv/shims/moto_server; } ||
+  moto="NOT FOUND: the moto_server suites (test/cloud, test/fleet/launch-on-moto, ...) fail"
+echo "moto_server: $moto"
+echo "terraform: $(command -v terraform || echo "NOT FOUND: test/terraform/fmt.test.ts fails")"
+
+mkdir -p test-results
+rm -f test-results/vitest*.json
+failed_runs=()
+vitest_json() { printf '%s' "--reporter=default --reporter=json --outputFile.json=test-results/$1"; }
+
+if (($# > 0)); then
+  # One suite: the installs above, then only the files named.
+  [ -d node_modules ] || { step "npm ci" && npm ci --no-audit --no-fund; } || exit 1
+  step "vitest run $*"
+  # shellcheck disable=SC2046 # one word per reporter option
+  npm test -- $(vitest_json vitest.json) "$@" || failed_runs+=(test-results/vitest.json)
+  step "summary"
+  exec node test/support/summarize-results.mjs "${failed_runs[@]/#/--failed-run=}"
+fi
+
+step "npm ci"
+npm ci --no-audit --no-fund || exit 1
+
+run_step typecheck npm run --silent typecheck
+run_step lint npm run --silent lint
+run_step build npm run --silent build
+
+step "npm test"
+# shellcheck disable=SC2046 # one word per reporter option
+npm test -- $(vitest_json vitest.json) || failed_runs+=(test-results/vitest.json)
+
+if has_script test:vm; then
+  step "npm run test:vm"
+  # shellcheck disable=SC2046 # one word per reporter option
+  npm run test:vm -- $(vitest_json vitest-vm.json) || failed_runs+=(test-results/vitest-vm.json)
+fi
+
+smoke() {
+  local dir port server ready=1
+  dir=$(mktemp -d)
+  port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  GITHUB_WEBHOOK_SECRET=ci-smoke-secret MAYFLY_CONFIG=examples/fleet.yaml MAYFLY_DATA_DIR="$dir" \
+    MAYFLY_PORT="$port" node dist/cli.js serve >"$dir/serve.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
+      ready=0
+      break
+    fi
+    sleep 0.2
+  done
+  kill -TERM "$server" 2>/dev/null
+  wait "$server" 2>/dev/null
+  if [ "$ready" -ne 0 ]; then
+    echo "server did not become ready:"
+    cat "$dir/serve.log"
+  else
+    echo "ready on 127.0.0.1:$port, stopped on SIGTERM"
+  fi
+  rm -rf "$dir"
+  return "$ready"
+}
+run_step "start-up: npm start with the example fleet file" smoke
+
+run_step "demo: npm run demo (simulated GitHub and EC2, ~100 jobs)" npm run --silent demo
+
+bench() {
+  npm run --silent bench -- --quick --json >test-results/bench.json || return 1
+  cat test-results/bench.json
+}
+run_step "bench: npm run bench -- --quick (figures in test-results/bench.json; missed targets do not fail)" bench
+
+step "summary"
+exec node test/support/summarize-results.mjs "${failed_runs[@]/#/--failed-run=}" "${failed_steps[@]}"
