@@ -11,7 +11,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export CI="${CI:-true}"
-export DEBIAN_FRONTEND=noninteractive
 
 step() { printf '\n== %s\n' "$*"; }
 failed_steps=()
@@ -26,45 +25,44 @@ has_script() {
   node -e 'process.exit(require("./package.json").scripts?.[process.argv[1]] ? 0 : 1)' "$1"
 }
 
-# What the suites need from Debian, each as a package and the check that finds it installed.
-missing=()
-need_pkg() {
-  local pkg=$1
-  shift
-  "$@" >/dev/null 2>&1 || missing+=("$pkg")
+# Whether a Debian package the suites need is here, by what the suites use of it.
+found() {
+  case $1 in
+    # The ledger suites start a server from these binaries (test/support/postgres-server.ts).
+    postgresql) ls /usr/lib/postgresql/*/bin/initdb ;;
+    # The runner VM suites check the boot script with shellcheck, the rendered user data with
+    # `cloud-init schema`, and read it back with PyYAML as cloud-init does.
+    python3-yaml) python3 -c 'import yaml' ;;
+    # The status page and demo report suites drive Debian's Chromium through playwright-core.
+    chromium) test -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ;;
+    # The real-VM suite builds a Debian image and boots it in qemu.
+    qemu-system-x86) command -v qemu-system-x86_64 ;;
+    qemu-utils) command -v qemu-img ;;
+    *) command -v "$1" ;;
+  esac >/dev/null 2>&1
 }
-# The ledger suites start a PostgreSQL server from its binaries (test/support/postgres-server.ts).
-need_pkg postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
-# The runner VM suites check the boot script with shellcheck, the rendered user data with
-# `cloud-init schema`, and read it back with PyYAML as cloud-init does.
-need_pkg shellcheck command -v shellcheck
-need_pkg cloud-init command -v cloud-init
-need_pkg python3-yaml python3 -c 'import yaml'
-# The status page and demo report suites drive Debian's Chromium through playwright-core.
-need_pkg chromium test -x "${CHROMIUM_PATH:-/usr/bin/chromium}"
-# The real-VM suite boots a Debian image it builds, in qemu.
-if has_script test:vm; then
-  need_pkg qemu-system-x86 command -v qemu-system-x86_64
-  need_pkg qemu-utils command -v qemu-img
-  need_pkg mmdebstrap command -v mmdebstrap
-  need_pkg genisoimage command -v genisoimage
-fi
+packages=(postgresql shellcheck cloud-init python3-yaml chromium)
+if has_script test:vm; then packages+=(qemu-system-x86 qemu-utils mmdebstrap genisoimage); fi
+missing=()
+for pkg in "${packages[@]}"; do found "$pkg" || missing+=("$pkg"); done
 
 if ((${#missing[@]} > 0)); then
   step "apt-get install ${missing[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo
+  # sudo drops the environment, so the non-interactive frontend is passed explicitly.
+  apt_get() { $sudo env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
   log=$(mktemp)
-  if ! $sudo apt-get update -qq >"$log" 2>&1; then
+  if ! apt_get update -qq >"$log" 2>&1; then
     cat "$log"
     echo "apt-get update failed, so these packages could not be installed: ${missing[*]}"
     exit 1
   fi
-  if ! $sudo apt-get install -y -qq "${missing[@]}" >"$log" 2>&1; then
+  if ! apt_get install -y -qq "${missing[@]}" >"$log" 2>&1; then
     # apt-get installs all or nothing: try each package alone to name the one that fails.
     broken=()
     for pkg in "${missing[@]}"; do
-      $sudo apt-get install -y -qq "$pkg" >"$log.$pkg" 2>&1 || {
+      apt_get install -y -qq "$pkg" >"$log.$pkg" 2>&1 || {
         broken+=("$pkg")
         tail -n 5 "$log.$pkg"
       }
@@ -75,7 +73,12 @@ if ((${#missing[@]} > 0)); then
     fi
   fi
   rm -f "$log" "$log".*
+  still=()
+  for pkg in "${missing[@]}"; do found "$pkg" || still+=("$pkg"); done
   echo "installed: ${missing[*]}"
+  if ((${#still[@]} > 0)); then
+    echo "installed, but still not found: ${still[*]}; their suites fail"
+  fi
 fi
 
 # moto_server (the EC2 wire suites) and terraform (terraform fmt) come from neither Debian nor
