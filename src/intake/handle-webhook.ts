@@ -35,7 +35,7 @@ export async function handleWebhook(
   req: WebhookRequest,
   deps: WebhookDeps,
 ): Promise<WebhookResult> {
-  verifySignature(req.rawBody, req.signature, deps.webhookSecrets);
+  await verifySignature(req.rawBody, req.signature, deps.webhookSecrets);
   const event = req.event?.trim();
   if (!event) throw new PayloadError("X-GitHub-Event is missing");
   const deliveryId = req.deliveryId?.trim();

@@ -1,27 +1,37 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { verify } from "@octokit/webhooks-methods";
 import type { Secret } from "../config/secret.js";
 import { SignatureError } from "../errors.js";
 
-const HEADER = /^sha256=([0-9a-f]{64})$/;
+/**
+ * GitHub signs the body's bytes; Octokit's `verify` signs the UTF-8 encoding of a string. The
+ * body is decoded so that encoding it again gives back the same bytes: `fatal`, because bytes
+ * that are not UTF-8 would become U+FFFD and two bodies would share one signature (as with the
+ * lenient decoder of @octokit/webhooks' own middleware); `ignoreBOM`, so a leading byte order
+ * mark is kept and signed rather than dropped.
+ * https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+ */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
- * Checks `X-Hub-Signature-256` against the raw body bytes, for each accepted secret (several
- * during a rotation), in constant time. We hash the exact bytes GitHub sent rather than a
- * re-encoded string: https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+ * Checks `X-Hub-Signature-256` against the raw body with Octokit's `verify`, once for each
+ * accepted secret (several during a rotation); the comparison is constant-time.
  */
-export function verifySignature(
+export async function verifySignature(
   rawBody: Uint8Array,
   header: string | undefined,
   secrets: readonly Secret[],
-): void {
-  const match = header === undefined ? null : HEADER.exec(header.trim());
-  if (match === null) throw new SignatureError("X-Hub-Signature-256 is missing or malformed");
-  const given = Buffer.from(match[1] as string, "hex");
-  let valid = false;
-  for (const secret of secrets) {
-    const expected = createHmac("sha256", secret.reveal()).update(rawBody).digest();
-    // Every secret is checked, so timing does not tell which one matched.
-    valid = timingSafeEqual(expected, given) || valid;
+): Promise<void> {
+  const signature = header?.trim();
+  if (!signature) throw new SignatureError("X-Hub-Signature-256 is missing");
+  let payload: string;
+  try {
+    payload = UTF8.decode(rawBody);
+  } catch {
+    throw new SignatureError("the body is not UTF-8, so it cannot be GitHub's signed JSON");
   }
-  if (!valid) throw new SignatureError("X-Hub-Signature-256 does not match");
+  // `verify` throws on an empty payload; no webhook of GitHub's has one.
+  if (payload === "") throw new SignatureError("the body is empty");
+  // Every secret is checked, so timing does not tell which one matched.
+  const matches = await Promise.all(secrets.map((s) => verify(s.reveal(), payload, signature)));
+  if (!matches.includes(true)) throw new SignatureError("X-Hub-Signature-256 does not match");
 }

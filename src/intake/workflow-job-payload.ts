@@ -1,3 +1,4 @@
+import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { z } from "zod";
 import type { JobAction, JobEvent } from "../core/job.js";
 
@@ -42,6 +43,14 @@ export const workflowJobPayload = z.object({
 });
 
 export type WorkflowJobPayload = z.output<typeof workflowJobPayload>;
+
+/**
+ * A `workflow_job` body as Octokit's webhook types describe it (from GitHub's OpenAPI
+ * description). The constraint makes the build fail if the schema asks for a field GitHub
+ * does not promise, or types it otherwise.
+ */
+export type OctokitWorkflowJob = KeptBySchema<EmitterWebhookEvent<"workflow_job">["payload"]>;
+type KeptBySchema<T extends WorkflowJobPayload> = T;
 
 /** The job event a validated payload describes. */
 export function toJobEvent(payload: WorkflowJobPayload): JobEvent {

@@ -37,7 +37,7 @@ describe("POST /webhook over HTTP", () => {
   let base: string;
   const log = memoryLogger();
 
-  const post = (body: string, headers: Record<string, string> = {}) =>
+  const post = (body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string> = {}) =>
     fetch(`${base}/webhook`, {
       method: "POST",
       body,
@@ -131,6 +131,21 @@ describe("POST /webhook over HTTP", () => {
     const text = await response.text();
     expect(text).not.toContain("octo-org");
     expect(JSON.parse(text).error).toBe("SIGNATURE_INVALID");
+    expect(await stored()).toEqual({ jobs: [], deliveries: [] });
+  });
+
+  it("rejects a body that is not UTF-8 with 401 and stores nothing, even signed over its bytes", async () => {
+    // GitHub signs UTF-8 JSON. Decoded leniently, a byte that is not UTF-8 would be stored as
+    // U+FFFD and the signature of one such body would verify another.
+    const text = JSON.stringify(workflowJobExamples[0]);
+    const at = text.indexOf('"Test workflow"') + 1;
+    const body = Buffer.concat([
+      Buffer.from(text.slice(0, at)),
+      Buffer.from([0xff]),
+      Buffer.from(text.slice(at)),
+    ]);
+    const response = await post(body, { "x-hub-signature-256": sign(body, SECRET) });
+    expect(response.status).toBe(401);
     expect(await stored()).toEqual({ jobs: [], deliveries: [] });
   });
 
