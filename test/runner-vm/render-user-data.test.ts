@@ -76,40 +76,34 @@ def content(f):
     return f["content"]
 print(json.dumps([{f["path"]: content(f) for f in d["write_files"] if "hook" in f["path"] or f["path"].endswith(".sh")} for d in docs]))
 `;
+const FILE = "(test/runner-vm/render-user-data.test.ts)";
 const pythonYaml = needTool({
   tool: "PyYAML (python3 -c 'import yaml')",
   found: spawnSync("python3", ["-c", "import yaml"]).status === 0,
-  suite: "the PyYAML reading of the hooks (test/runner-vm/render-user-data.test.ts)",
+  suite: `the PyYAML reading of the hooks ${FILE}`,
   install: "apt-get install python3-yaml",
 });
+const withCloudInit = toolAvailable("cloud-init", `the cloud-init schema tests ${FILE}`);
+const withShellcheck = toolAvailable("shellcheck", `the shellcheck tests ${FILE}`);
 
-const FILE = "(test/runner-vm/render-user-data.test.ts)";
+describe.runIf(withCloudInit)("cloud-init schema", () => {
+  it.each(variants)("validates the rendered config: %s", (_name, over) => {
+    const file = join(mkdtempSync(join(tmpdir(), "mayfly-schema-")), "user-data");
+    writeFileSync(file, render(over));
+    const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+    expect(`${result.stdout}${result.stderr}`).toMatch(/Valid (cloud-config|schema)/);
+    expect(result.status).toBe(0);
+  });
 
-describe.runIf(toolAvailable("cloud-init", `the cloud-init schema tests ${FILE}`))(
-  "cloud-init schema",
-  () => {
-    it.each(variants)("validates the rendered config: %s", (_name, over) => {
-      const file = join(mkdtempSync(join(tmpdir(), "mayfly-schema-")), "user-data");
-      writeFileSync(file, render(over));
-      const result = spawnSync("cloud-init", ["schema", "--config-file", file], {
-        encoding: "utf8",
-      });
-      expect(`${result.stdout}${result.stderr}`).toMatch(/Valid (cloud-config|schema)/);
-      expect(result.status).toBe(0);
-    });
+  it("rejects a config that breaks the schema (the check can fail)", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "mayfly-schema-")), "user-data");
+    writeFileSync(file, "#cloud-config\nwrite_files: 42\n");
+    const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+    expect(result.status).not.toBe(0);
+  });
+});
 
-    it("rejects a config that breaks the schema (the check can fail)", () => {
-      const file = join(mkdtempSync(join(tmpdir(), "mayfly-schema-")), "user-data");
-      writeFileSync(file, "#cloud-config\nwrite_files: 42\n");
-      const result = spawnSync("cloud-init", ["schema", "--config-file", file], {
-        encoding: "utf8",
-      });
-      expect(result.status).not.toBe(0);
-    });
-  },
-);
-
-describe.runIf(toolAvailable("shellcheck", `the shellcheck tests ${FILE}`))("shellcheck", () => {
+describe.runIf(withShellcheck)("shellcheck", () => {
   it("passes on the boot script", () => {
     // Tracing would print the JIT config into the console log.
     expect(bootScript()).not.toMatch(/^\s*set (-[a-z]*x|-o xtrace)/m);
