@@ -127,7 +127,8 @@ export async function run(
         return 75; // EX_TEMPFAIL
       }
       io.out(values.json ? JSON.stringify(report, null, 2) : formatReconcileReport(report));
-      return 0;
+      // The phases that did not fail ran in full; the exit code still says one failed.
+      return report.failed.length > 0 ? 1 : 0;
     }
     if ((command === "usage" || command === "jobs") && sub === undefined) {
       const { since, until, by, state, org, repo, pool, limit } = values;

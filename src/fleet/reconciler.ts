@@ -33,11 +33,21 @@ export const DEFAULT_RECONCILER: ReconcilerOptions = {
   deliveryFetchesPerPass: 100,
 };
 
+/**
+ * The parts of a pass, each failing alone (DESIGN.md, "Reconciler"): `plan` reads the cloud,
+ * GitHub and the ledger and decides; `vm-repairs` and `registrations` carry out its VM and
+ * registration actions; `close-jobs` asks GitHub about old queued jobs.
+ */
+export type ReconcilePhase = "recovery" | "plan" | "vm-repairs" | "registrations" | "close-jobs";
+
 /** What one pass saw, decided and (unless a dry run) did. */
 export interface ReconcileReport {
-  readonly plan: ReconcilePlan;
+  /** Null when the plan phase failed: nothing was repaired from it. */
+  readonly plan: ReconcilePlan | null;
   readonly recovered: RecoveryCounts | null;
   readonly jobsClosed: number;
+  /** The phases that failed this pass, in the order they ran; the others ran in full. */
+  readonly failed: readonly ReconcilePhase[];
   readonly dryRun: boolean;
 }
 
@@ -62,8 +72,9 @@ const INSTALLATIONS_SEEN_SECONDS = 30 * 86400;
 
 /**
  * One reconcile pass: recover missed deliveries, then compare the cloud, GitHub and the
- * ledger and repair what differs (core/reconcile-plan.ts decides). The cloud and GitHub
- * are read before the ledger, so a VM or registration seen always has its intent row.
+ * ledger and repair what differs (core/reconcile-plan.ts decides). Each phase fails alone:
+ * its error is logged with its name and counted, and the phases after it still run, so one
+ * bad delivery or one failing API cannot stop every other repair.
  */
 export async function reconcileOnce(
   deps: FleetDeps,
@@ -71,20 +82,63 @@ export async function reconcileOnce(
   state: ReconcilerState,
   dryRun = false,
 ): Promise<ReconcileReport> {
-  const recovered = dryRun
-    ? null
-    : await recoverDeliveries(
-        {
-          ...deps,
-          pools: deps.fleet.pools,
-          bindingLabelPrefix: deps.fleet.bindingLabelPrefix,
-        },
-        {
-          maxFetches: options.deliveryFetchesPerPass,
-          recordedBefore: state.startedAt,
-          progress: state.recovery,
-        },
-      );
+  const failed: ReconcilePhase[] = [];
+  const phase = async <T>(name: ReconcilePhase, work: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await work();
+    } catch (error) {
+      failed.push(name);
+      deps.logger.error({ err: error, loop: "reconciler", phase: name }, "reconcile phase failed");
+      deps.metrics?.reconcileFailed(name);
+      return undefined;
+    }
+  };
+  // A dry run changes nothing, so it recovers nothing; its plan is all it has to show.
+  if (dryRun) {
+    const { plan } = await observeAndPlan(deps, options);
+    return { plan, recovered: null, jobsClosed: 0, failed, dryRun };
+  }
+  const recovered = await phase("recovery", () =>
+    recoverDeliveries(
+      {
+        ...deps,
+        pools: deps.fleet.pools,
+        bindingLabelPrefix: deps.fleet.bindingLabelPrefix,
+      },
+      {
+        maxFetches: options.deliveryFetchesPerPass,
+        recordedBefore: state.startedAt,
+        progress: state.recovery,
+      },
+    ),
+  );
+  const planned = await phase("plan", () => observeAndPlan(deps, options));
+  if (planned !== undefined) {
+    await phase("vm-repairs", () => carryOut(planned.plan, deps));
+    await phase("registrations", () =>
+      deleteRegistrations(planned.plan, deps, planned.whereRegistered),
+    );
+  }
+  const jobsClosed = await phase("close-jobs", () => closeFinishedJobs(deps, options, state));
+  return {
+    plan: planned?.plan ?? null,
+    recovered: recovered ?? null,
+    jobsClosed: jobsClosed ?? 0,
+    failed,
+    dryRun,
+  };
+}
+
+type WhereRegistered = ReadonlyMap<number, { installationId: number; org: string }>;
+
+/**
+ * Reads the cloud and GitHub, then the ledger, and decides. The cloud and GitHub are read
+ * before the ledger, so a VM or registration seen always has its intent row.
+ */
+async function observeAndPlan(
+  deps: FleetDeps,
+  options: ReconcilerOptions,
+): Promise<{ plan: ReconcilePlan; whereRegistered: WhereRegistered }> {
   const seenSince = new Date(deps.now().getTime() - INSTALLATIONS_SEEN_SECONDS * 1000);
   const { installations } = await deps.ledger.reconcileView(seenSince);
   const vms = [];
@@ -114,18 +168,11 @@ export async function reconcileOnce(
     },
     { maxLaunchFailures: options.maxLaunchFailures, maxActionsPerKind: options.maxActionsPerKind },
   );
-  if (dryRun) return { plan, recovered, jobsClosed: 0, dryRun };
-
-  await carryOut(plan, deps, whereRegistered);
-  const jobsClosed = await closeFinishedJobs(deps, options, state);
-  return { plan, recovered, jobsClosed, dryRun };
+  return { plan, whereRegistered };
 }
 
-async function carryOut(
-  plan: ReconcilePlan,
-  deps: FleetDeps,
-  whereRegistered: ReadonlyMap<number, { installationId: number; org: string }>,
-): Promise<void> {
+/** The plan's VM repairs: terminations, ended VMs, abandoned launches, leases, give-ups. */
+async function carryOut(plan: ReconcilePlan, deps: FleetDeps): Promise<void> {
   const now = deps.now();
   if (plan.terminate.length > 0) {
     await deps.cloud.terminate(plan.terminate.map((t) => t.instanceId));
@@ -151,6 +198,14 @@ async function carryOut(
   for (const r of plan.releaseSubnets) await deps.ledger.releaseSubnet(r.runnerRowId);
   for (const g of plan.giveUp)
     await deps.ledger.giveUpJob(g.jobId, `gave up after ${g.launchFailures} failed launches`, now);
+}
+
+/** The plan's registration cleanup: offline registrations of ours are deleted. */
+async function deleteRegistrations(
+  plan: ReconcilePlan,
+  deps: FleetDeps,
+  whereRegistered: WhereRegistered,
+): Promise<void> {
   for (const d of plan.deleteRunners) {
     const at = whereRegistered.get(d.runnerId);
     if (at !== undefined) await deps.github.deleteRunner(at.installationId, at.org, d.runnerId);
@@ -196,11 +251,15 @@ export function startReconciler(
   const pass = async (): Promise<Record<string, unknown>> => {
     const led = await deps.ledger.asLeader("reconcile", () => reconcileOnce(deps, options, state));
     if (!led.leader) return { leader: false };
-    const { plan, recovered, jobsClosed } = led.result;
-    if (plan.relaunchCount > 0 || (recovered?.recorded ?? 0) > 0) options.onRelaunch?.();
-    const repairs = { ...countsOf(plan), recovered: recovered?.recorded ?? 0, jobsClosed };
+    const { plan, recovered, jobsClosed, failed } = led.result;
+    if ((plan?.relaunchCount ?? 0) > 0 || (recovered?.recorded ?? 0) > 0) options.onRelaunch?.();
+    const repairs = {
+      ...(plan === null ? {} : countsOf(plan)),
+      recovered: recovered?.recorded ?? 0,
+      jobsClosed,
+    };
     for (const [kind, count] of Object.entries(repairs)) deps.metrics?.repaired(kind, count);
-    return repairs;
+    return failed.length === 0 ? repairs : { ...repairs, failedPhases: failed };
   };
   return scheduleTask("reconciler", options.schedule, pass, deps.logger, { runAtStart: true });
 }

@@ -1,5 +1,5 @@
-import { PayloadError } from "../errors.js";
-import type { DeliverySummary, GitHub } from "../github/github.js";
+import { MayflyError } from "../errors.js";
+import type { DeliveryPayload, DeliverySummary, GitHub } from "../github/github.js";
 import { type JobDeliveryDeps, recordJobDelivery } from "../intake/record-job-delivery.js";
 import { JOB_ACTIONS } from "../intake/workflow-job-payload.js";
 import type { Logger } from "../log/logger.js";
@@ -14,7 +14,7 @@ export interface RecoveryDeps extends JobDeliveryDeps {
 export interface RecoveryProgress {
   /** GitHub's time up to which the log has been gone through; undefined before a first pass. */
   resumeFrom: Date | undefined;
-  /** Deliveries fetched that the ledger does not keep (not our jobs, malformed), by GUID. */
+  /** Deliveries fetched that the ledger does not keep (not our jobs), by GUID. */
   readonly settled: Map<string, Date>;
 }
 
@@ -45,10 +45,14 @@ export interface RecoveryOptions {
 export interface RecoveryCounts {
   /** Log entries since the cursor, any event. */
   readonly listed: number;
+  /** Job deliveries the log shows we answered with 2xx: received, so not fetched. */
+  readonly answered: number;
   readonly fetched: number;
   readonly recorded: number;
-  /** Fetched but not recorded: not our job, already recorded meanwhile, or malformed. */
+  /** Fetched but not recorded: not our job, already recorded meanwhile, or not applicable. */
   readonly skipped: number;
+  /** Fetches that failed: those deliveries are tried again on a later pass. */
+  readonly unfetched: number;
   /** Unknown deliveries left for a later pass by the fetch budget. */
   readonly left: number;
 }
@@ -62,7 +66,8 @@ const DEFAULT_LATE_MS = MINUTE;
 /**
  * Records the `workflow_job` deliveries GitHub logged but the ledger never got (GitHub does
  * not redeliver failed ones by itself), oldest first, through the same intake as HTTP.
- * A redelivery shares its original's GUID, so each GUID is fetched once at most.
+ * A redelivery shares its original's GUID, so each GUID is fetched once at most, and not at
+ * all when the log shows we answered it 2xx (FIELD-NOTES.md: "a 2xx there was answered by us").
  */
 export async function recoverDeliveries(
   deps: RecoveryDeps,
@@ -78,15 +83,20 @@ export async function recoverDeliveries(
   // than `lateMs` before it are all in the log by now.
   let listedAt: Date | undefined;
   const byGuid = new Map<string, DeliverySummary>();
+  // A GUID is logged once per attempt (redeliveries share it); one 2xx among them is enough.
+  const answered = new Set<string>();
   for await (const d of deps.github.listDeliveries(since)) {
     listed += 1;
     listedAt ??= d.listedAt ?? d.deliveredAt;
     if (d.event !== "workflow_job") continue;
     if (d.action !== null && !(JOB_ACTIONS as readonly string[]).includes(d.action)) continue;
+    // Intake answers 2xx only once the delivery is recorded, or known not to be ours.
+    if (d.statusCode >= 200 && d.statusCode < 300) answered.add(d.guid);
     if (progress?.settled.has(d.guid)) continue;
     // Newest first: the last entry kept for a GUID is its first delivery.
     byGuid.set(d.guid, d);
   }
+  for (const guid of answered) byGuid.delete(guid);
   const known = await deps.ledger.knownDeliveries([...byGuid.keys()]);
   const unknown = [...byGuid.values()]
     .filter((d) => !known.has(d.guid))
@@ -95,12 +105,18 @@ export async function recoverDeliveries(
 
   let recorded = 0;
   let skipped = 0;
+  let unfetched: DeliverySummary | undefined;
+  let unfetchedCount = 0;
   for (const d of batch) {
     const outcome = await recordFromLog(d, deps);
+    if (outcome === "unfetched") {
+      unfetched ??= d;
+      unfetchedCount += 1;
+      continue;
+    }
     if (outcome === "recorded") recorded += 1;
     else skipped += 1;
-    if (outcome === "ignored" || outcome === "malformed")
-      progress?.settled.set(d.guid, d.deliveredAt);
+    if (outcome === "ignored") progress?.settled.set(d.guid, d.deliveredAt);
   }
 
   const left = unknown.length - batch.length;
@@ -111,11 +127,19 @@ export async function recoverDeliveries(
       listedAt === undefined
         ? undefined
         : new Date(listedAt.getTime() - (options.lateMs ?? DEFAULT_LATE_MS));
-    const leftOver = unknown[batch.length]?.deliveredAt;
+    const leftOver = earlier(unfetched?.deliveredAt, unknown[batch.length]?.deliveredAt);
     progress.resumeFrom = earlier(leftOver, complete) ?? progress.resumeFrom;
     for (const [guid, at] of progress.settled) if (at < since) progress.settled.delete(guid);
   }
-  const counts = { listed, fetched: batch.length, recorded, skipped, left };
+  const counts = {
+    listed,
+    answered: answered.size,
+    fetched: batch.length - unfetchedCount,
+    recorded,
+    skipped,
+    unfetched: unfetchedCount,
+    left,
+  };
   deps.logger.info({ loop: "recover-deliveries", since, ...counts }, "deliveries recovered");
   return counts;
 }
@@ -134,20 +158,42 @@ function earlier(a: Date | undefined, b: Date | undefined): Date | undefined {
   return a < b ? a : b;
 }
 
+/**
+ * Fetches one logged delivery and applies it. A failed fetch is left for a later pass; a
+ * delivery that fetched but cannot be applied, whatever the error, is remembered in the
+ * ledger as skipped, so that no pass fetches it again and it never holds up the others.
+ */
 async function recordFromLog(
   d: DeliverySummary,
   deps: RecoveryDeps,
-): Promise<"recorded" | "duplicate" | "ignored" | "malformed"> {
-  const { event, payload } = await deps.github.getDeliveryPayload(d.id);
+): Promise<"recorded" | "duplicate" | "ignored" | "skipped" | "unfetched"> {
+  const ids = { loop: "recover-deliveries", deliveryId: d.guid, logId: d.id };
+  let fetched: DeliveryPayload;
   try {
-    return (await recordJobDelivery(d.guid, event, payload, deps)).outcome;
+    fetched = await deps.github.getDeliveryPayload(d.id);
   } catch (error) {
-    if (!(error instanceof PayloadError)) throw error;
-    // IDs only: the body may hold anything, and the message quotes the payload's paths.
-    deps.logger.warn(
-      { loop: "recover-deliveries", deliveryId: d.guid, logId: d.id, event, code: error.code },
-      "logged delivery is malformed; skipped",
-    );
-    return "malformed";
+    deps.logger.warn({ ...ids, err: error }, "could not fetch a logged delivery; retried later");
+    return "unfetched";
   }
+  try {
+    return (await recordJobDelivery(d.guid, fetched.event, fetched.payload, deps)).outcome;
+  } catch (error) {
+    const reason = reasonOf(error);
+    await deps.ledger.skipDelivery(d.guid, reason, deps.now());
+    // IDs and a code only: the body may hold anything, and messages quote parts of it.
+    deps.logger.warn(
+      { ...ids, event: fetched.event, reason },
+      "logged delivery cannot be applied; skipped",
+    );
+    return "skipped";
+  }
+}
+
+/** A reason code for a delivery that could not be applied: never a message. */
+function reasonOf(error: unknown): string {
+  if (error instanceof MayflyError) return error.code;
+  // node-postgres and PGlite errors carry the SQLSTATE, e.g. 22021 for U+0000 in text.
+  const sqlState = (error as { code?: unknown } | null)?.code;
+  if (typeof sqlState === "string" && /^[0-9A-Z]{5}$/.test(sqlState)) return `SQLSTATE_${sqlState}`;
+  return "APPLY_FAILED";
 }

@@ -45,6 +45,8 @@ export interface DeliverySummary {
   action: string | null;
   deliveredAt: Date;
   redelivery: boolean;
+  /** The HTTP status our endpoint answered this attempt with (GitHub's `status_code`). */
+  statusCode: number;
   /** GitHub's clock when it served the page holding this entry (its Date header), if sent. */
   listedAt?: Date;
 }

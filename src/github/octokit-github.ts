@@ -210,6 +210,7 @@ export class OctokitGitHub implements GitHub {
           action: d.action,
           deliveredAt,
           redelivery: d.redelivery,
+          statusCode: d.status_code,
           ...(listedAt ? { listedAt } : {}),
         };
       }

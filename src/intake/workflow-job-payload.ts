@@ -1,6 +1,7 @@
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { z } from "zod";
 import type { JobAction, JobEvent } from "../core/job.js";
+import { everyStringStorable } from "./storable-text.js";
 
 const timestamp = z
   .string()
@@ -14,33 +15,36 @@ export const JOB_ACTIONS: readonly JobAction[] = ["waiting", "queued", "in_progr
  * The fields of a `workflow_job` delivery that mayfly uses; anything else is dropped.
  * Lenient where GitHub's own examples are: older payloads lack `run_attempt`, `created_at`,
  * `workflow_name` and `head_branch`, and `organization`/`installation` are optional.
+ * Every string it keeps must be one PostgreSQL can store as sent (storable-text.ts).
  * https://docs.github.com/en/webhooks/webhook-events-and-payloads#workflow_job
  */
-export const workflowJobPayload = z.object({
-  action: z.enum(JOB_ACTIONS as [JobAction, ...JobAction[]]),
-  workflow_job: z.object({
-    id,
-    run_id: id,
-    run_attempt: id.optional(),
-    name: z.string(),
-    workflow_name: z.string().nullish(),
-    head_branch: z.string().nullish(),
-    head_sha: z.string().regex(/^[0-9a-f]{40,64}$/, "expected a commit SHA"),
-    labels: z.array(z.string()).max(100),
-    created_at: timestamp,
-    started_at: timestamp,
-    completed_at: timestamp,
-    conclusion: z.string().nullish(),
-    runner_id: z.number().int().nullish(),
-    runner_name: z.string().nullish(),
-  }),
-  repository: z.object({
-    full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected "owner/repo"'),
-    owner: z.object({ login: z.string() }),
-  }),
-  organization: z.object({ login: z.string() }).nullish(),
-  installation: z.object({ id }).nullish(),
-});
+export const workflowJobPayload = z
+  .object({
+    action: z.enum(JOB_ACTIONS as [JobAction, ...JobAction[]]),
+    workflow_job: z.object({
+      id,
+      run_id: id,
+      run_attempt: id.optional(),
+      name: z.string(),
+      workflow_name: z.string().nullish(),
+      head_branch: z.string().nullish(),
+      head_sha: z.string().regex(/^[0-9a-f]{40,64}$/, "expected a commit SHA"),
+      labels: z.array(z.string()).max(100),
+      created_at: timestamp,
+      started_at: timestamp,
+      completed_at: timestamp,
+      conclusion: z.string().nullish(),
+      runner_id: z.number().int().nullish(),
+      runner_name: z.string().nullish(),
+    }),
+    repository: z.object({
+      full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected "owner/repo"'),
+      owner: z.object({ login: z.string() }),
+    }),
+    organization: z.object({ login: z.string() }).nullish(),
+    installation: z.object({ id }).nullish(),
+  })
+  .superRefine(everyStringStorable);
 
 export type WorkflowJobPayload = z.output<typeof workflowJobPayload>;
 

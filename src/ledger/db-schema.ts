@@ -55,6 +55,12 @@ export interface DeliveriesTable {
   received_at: Date;
 }
 
+export interface SkippedDeliveriesTable {
+  id: string;
+  reason: string;
+  skipped_at: Date;
+}
+
 export interface SubnetsTable {
   subnet_id: string;
   availability_zone: string;
@@ -86,6 +92,7 @@ export interface UsageTable {
 export interface Database {
   jobs: JobsTable;
   deliveries: DeliveriesTable;
+  skipped_deliveries: SkippedDeliveriesTable;
   subnets: SubnetsTable;
   runners: RunnersTable;
   usage: UsageTable;

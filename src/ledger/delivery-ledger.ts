@@ -4,7 +4,7 @@ import type { Database } from "./db-schema.js";
 // Bound parameters per query stay well under PostgreSQL's 65,535.
 const CHUNK = 1000;
 
-/** The delivery IDs among `ids` that the ledger holds. */
+/** The delivery IDs among `ids` that the ledger holds, received or skipped. */
 export async function knownDeliveries(
   db: Kysely<Database>,
   ids: readonly string[],
@@ -12,10 +12,12 @@ export async function knownDeliveries(
   const known = new Set<string>();
   const unique = [...new Set(ids)];
   for (let i = 0; i < unique.length; i += CHUNK) {
+    const chunk = unique.slice(i, i + CHUNK);
     const rows = await db
       .selectFrom("deliveries")
       .select("id")
-      .where("id", "in", unique.slice(i, i + CHUNK))
+      .where("id", "in", chunk)
+      .union(db.selectFrom("skipped_deliveries").select("id").where("id", "in", chunk))
       .execute();
     for (const row of rows) known.add(row.id);
   }
@@ -31,4 +33,18 @@ export async function latestDeliveryAt(
   if (before !== undefined) query = query.where("received_at", "<", before);
   const row = await query.executeTakeFirst();
   return row?.latest == null ? undefined : new Date(row.latest);
+}
+
+/** Remembers a delivery that could not be applied, by ID and reason code; a known one stays as it is. */
+export async function skipDelivery(
+  db: Kysely<Database>,
+  id: string,
+  reason: string,
+  at: Date,
+): Promise<void> {
+  await db
+    .insertInto("skipped_deliveries")
+    .values({ id, reason, skipped_at: at })
+    .onConflict((oc) => oc.column("id").doNothing())
+    .execute();
 }

@@ -133,8 +133,10 @@ export interface Ledger {
   getJob(id: number): Promise<Job | undefined>;
   /** Deletes what retention no longer keeps (live jobs and VMs never); answers how many of each. */
   prune(cutoffs: PruneCutoffs): Promise<Pruned>;
-  /** The delivery IDs among `ids` that the ledger holds (pruned ones are forgotten). */
+  /** The delivery IDs among `ids` that the ledger holds, received or skipped (pruned ones are forgotten). */
   knownDeliveries(ids: readonly string[]): Promise<Set<string>>;
+  /** Remembers a logged delivery recovery could not apply (its ID and a reason code, never its body). */
+  skipDelivery(id: string, reason: string, at: Date): Promise<void>;
   /** When the newest delivery reached us (only those received before `before`, if given). */
   latestDeliveryAt(before?: Date): Promise<Date | undefined>;
   /** Claims the jobs to launch now within every limit and writes their launch intents. */

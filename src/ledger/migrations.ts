@@ -138,4 +138,21 @@ export const migrations: Record<string, Migration> = {
       await sql`alter table runners add column terminate_asked_at timestamptz`.execute(db);
     },
   },
+  // 0004 was taken (0004_terminate_asked_at) and 0005/0006 are other changes' numbers; the
+  // Migrator applies names in order and refuses one sorting before a migration already applied.
+  "0007_skipped_deliveries": {
+    async up(db: Kysely<unknown>) {
+      // Logged deliveries recovery could not apply: never fetched again. The GUID and a
+      // reason code only, never the body or a message quoting it (DESIGN.md, "What is stored").
+      await sql`
+        create table skipped_deliveries (
+          id          text primary key,               -- X-GitHub-Delivery
+          reason      text not null,                  -- an error code, e.g. PAYLOAD_INVALID
+          skipped_at  timestamptz not null
+        )`.execute(db);
+      await sql`create index skipped_deliveries_skipped_at on skipped_deliveries (skipped_at)`.execute(
+        db,
+      );
+    },
+  },
 };

@@ -10,7 +10,7 @@ export interface PruneCutoffs {
 }
 
 /**
- * Deletes what retention no longer keeps: delivery IDs, completed jobs and the terminated
+ * Deletes what retention no longer keeps: delivery IDs (received or skipped), completed jobs and the terminated
  * runners of that age, and usage rows of VMs launched before the usage cutoff. Live jobs
  * and VMs are never pruned, whatever their age.
  */
@@ -19,6 +19,11 @@ export async function prune(db: Kysely<Database>, cutoffs: PruneCutoffs): Promis
     const deliveries = await tx
       .deleteFrom("deliveries")
       .where("received_at", "<", cutoffs.deliveries)
+      .executeTakeFirst();
+    // Skipped ones go with them: by then GitHub's log no longer lists them either.
+    const skipped = await tx
+      .deleteFrom("skipped_deliveries")
+      .where("skipped_at", "<", cutoffs.deliveries)
       .executeTakeFirst();
     // A runner is kept while a subnet still names it (a lease not yet returned).
     const runners = await tx
@@ -65,7 +70,7 @@ export async function prune(db: Kysely<Database>, cutoffs: PruneCutoffs): Promis
       .where("day", "<", cutoffs.usage.toISOString().slice(0, 10))
       .executeTakeFirst();
     return {
-      deliveries: Number(deliveries.numDeletedRows),
+      deliveries: Number(deliveries.numDeletedRows) + Number(skipped.numDeletedRows),
       jobs: Number(jobs.numDeletedRows),
       runners: Number(runners.numDeletedRows),
       usage: Number(usage.numDeletedRows),

@@ -148,6 +148,10 @@ export class SqlLedger implements Ledger {
     return deliveryLedger.knownDeliveries(this.db, ids);
   }
 
+  skipDelivery(id: string, reason: string, at: Date): Promise<void> {
+    return deliveryLedger.skipDelivery(this.db, id, reason, at);
+  }
+
   latestDeliveryAt(before?: Date): Promise<Date | undefined> {
     return deliveryLedger.latestDeliveryAt(this.db, before);
   }

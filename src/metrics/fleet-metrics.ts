@@ -18,6 +18,8 @@ export interface FleetMetrics {
   throttled(service: ApiService): void;
   /** The reconciler repaired this many of one kind of difference. */
   repaired(kind: string, count: number): void;
+  /** A phase of a reconcile pass failed (the pass's other phases still ran). */
+  reconcileFailed(phase: string): void;
   /** The dispatcher's rate budget left for a service, in requests. */
   budgetLeft(service: ApiService, requests: number): void;
 }

@@ -65,6 +65,11 @@ export function prometheusMetrics(ledger: Pick<Ledger, "fleetCounts">): Promethe
     "Differences the reconciler repaired, by kind",
     ["kind"],
   );
+  const reconcileFailures = counter(
+    "mayfly_reconcile_failures_total",
+    "Reconcile phases that failed, by phase (the other phases of the pass still ran)",
+    ["phase"],
+  );
   const budget = new Gauge({
     name: "mayfly_rate_budget_remaining",
     help: "Requests the dispatcher may still spend now within the fleet's limits",
@@ -81,6 +86,7 @@ export function prometheusMetrics(ledger: Pick<Ledger, "fleetCounts">): Promethe
     repaired: (kind, count) => {
       if (count > 0) repairs.inc({ kind }, count);
     },
+    reconcileFailed: (phase) => reconcileFailures.inc({ phase }),
     budgetLeft: (service, requests) => budget.set({ service }, Math.max(0, requests)),
   };
   return {

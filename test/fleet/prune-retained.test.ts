@@ -43,6 +43,13 @@ describe("retention", () => {
     expect(await pruneRetained(t.ledger, retention, now)).toMatchObject({ deliveries: 0 });
   });
 
+  it("forgets skipped deliveries after the delivery retention, as it does received ones", async () => {
+    await t.ledger.skipDelivery("s-4", "PAYLOAD_INVALID", at(4));
+    await t.ledger.skipDelivery("s-2", "PAYLOAD_INVALID", at(2));
+    expect(await pruneRetained(t.ledger, retention, now)).toMatchObject({ deliveries: 1 });
+    expect(await t.query("select id from skipped_deliveries")).toEqual([{ id: "s-2" }]);
+  });
+
   it("deletes completed jobs and their terminated VMs after the job retention, keeps usage longer, and never touches live jobs", async () => {
     const events = [
       // [job, action, days ago]: an old completed job, an old job still queued, a recent completed one.

@@ -80,6 +80,21 @@ describe("mayfly reconcile", () => {
     expect(JSON.parse(out)).toMatchObject({ dryRun: true, plan: { relaunchCount: 1 } });
   });
 
+  it("runs the other phases when one fails, says which, and exits 1", async () => {
+    await gh.stop();
+    gh = await startSimGitHub({
+      fault: (r) => (r.path === "/app/hook/deliveries" ? 503 : undefined),
+    });
+    env.GITHUB_APP_ID = String(gh.appId);
+    env.GITHUB_APP_PRIVATE_KEY = gh.privateKey.reveal();
+    env.GITHUB_API_URL = gh.url;
+    ec2.seed(1, { "mayfly:fleet": "cli" });
+    const { code, out } = await mayfly(["reconcile"]);
+    expect(code).toBe(1);
+    expect(out).toContain("failed phases: recovery");
+    expect(out).toMatch(/relaunch\s+1/);
+  });
+
   it("refuses to run without the GitHub App", async () => {
     delete env.GITHUB_APP_ID;
     const { code, err } = await mayfly(["reconcile", "--dry-run"]);

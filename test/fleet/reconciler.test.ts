@@ -11,8 +11,10 @@ import {
   reconcileOnce,
 } from "../../src/fleet/reconciler.js";
 import { OctokitGitHub } from "../../src/github/octokit-github.js";
+import { prometheusMetrics } from "../../src/metrics/prometheus-metrics.js";
 import { type SimEc2, startSimEc2 } from "../../src/sim/ec2/sim-ec2.js";
 import { type SimGitHub, startSimGitHub } from "../../src/sim/github/start-sim-github.js";
+import { jobPayload } from "../../src/sim/world/job-payload.js";
 import { testEc2Client } from "../cloud/ec2-test-client.js";
 import { FAST } from "../github/adapter.js";
 import { jobEvent, memoryLogger } from "../support/fixtures.js";
@@ -36,13 +38,18 @@ describe("the reconciler", () => {
   let deps: FleetDeps;
   let clock: Date;
   let delivery = 0;
+  let log: ReturnType<typeof memoryLogger>;
+  // What the simulated GitHub answers instead, per request; undefined: the real answer.
+  let githubFault: ((r: { method: string; path: string }) => number | undefined) | undefined;
   const later = (seconds: number) => {
     clock = new Date(clock.getTime() + seconds * 1000);
   };
 
   beforeEach(async () => {
     t = await testLedger("pglite", "");
-    gh = await startSimGitHub();
+    githubFault = undefined;
+    gh = await startSimGitHub({ fault: (r) => githubFault?.(r) });
+    log = memoryLogger();
     ec2 = await startSimEc2({ pendingMs: 0, shuttingDownMs: 0, vpcId: "vpc-0511" });
     clock = new Date();
     deps = {
@@ -56,7 +63,7 @@ describe("the reconciler", () => {
       }),
       cloud: new Ec2Cloud({ client: testEc2Client(ec2.url), fleet: "rec", network: fleet.network }),
       fleet,
-      logger: memoryLogger().logger,
+      logger: log.logger,
       now: () => clock,
       random: () => 0,
     };
@@ -90,9 +97,9 @@ describe("the reconciler", () => {
 
   it("terminates a VM of ours that the ledger does not know, once past the launch grace", async () => {
     ec2.seed(1, { "mayfly:fleet": "rec", "mayfly:runner": "rec-999-1" });
-    expect((await pass()).plan.terminate).toEqual([]);
+    expect((await pass()).plan?.terminate).toEqual([]);
     later(61);
-    expect((await pass()).plan.terminate).toMatchObject([{ reason: "orphan" }]);
+    expect((await pass()).plan?.terminate).toMatchObject([{ reason: "orphan" }]);
     expect(live()).toEqual([]);
   });
 
@@ -112,7 +119,7 @@ describe("the reconciler", () => {
     expect(await claim()).toEqual([]);
     later(61);
     const first = await pass();
-    expect(first.plan.abandonLaunch).toMatchObject([{ runnerRowId: intent.runnerRowId }]);
+    expect(first.plan?.abandonLaunch).toMatchObject([{ runnerRowId: intent.runnerRowId }]);
     await pass();
     expect(gh.runners()).toEqual([]);
     expect((await t.ledger.listSubnets()).every((s) => !s.leased)).toBe(true);
@@ -140,9 +147,9 @@ describe("the reconciler", () => {
       "token-2",
     );
     later(61);
-    expect((await pass()).plan.terminate).toEqual([]);
+    expect((await pass()).plan?.terminate).toEqual([]);
     later(5 * 60);
-    expect((await pass()).plan.terminate).toMatchObject([{ reason: "idle-past-timeout" }]);
+    expect((await pass()).plan?.terminate).toMatchObject([{ reason: "idle-past-timeout" }]);
     await pass();
     expect(live()).toEqual([]);
     expect(await t.query("select state from runners")).toEqual([{ state: "terminated" }]);
@@ -171,7 +178,7 @@ describe("the reconciler", () => {
       if (!intent) throw new Error("expected a launch");
       await t.ledger.recordLaunchFailure(intent.runnerRowId, "InvalidAMIID.NotFound", clock, clock);
     }
-    expect((await pass()).plan.giveUp).toMatchObject([{ jobId: 4 }]);
+    expect((await pass()).plan?.giveUp).toMatchObject([{ jobId: 4 }]);
     expect(await claim()).toEqual([]);
     expect(await t.query("select launch_error from jobs")).toEqual([
       { launch_error: `gave up after ${OPTIONS.maxLaunchFailures} failed launches` },
@@ -182,7 +189,7 @@ describe("the reconciler", () => {
     ec2.seed(1, { "mayfly:fleet": "rec" });
     later(61);
     const report = await reconcileOnce(deps, OPTIONS, newReconcilerState(clock), true);
-    expect(report.plan.terminate).toHaveLength(1);
+    expect(report.plan?.terminate).toHaveLength(1);
     expect(live()).toHaveLength(1);
   });
 
@@ -193,11 +200,110 @@ describe("the reconciler", () => {
     expect(await launchRunner(intent, deps)).toBe("launched");
     later(61);
     const { plan } = await pass();
-    expect([plan.terminate, plan.abandonLaunch, plan.deleteRunners, plan.releaseSubnets]).toEqual([
-      [],
-      [],
-      [],
-      [],
-    ]);
+    expect([
+      plan?.terminate,
+      plan?.abandonLaunch,
+      plan?.deleteRunners,
+      plan?.releaseSubnets,
+    ]).toEqual([[], [], [], []]);
+  });
+
+  describe("in phases that fail alone", () => {
+    const LABELS = ["self-hosted", "linux", "mayfly-4cpu"];
+    /** The repairs every pass below should make: an orphan VM and an offline registration. */
+    const arrangeRepairs = async () => {
+      ec2.seed(1, { "mayfly:fleet": "rec", "mayfly:runner": "rec-999-1" });
+      await deps.github.generateJitConfig({
+        installationId: 77,
+        org: "example-org",
+        name: "rec-998-1",
+        runnerGroupId: 1,
+        labels: ["mayfly-4cpu"],
+      });
+      later(61);
+    };
+    const repaired = () => ({
+      liveVms: live().length,
+      registrations: gh.runners().map((r) => r.name),
+    });
+    /** A `queued` delivery GitHub logged but never got answered (the webhook was lost). */
+    const logQueued = (jobId: number, labels = LABELS) => {
+      const job = gh.addJob({ id: jobId, repository: "example-org/app", labels });
+      return gh.recordDelivery("workflow_job", jobPayload("queued", job, 77));
+    };
+    const payloadFetches = () => gh.requestCount(/^\/app\/hook\/deliveries\/\d+$/);
+
+    it("skips a poisoned delivery, serves the lost job logged after it, and still makes every other repair", async () => {
+      await queue(1); // a job of installation 77, so its registrations are listed
+      await arrangeRepairs();
+      const poisoned = logQueued(6, [...LABELS, "mayfly-run-nul\u0000byte"]);
+      logQueued(7);
+
+      const report = await pass();
+
+      expect(report.failed).toEqual([]);
+      expect(report.recovered).toMatchObject({ fetched: 2, recorded: 1, skipped: 1 });
+      expect(repaired()).toEqual({ liveVms: 0, registrations: [] });
+      expect(await t.query("select id, reason from skipped_deliveries")).toEqual([
+        { id: poisoned.guid, reason: "PAYLOAD_INVALID" },
+      ]);
+      expect(await t.ledger.getJob(6)).toBeUndefined();
+      // The lost job is served: the dispatcher claims it and its runner launches.
+      const intents = await claim();
+      const lost = intents.find((i) => i.jobId === 7);
+      if (lost === undefined) throw new Error("expected a launch for the lost job");
+      expect(await launchRunner(lost, deps)).toBe("launched");
+      // The poisoned delivery is not fetched again, by this state or a fresh one.
+      const fetched = payloadFetches();
+      expect((await pass()).failed).toEqual([]);
+      expect((await pass(newReconcilerState(clock))).failed).toEqual([]);
+      expect(payloadFetches()).toBe(fetched);
+    });
+
+    it("repairs VMs and registrations when recovery fails, and says so in the log and the metrics", async () => {
+      const { metrics, registry } = prometheusMetrics(t.ledger);
+      deps = { ...deps, metrics };
+      await queue(1);
+      await arrangeRepairs();
+      logQueued(7);
+      githubFault = (r) => (r.path === "/app/hook/deliveries" ? 503 : undefined);
+
+      const report = await pass();
+
+      expect(report.failed).toEqual(["recovery"]);
+      expect(report.recovered).toBeNull();
+      expect(repaired()).toEqual({ liveVms: 0, registrations: [] });
+      expect(log.lines()).toMatch(/"phase":"recovery".*"msg":"reconcile phase failed"/);
+      const text = await registry.metrics();
+      expect(text).toContain('mayfly_reconcile_failures_total{phase="recovery"} 1');
+      // The next pass, with GitHub's log back, recovers the lost job.
+      githubFault = undefined;
+      expect(await pass()).toMatchObject({ failed: [], recovered: { recorded: 1 } });
+      expect(await t.ledger.getJob(7)).toMatchObject({ state: "queued" });
+    });
+
+    it("deletes registrations and recovers deliveries when the VM repairs fail", async () => {
+      await queue(1);
+      await arrangeRepairs();
+      logQueued(7);
+      const cloud = deps.cloud;
+      deps = {
+        ...deps,
+        cloud: new Proxy(cloud, {
+          get(target, name) {
+            if (name === "terminate") return () => Promise.reject(new Error("EC2 is down"));
+            const value = Reflect.get(target, name);
+            return typeof value === "function" ? value.bind(target) : value;
+          },
+        }),
+      };
+
+      const report = await pass();
+
+      expect(report.failed).toEqual(["vm-repairs"]);
+      expect(repaired()).toEqual({ liveVms: 1, registrations: [] });
+      expect(await t.ledger.getJob(7)).toMatchObject({ state: "queued" });
+      expect(log.lines()).toMatch(/"phase":"vm-repairs".*"msg":"reconcile phase failed"/);
+    });
   });
 });

@@ -6,6 +6,7 @@ import {
   type RecoveryProgress,
   recoverDeliveries,
 } from "../../src/fleet/recover-deliveries.js";
+import type { DeliverySummary } from "../../src/github/github.js";
 import { buildApp } from "../../src/http/build-app.js";
 import { type SimWorld, startSimWorld } from "../../src/sim/world/start-sim-world.js";
 import { adapterFor } from "../github/adapter.js";
@@ -79,7 +80,15 @@ describe("recovering missed webhook deliveries from the App's delivery log", () 
 
     const counts = await recoverDeliveries(deps, { maxFetches: 50 });
 
-    expect(counts).toEqual({ listed: 10, fetched: 2, recorded: 2, skipped: 0, left: 0 });
+    expect(counts).toEqual({
+      listed: 10,
+      answered: 8,
+      fetched: 2,
+      recorded: 2,
+      skipped: 0,
+      unfetched: 0,
+      left: 0,
+    });
     expect(fetches()).toBe(2);
     expect(await jobsInLedger()).toEqual(ids);
     expect((await t.ledger.getJob(ids[2] ?? 0))?.state).toBe("queued");
@@ -163,8 +172,8 @@ describe("recovering missed webhook deliveries from the App's delivery log", () 
     expect(await jobsInLedger()).toEqual([first, second]);
   });
 
-  it("skips a malformed logged payload, logging its IDs but never its body", async () => {
-    world.github.recordDelivery("workflow_job", {
+  it("skips a malformed logged payload for good, logging its IDs but never its body", async () => {
+    const poisoned = world.github.recordDelivery("workflow_job", {
       action: "queued",
       workflow_job: { id: "not-a-number", name: "leaky-marker-4711" },
     });
@@ -174,10 +183,99 @@ describe("recovering missed webhook deliveries from the App's delivery log", () 
 
     expect(counts).toMatchObject({ fetched: 2, recorded: 1, skipped: 1, left: 0 });
     expect(await jobsInLedger()).toEqual(ids);
+    expect(await t.query("select id, reason from skipped_deliveries")).toEqual([
+      { id: poisoned.guid, reason: "PAYLOAD_INVALID" },
+    ]);
     const lines = log.lines();
-    expect(lines).toContain("logged delivery is malformed; skipped");
+    expect(lines).toContain("logged delivery cannot be applied; skipped");
     expect(lines).not.toContain("leaky-marker-4711");
     expect(lines).not.toContain("not-a-number");
+    // Not fetched again, even by a process that starts afresh (no progress kept in memory).
+    const before = fetches();
+    expect(await recoverDeliveries(deps, { maxFetches: 10 })).toMatchObject({ fetched: 0 });
+    expect(fetches()).toBe(before);
+  });
+
+  it("skips a delivery whatever the error applying it, and goes on to the next", async () => {
+    world.faults({ drop: 3 });
+    const ids = await burst(3, []);
+    const [, poisonedGuid] = await collectLog();
+    // The ledger fails on the second delivery only, with a message quoting its content.
+    const ledger = new Proxy(t.ledger, {
+      get: (target, name, receiver) =>
+        name === "ingest"
+          ? (delivery: { id: string }, ...rest: unknown[]) => {
+              if (delivery.id === poisonedGuid)
+                throw Object.assign(new Error('value "leaky-marker-4711" is out of range'), {
+                  code: "22003",
+                });
+              return (target.ingest as (...a: unknown[]) => unknown)(delivery, ...rest);
+            }
+          : Reflect.get(target, name, receiver),
+    });
+
+    const counts = await recoverDeliveries({ ...deps, ledger }, { maxFetches: 10 });
+
+    expect(counts).toMatchObject({ fetched: 3, recorded: 2, skipped: 1, unfetched: 0 });
+    expect(await jobsInLedger()).toEqual([ids[0], ids[2]]);
+    expect(await t.query("select id, reason from skipped_deliveries")).toEqual([
+      { id: poisonedGuid, reason: "SQLSTATE_22003" },
+    ]);
+    expect(log.lines()).not.toContain("leaky-marker-4711");
+    expect(await recoverDeliveries(deps, { maxFetches: 10 })).toMatchObject({ fetched: 0 });
+  });
+
+  it("tries a delivery whose fetch failed again on a later pass, recording the others now", async () => {
+    world.faults({ drop: 3 });
+    const ids = await burst(3, []);
+    const logIds = (await logEntries()).map((d) => d.id);
+    const github = deps.github;
+    let failOnce = true;
+    const flaky = new Proxy(github, {
+      get(target, name) {
+        if (name === "getDeliveryPayload")
+          return (id: number) => {
+            if (id === logIds[0] && failOnce) {
+              failOnce = false;
+              return Promise.reject(new Error("GitHub answered 502"));
+            }
+            return target.getDeliveryPayload(id);
+          };
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const progress: RecoveryProgress = { resumeFrom: undefined, settled: new Map() };
+
+    const first = await recoverDeliveries({ ...deps, github: flaky }, { maxFetches: 10, progress });
+    expect(first).toMatchObject({ fetched: 2, recorded: 2, unfetched: 1 });
+    expect(await jobsInLedger()).toEqual([ids[1], ids[2]]);
+    // The cursor stays at the failed one, however late the listing says it is.
+    const second = await recoverDeliveries(
+      { ...deps, github: flaky },
+      { maxFetches: 10, progress, lateMs: 0 },
+    );
+    expect(second).toMatchObject({ fetched: 1, recorded: 1, unfetched: 0 });
+    expect(await jobsInLedger()).toEqual(ids);
+    expect(await t.query("select id from skipped_deliveries")).toEqual([]);
+  });
+
+  it("fetches no delivery the log shows we answered 2xx, ours or not", async () => {
+    // Five jobs of ours (answered 202) and five that are not (answered 204).
+    for (let i = 0; i < 5; i++) {
+      await world.queueJob(OURS);
+      await world.queueJob({ ...OURS, labels: ["ubuntu-22.04-arm"] });
+    }
+    expect((await logEntries()).map((d) => d.statusCode)).toEqual([
+      202, 204, 202, 204, 202, 204, 202, 204, 202, 204,
+    ]);
+
+    const counts = await recoverDeliveries(deps, { maxFetches: 50 });
+
+    expect(counts).toMatchObject({ listed: 10, answered: 10, fetched: 0, left: 0 });
+    expect(fetches()).toBe(0);
+    expect(await recoverDeliveries(deps, { maxFetches: 50 })).toMatchObject({ fetched: 0 });
+    expect(fetches()).toBe(0);
   });
 
   it("fetches a job that is not ours once, then remembers it across passes", async () => {
@@ -206,7 +304,15 @@ describe("recovering missed webhook deliveries from the App's delivery log", () 
 
     const counts = await recoverDeliveries(deps, { maxFetches: 10 });
 
-    expect(counts).toEqual({ listed: 2, fetched: 1, recorded: 1, skipped: 0, left: 0 });
+    expect(counts).toEqual({
+      listed: 2,
+      answered: 0,
+      fetched: 1,
+      recorded: 1,
+      skipped: 0,
+      unfetched: 0,
+      left: 0,
+    });
     expect(await jobsInLedger()).toEqual([id]);
   });
 
@@ -229,8 +335,13 @@ describe("recovering missed webhook deliveries from the App's delivery log", () 
 
   /** The GUIDs in the simulated GitHub's delivery log, oldest first. */
   async function collectLog(): Promise<string[]> {
-    const guids: string[] = [];
-    for await (const d of deps.github.listDeliveries(new Date(0))) guids.unshift(d.guid);
-    return guids;
+    return (await logEntries()).map((d) => d.guid);
+  }
+
+  /** The simulated GitHub's delivery log as the adapter lists it, oldest first. */
+  async function logEntries(): Promise<DeliverySummary[]> {
+    const entries: DeliverySummary[] = [];
+    for await (const d of deps.github.listDeliveries(new Date(0))) entries.unshift(d);
+    return entries;
   }
 });

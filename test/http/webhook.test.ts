@@ -15,6 +15,12 @@ const workflowJobExamples = (
   examples as { name: string; examples: Record<string, unknown>[] }[]
 ).find((e) => e.name === "workflow_job")?.examples as Record<string, unknown>[];
 
+type Payload = {
+  workflow_job: Record<string, unknown> & { labels: string[] };
+  repository: { owner: Record<string, unknown> };
+  organization?: unknown;
+};
+
 function appWith(
   ledger: Ledger,
   logger = memoryLogger().logger,
@@ -170,6 +176,65 @@ describe("POST /webhook over HTTP", () => {
     expect(body.message).toContain("workflow_job.id");
     expect(body.message).not.toContain("DROP TABLE");
     expect(await stored()).toEqual({ jobs: [], deliveries: [] });
+  });
+
+  it("rejects a signed queued delivery with U+0000 in a label with 400 naming it, storing nothing", async () => {
+    const queued = structuredClone(workflowJobExamples.find((e) => e.action === "queued")) as {
+      workflow_job: { labels: string[] };
+    };
+    // The binding label is ignored for pool choice: without U+0000 this job would be recorded.
+    queued.workflow_job.labels.push("mayfly-run-nul\u0000byte");
+    const response = await post(JSON.stringify(queued));
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: string; message: string };
+    expect(body.error).toBe("PAYLOAD_INVALID");
+    expect(body.message).toContain(
+      `workflow_job.labels.${queued.workflow_job.labels.length - 1}: must not contain U+0000`,
+    );
+    expect(body.message).not.toContain("mayfly-run-nul");
+    expect(await stored()).toEqual({ jobs: [], deliveries: [] });
+  });
+
+  it.each([
+    ["workflow_job.name", "U+0000", (p: Payload) => (p.workflow_job.name = "build\u0000")],
+    [
+      "workflow_job.head_branch",
+      "a lone UTF-16 surrogate",
+      (p: Payload) => (p.workflow_job.head_branch = "main\ud800"),
+    ],
+    [
+      "workflow_job.workflow_name",
+      "a lone UTF-16 surrogate",
+      (p: Payload) => (p.workflow_job.workflow_name = "\udfffci"),
+    ],
+    ["workflow_job.runner_name", "U+0000", (p: Payload) => (p.workflow_job.runner_name = "\u0000")],
+    ["repository.owner.login", "U+0000", (p: Payload) => (p.repository.owner.login = "octo\u0000")],
+    [
+      "organization.login",
+      "a lone UTF-16 surrogate",
+      (p: Payload) => (p.organization = { login: "\ud83d" }),
+    ],
+  ])("rejects %s holding %s with 400 naming it, storing nothing", async (field, what, spoil) => {
+    const example = structuredClone(
+      workflowJobExamples.find((e) => e.action === "queued"),
+    ) as Payload;
+    spoil(example);
+    const response = await post(JSON.stringify(example));
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toContain(
+      `${field}: must not contain ${what}`,
+    );
+    expect(await stored()).toEqual({ jobs: [], deliveries: [] });
+  });
+
+  it("accepts text PostgreSQL stores as sent: emoji (surrogate pairs) and other non-ASCII", async () => {
+    const example = structuredClone(
+      workflowJobExamples.find((e) => e.action === "queued"),
+    ) as Payload;
+    example.workflow_job.name = "build 🚀 ünïcødé";
+    expect((await post(JSON.stringify(example))).status).toBe(202);
+    const id = example.workflow_job.id as number;
+    expect((await t.ledger.getJob(id))?.jobName).toBe("build 🚀 ünïcødé");
   });
 
   it("rejects a delivery without a delivery ID with 400", async () => {

@@ -170,6 +170,29 @@ describe.each(kinds)("ledger on %s", (kind) => {
     expect(await t.ledger.knownDeliveries([...many, "d2"])).toEqual(new Set(["d2"]));
   });
 
+  it("remembers a skipped delivery by ID and reason only, counts it known, and prunes it with the deliveries", async () => {
+    const skippedAt = new Date("2026-11-23T10:00:00Z");
+    await t.ledger.skipDelivery("poisoned", "PAYLOAD_INVALID", skippedAt);
+    await t.ledger.skipDelivery("poisoned", "SOMETHING_ELSE", new Date());
+    await t.ledger.skipDelivery("old", "PAYLOAD_INVALID", new Date("2026-11-01T00:00:00Z"));
+    expect(await t.ledger.knownDeliveries(["poisoned", "other"])).toEqual(new Set(["poisoned"]));
+    // Skipping stores no job and no received delivery: the dedup of webhooks is unchanged.
+    expect(await t.query("select id from deliveries")).toEqual([]);
+    expect(await t.query("select * from skipped_deliveries order by id")).toEqual([
+      { id: "old", reason: "PAYLOAD_INVALID", skipped_at: new Date("2026-11-01T00:00:00Z") },
+      { id: "poisoned", reason: "PAYLOAD_INVALID", skipped_at: skippedAt },
+    ]);
+    const longAgo = new Date("2000-01-01T00:00:00Z");
+    expect(
+      await t.ledger.prune({
+        deliveries: new Date("2026-11-20T00:00:00Z"),
+        jobs: longAgo,
+        usage: longAgo,
+      }),
+    ).toMatchObject({ deliveries: 1 });
+    expect(await t.ledger.knownDeliveries(["poisoned", "old"])).toEqual(new Set(["poisoned"]));
+  });
+
   it("does not count a delivery of a job it ignored as known", async () => {
     await t.ledger.ingest(delivery("d1"), jobEvent({ jobId: 1 }), null);
     expect(await t.ledger.knownDeliveries(["d1"])).toEqual(new Set());

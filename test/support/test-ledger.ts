@@ -19,7 +19,7 @@ export interface TestLedger {
   close(): Promise<void>;
 }
 
-const TABLES = "usage, subnets, runners, deliveries, jobs";
+const TABLES = "usage, subnets, runners, deliveries, skipped_deliveries, jobs";
 
 /** A migrated, empty ledger of the given kind: in-memory PGlite, or a new database on the test server. */
 export async function testLedger(kind: LedgerKind, postgresUrl: string): Promise<TestLedger> {

@@ -54,13 +54,19 @@ function deliveryItem(d: SimDelivery): Record<string, unknown> {
     delivered_at: iso(d.deliveredAt),
     redelivery: d.redelivery,
     duration: 0.05,
-    status: "OK",
-    status_code: 200,
+    status: statusText(d.statusCode),
+    status_code: d.statusCode,
     event: d.event,
     action: d.action,
     installation_id: d.installationId,
     repository_id: null,
   };
+}
+
+// What GitHub's delivery log says of an answer ("OK" for any 2xx, as its UI shows it).
+function statusText(code: number): string {
+  if (code === 0) return "failed to connect to host";
+  return code >= 200 && code < 300 ? "OK" : `Invalid HTTP Response: ${code}`;
 }
 
 // The installations and the delivery log belong to the configured App; Apps created from a

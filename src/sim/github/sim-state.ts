@@ -44,6 +44,8 @@ export interface SimDelivery {
   redelivery: boolean;
   installationId: number | null;
   payload: unknown;
+  /** The receiver's HTTP answer; 0 while none came (not sent, refused, timed out). */
+  statusCode: number;
 }
 
 /** What exchanging a manifest code hands out, once. */
@@ -109,7 +111,12 @@ export class SimGitHubState {
   recordDelivery(
     event: string,
     payload: unknown,
-    options: { deliveredAt?: Date; redelivery?: boolean; installationId?: number } = {},
+    options: {
+      deliveredAt?: Date;
+      redelivery?: boolean;
+      installationId?: number;
+      statusCode?: number;
+    } = {},
   ): SimDelivery {
     const action =
       typeof payload === "object" && payload !== null && "action" in payload
@@ -124,8 +131,15 @@ export class SimGitHubState {
       redelivery: options.redelivery ?? false,
       installationId: options.installationId ?? this.installations[0]?.id ?? null,
       payload,
+      statusCode: options.statusCode ?? 0,
     };
     this.deliveries.push(delivery);
     return delivery;
+  }
+
+  /** Notes the receiver's answer to a logged delivery. */
+  deliveryAnswered(id: number, statusCode: number): void {
+    const delivery = this.deliveries.find((d) => d.id === id);
+    if (delivery !== undefined) delivery.statusCode = statusCode;
   }
 }

@@ -41,11 +41,19 @@ export interface SimGitHub {
   /** Drops a registration, as GitHub does when an ephemeral runner finishes; false if absent. */
   removeRunner(id: number): boolean;
   addJob(job: Pick<SimJob, "id" | "repository"> & Partial<SimJob>): SimJob;
+  /** Logs a delivery as sent; unless `statusCode` says otherwise, no answer came (0). */
   recordDelivery(
     event: string,
     payload: unknown,
-    options?: { deliveredAt?: Date; redelivery?: boolean; installationId?: number },
+    options?: {
+      deliveredAt?: Date;
+      redelivery?: boolean;
+      installationId?: number;
+      statusCode?: number;
+    },
   ): SimDelivery;
+  /** Notes the receiver's HTTP answer to a logged delivery, as the log then shows it. */
+  deliveryAnswered(id: number, statusCode: number): void;
   /** Requests received (every answer counts), optionally only those whose path matches. */
   requestCount(path?: string | RegExp): number;
   /** Installation tokens minted so far. */
@@ -197,6 +205,7 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
     },
     recordDelivery: (event, payload, deliveryOptions) =>
       state.recordDelivery(event, payload, deliveryOptions),
+    deliveryAnswered: (id, statusCode) => state.deliveryAnswered(id, statusCode),
     requestCount(path) {
       if (path === undefined) return state.requests.length;
       return state.requests.filter((r) =>

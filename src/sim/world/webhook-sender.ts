@@ -20,6 +20,8 @@ export interface WebhookFaults {
 export const SHUFFLE_HOLD_MS = 300;
 
 interface Outgoing {
+  /** The delivery's entry in the App's log. */
+  readonly logId: number;
   readonly guid: string;
   readonly event: string;
   readonly body: string;
@@ -69,7 +71,12 @@ export class WebhookSender {
     const logged = this.github.recordDelivery(event, payload, {
       installationId: this.installationId,
     });
-    const out: Outgoing = { guid: logged.guid, event, body: JSON.stringify(payload) };
+    const out: Outgoing = {
+      logId: logged.id,
+      guid: logged.guid,
+      event,
+      body: JSON.stringify(payload),
+    };
     if (this.#drop > 0) {
       this.#drop -= 1;
       return Promise.resolve();
@@ -139,6 +146,7 @@ export class WebhookSender {
         signal: AbortSignal.any([this.#aborts.signal, AbortSignal.timeout(10_000)]),
       });
       await res.arrayBuffer();
+      this.github.deliveryAnswered(out.logId, res.status);
       if (!res.ok) this.failed += 1;
     } catch {
       this.failed += 1;
