@@ -178,6 +178,13 @@ async function recordFromLog(
   try {
     return (await recordJobDelivery(d.guid, fetched.event, fetched.payload, deps)).outcome;
   } catch (error) {
+    if (isTransient(error)) {
+      deps.logger.warn(
+        { ...ids, event: fetched.event, code: sqlStateOf(error) },
+        "could not apply a logged delivery now; retried later",
+      );
+      return "unfetched";
+    }
     const reason = reasonOf(error);
     await deps.ledger.skipDelivery(d.guid, reason, deps.now());
     // IDs and a code only: the body may hold anything, and messages quote parts of it.
@@ -192,8 +199,27 @@ async function recordFromLog(
 /** A reason code for a delivery that could not be applied: never a message. */
 function reasonOf(error: unknown): string {
   if (error instanceof MayflyError) return error.code;
-  // node-postgres and PGlite errors carry the SQLSTATE, e.g. 22021 for U+0000 in text.
-  const sqlState = (error as { code?: unknown } | null)?.code;
-  if (typeof sqlState === "string" && /^[0-9A-Z]{5}$/.test(sqlState)) return `SQLSTATE_${sqlState}`;
-  return "APPLY_FAILED";
+  const sqlState = sqlStateOf(error);
+  return sqlState === undefined ? "APPLY_FAILED" : `SQLSTATE_${sqlState}`;
+}
+
+/** node-postgres and PGlite errors carry the SQLSTATE, e.g. 22021 for U+0000 in text. */
+function sqlStateOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+// Classes that say "not now" rather than "never": connection (08), transaction rollback such
+// as a deadlock or serialization failure (40), insufficient resources (53), operator
+// intervention (57), lock not available (55P03).
+// https://www.postgresql.org/docs/current/errcodes-appendix.html
+const TRANSIENT_SQLSTATE = /^(08|40|53|57)|^55P03$/;
+
+/** An error that says the database could not take the delivery now, not that it never can. */
+function isTransient(error: unknown): boolean {
+  const sqlState = sqlStateOf(error);
+  if (sqlState !== undefined) return TRANSIENT_SQLSTATE.test(sqlState);
+  // A connection that failed or dropped: node's system error codes (ECONNRESET, ...).
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^E[A-Z]+$/.test(code);
 }

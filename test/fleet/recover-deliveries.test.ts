@@ -225,6 +225,37 @@ describe("recovering missed webhook deliveries from the App's delivery log", () 
     expect(await recoverDeliveries(deps, { maxFetches: 10 })).toMatchObject({ fetched: 0 });
   });
 
+  it("tries a delivery again on a later pass when the database could not take it now", async () => {
+    world.faults({ drop: 2 });
+    const ids = await burst(2, []);
+    const [firstGuid] = await collectLog();
+    let deadlockOnce = true;
+    // A deadlock (SQLSTATE 40P01) says "not now", not "never": the delivery is not skipped.
+    const ledger = new Proxy(t.ledger, {
+      get: (target, name, receiver) =>
+        name === "ingest"
+          ? (delivery: { id: string }, ...rest: unknown[]) => {
+              if (delivery.id === firstGuid && deadlockOnce) {
+                deadlockOnce = false;
+                throw Object.assign(new Error("deadlock detected"), { code: "40P01" });
+              }
+              return (target.ingest as (...a: unknown[]) => unknown)(delivery, ...rest);
+            }
+          : Reflect.get(target, name, receiver),
+    });
+    const progress: RecoveryProgress = { resumeFrom: undefined, settled: new Map() };
+
+    const first = await recoverDeliveries({ ...deps, ledger }, { maxFetches: 10, progress });
+    expect(first).toMatchObject({ recorded: 1, skipped: 0, unfetched: 1 });
+    expect(await t.query("select id from skipped_deliveries")).toEqual([]);
+    const second = await recoverDeliveries(
+      { ...deps, ledger },
+      { maxFetches: 10, progress, lateMs: 0 },
+    );
+    expect(second).toMatchObject({ recorded: 1, unfetched: 0 });
+    expect(await jobsInLedger()).toEqual(ids);
+  });
+
   it("tries a delivery whose fetch failed again on a later pass, recording the others now", async () => {
     world.faults({ drop: 3 });
     const ids = await burst(3, []);
