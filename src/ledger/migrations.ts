@@ -138,4 +138,13 @@ export const migrations: Record<string, Migration> = {
       await sql`alter table runners add column terminate_asked_at timestamptz`.execute(db);
     },
   },
+  "0005_launch_guards": {
+    async up(db: Kysely<unknown>) {
+      // VMs started for a job (launches counts intents, failed ones too): a job GitHub never
+      // routes to our runners is given up after limits.maxLaunchesPerJob of them.
+      await sql`alter table jobs add column vms_launched integer not null default 0`.execute(db);
+      // Why a job was given up, as a short code (launch_error keeps the words).
+      await sql`alter table jobs add column gave_up_reason text`.execute(db);
+    },
+  },
 };

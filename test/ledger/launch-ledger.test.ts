@@ -18,6 +18,7 @@ const claim = (overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
     ["a", 2],
     ["b", 5],
   ]),
+  maxLaunchesPerJob: 3,
   ...overrides,
 });
 const vm = (n: number) => ({
