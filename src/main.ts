@@ -13,11 +13,11 @@ import { kickSoon, type Loop } from "./fleet/loop.js";
 import { pruneRetained } from "./fleet/prune-retained.js";
 import { startReaper } from "./fleet/reaper.js";
 import {
-  DEFAULT_RECONCILER,
   newReconcilerState,
   type ReconcileReport,
   type ReconcilerOptions,
   reconcileOnce,
+  reconcilerOptionsOf,
   startReconciler,
 } from "./fleet/reconciler.js";
 import { scheduleTask } from "./fleet/scheduled-task.js";
@@ -122,7 +122,7 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     loops.push(startSubnetKeeper(subnets, deps, { intervalMs: SUBNET_KEEPER_MS }));
     tasks.push(
       startReconciler(deps, {
-        ...DEFAULT_RECONCILER,
+        ...reconcilerOptionsOf(fleet),
         ...parts.reconciler,
         schedule: parts.reconcileSchedule ?? settings.reconcileSchedule ?? RECONCILE_SCHEDULE,
         onRelaunch: () => loops[0]?.kick(),
@@ -229,7 +229,7 @@ export async function reconcileFromCli(
       random: Math.random,
     };
     const state = newReconcilerState(deps.now());
-    const pass = () => reconcileOnce(deps, DEFAULT_RECONCILER, state, dryRun);
+    const pass = () => reconcileOnce(deps, reconcilerOptionsOf(config.fleet), state, dryRun);
     if (dryRun) return await pass();
     const led = await ledger.asLeader("reconcile", pass);
     return led.leader ? led.result : undefined;

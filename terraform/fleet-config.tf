@@ -52,6 +52,8 @@ locals {
       githubRequestsPerHour = var.limits.github_requests_per_hour
       ec2LaunchesPerSecond  = var.limits.ec2_launches_per_second
       ec2LaunchBurst        = var.limits.ec2_launch_burst
+      launchGrace           = var.limits.launch_grace
+      maxLaunchesPerJob     = var.limits.max_launches_per_job
     }
     retention = {
       deliveries = var.retention.deliveries

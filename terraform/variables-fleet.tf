@@ -76,17 +76,19 @@ variable "pools" {
 }
 
 variable "limits" {
-  description = "Fleet-wide limits: VMs at once and API budgets."
+  description = "Fleet-wide limits: VMs at once, API budgets, the launch grace (\"2m\") and VMs per job."
   type = object({
     max_runners              = optional(number, 100)
     github_requests_per_hour = optional(number, 4000)
     ec2_launches_per_second  = optional(number, 2)
     ec2_launch_burst         = optional(number, 1000)
+    launch_grace             = optional(string, "2m")
+    max_launches_per_job     = optional(number, 3)
   })
   default = {}
 
   validation {
-    condition     = var.limits.max_runners >= 1 && var.limits.github_requests_per_hour >= 1 && var.limits.ec2_launches_per_second > 0 && var.limits.ec2_launch_burst >= 1
+    condition     = var.limits.max_runners >= 1 && var.limits.github_requests_per_hour >= 1 && var.limits.ec2_launches_per_second > 0 && var.limits.ec2_launch_burst >= 1 && var.limits.max_launches_per_job >= 1
     error_message = "limits: every limit must be positive."
   }
 }

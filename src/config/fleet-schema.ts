@@ -135,6 +135,19 @@ const limitsSchema = z
       .positive()
       .default(1000)
       .describe("launches that may go at once before ec2LaunchesPerSecond paces them"),
+    launchGrace: durationSeconds
+      .default(120)
+      .describe(
+        "how long a launch may be in flight before a missing VM or record counts as lost; the reconciler ends a VM whose runner never took its job at the pool's idleTimeout plus this",
+      ),
+    // A job GitHub never routes to our runner (a runner group or label it will not match)
+    // would otherwise get a new VM every idle timeout for as long as it stays queued.
+    maxLaunchesPerJob: z
+      .number()
+      .int()
+      .positive()
+      .default(3)
+      .describe("VMs started for one job at most; then mayfly gives the job up"),
   })
   .strict();
 

@@ -5,6 +5,8 @@ export interface PendingJob {
   readonly queuedAt: Date;
   /** Earliest time a retry may start, after a failed launch; null for a first launch. */
   readonly notBefore: Date | null;
+  /** VMs started for the job so far. */
+  readonly vmsLaunched: number;
 }
 
 export interface DispatchLimits {
@@ -16,12 +18,14 @@ export interface DispatchLimits {
   readonly fleetMax: number;
   /** Launches the GitHub and EC2 rate budgets allow in this round. */
   readonly budget: number;
+  /** A job that had this many VMs gets no more (the reconciler gives it up). */
+  readonly maxLaunchesPerJob: number;
 }
 
 /**
- * Which pending jobs to launch now: oldest first, skipping jobs still backing off, never
- * more than a pool's or the fleet's free slots, nor the round's rate budget. A full pool
- * does not hold back jobs of other pools.
+ * Which pending jobs to launch now: oldest first, skipping jobs still backing off or that
+ * had their VMs, never more than a pool's or the fleet's free slots, nor the round's rate
+ * budget. A full pool does not hold back jobs of other pools.
  */
 export function planDispatch(
   pending: readonly PendingJob[],
@@ -38,6 +42,7 @@ export function planDispatch(
   for (const job of ordered) {
     if (budget <= 0 || fleetLive >= limits.fleetMax) break;
     if (job.notBefore !== null && job.notBefore > now) continue;
+    if (job.vmsLaunched >= limits.maxLaunchesPerJob) continue;
     const poolLive = live.get(job.pool) ?? 0;
     if (poolLive >= (limits.maxByPool.get(job.pool) ?? 0)) continue;
     chosen.push(job);
@@ -62,4 +67,20 @@ export function retryAt(
   const seconds = Math.min(capSeconds, baseSeconds * 2 ** Math.max(0, failures - 1));
   const factor = 0.5 + Math.min(Math.max(jitter, 0), 1) / 2;
   return new Date(now.getTime() + seconds * factor * 1000);
+}
+
+/**
+ * What to do with a job about to get another VM after one ran for it, given what GitHub
+ * says of the job now: our ledger may just not have heard yet that a runner took it (its
+ * `in_progress` and `completed` webhooks are late, or lost), and a second VM for a job that
+ * started is pure cost. `started`: a runner has it; `close`: it is over, or GitHub no longer
+ * knows it; `launch`: it still waits for a runner.
+ * https://docs.github.com/en/rest/actions/workflow-jobs#get-a-job-for-a-workflow-run
+ */
+export function relaunchVerdict(
+  job: { readonly status: string } | undefined,
+): "launch" | "started" | "close" {
+  if (job === undefined || job.status === "completed") return "close";
+  if (job.status === "in_progress") return "started";
+  return "launch";
 }

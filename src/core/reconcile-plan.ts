@@ -53,11 +53,17 @@ export interface ReleaseSubnetAction {
   readonly reason: "holder-not-live";
 }
 
+/** Why a queued job is no longer launched: its launches kept failing, or it had its VMs. */
+export type GiveUpReason = "too-many-launch-failures" | "too-many-launches";
+
 /** Stop launching a queued job. */
 export interface GiveUpAction {
   readonly jobId: number;
-  readonly reason: "too-many-launch-failures";
+  readonly pool: string;
+  readonly reason: GiveUpReason;
   readonly launchFailures: number;
+  /** VMs started for the job so far. */
+  readonly vmsLaunched: number;
 }
 
 /** What one reconcile pass does; each list is ordered and capped by the options. */
@@ -68,13 +74,18 @@ export interface ReconcilePlan {
   readonly deleteRunners: readonly DeleteRunnerAction[];
   readonly releaseSubnets: readonly ReleaseSubnetAction[];
   readonly giveUp: readonly GiveUpAction[];
-  /** Queued jobs without a runner that the dispatcher will launch again. */
+  /**
+   * Queued jobs the dispatcher will launch again: those without a runner, and those whose
+   * VM this plan ends as idle (its row then no longer counts as the job's runner).
+   */
   readonly relaunchCount: number;
 }
 
 export interface ReconcileOptions {
   /** A queued job is given up once its failed launches reach this. */
   readonly maxLaunchFailures: number;
+  /** A queued job is given up once this many VMs were started for it. Default: no cap. */
+  readonly maxLaunchesPerJob?: number;
   /** Most actions of each kind in one pass (the API budget); the rest wait. Default: no cap. */
   readonly maxActionsPerKind?: number;
 }
@@ -99,9 +110,21 @@ export function planReconcile(
   const queued = [...snapshot.queuedJobs].sort(
     (a, b) => a.queuedAt.getTime() - b.queuedAt.getTime() || a.jobId - b.jobId,
   );
-  const exhausted = queued.filter((j) => j.launchFailures >= options.maxLaunchFailures);
+  const maxLaunches = options.maxLaunchesPerJob ?? Number.POSITIVE_INFINITY;
+  const giveUp = queued.flatMap((j): GiveUpAction[] => {
+    const reason: GiveUpReason | undefined =
+      j.launchFailures >= options.maxLaunchFailures
+        ? "too-many-launch-failures"
+        : j.vmsLaunched >= maxLaunches
+          ? "too-many-launches"
+          : undefined;
+    if (reason === undefined) return [];
+    const { jobId, pool, launchFailures, vmsLaunched } = j;
+    return [{ jobId, pool, reason, launchFailures, vmsLaunched }];
+  });
+  const terminate = take(planTerminations(snapshot, match));
   return {
-    terminate: take(planTerminations(snapshot, match)),
+    terminate,
     recordTerminated: take(recordTerminated),
     abandonLaunch: take(abandonLaunch),
     deleteRunners: take(planDeletions(snapshot, match)),
@@ -111,14 +134,11 @@ export function planReconcile(
         .sort((a, b) => a.subnetId.localeCompare(b.subnetId))
         .map((l) => ({ ...l, reason: "holder-not-live" as const })),
     ),
-    giveUp: take(
-      exhausted.map((j) => ({
-        jobId: j.jobId,
-        reason: "too-many-launch-failures" as const,
-        launchFailures: j.launchFailures,
-      })),
-    ),
-    relaunchCount: queued.length - exhausted.length,
+    giveUp: take(giveUp),
+    relaunchCount:
+      queued.length -
+      giveUp.length +
+      terminate.filter((t) => t.reason === "idle-past-timeout").length,
   };
 }
 

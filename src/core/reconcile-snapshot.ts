@@ -55,6 +55,8 @@ export interface QueuedJob {
   readonly queuedAt: Date;
   /** Failed launches of this job so far. */
   readonly launchFailures: number;
+  /** VMs started for this job so far (successful launches). */
+  readonly vmsLaunched: number;
 }
 
 /** A VM carrying the fleet's tag, as the cloud lists it (structurally the cloud's `VmState`). */

@@ -80,6 +80,7 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
         budget,
         fleetMax: limits.maxRunners,
         maxByPool,
+        maxLaunchesPerJob: limits.maxLaunchesPerJob,
       });
       github = take(github, githubRate, ms, intents.length * GITHUB_CALLS_PER_LAUNCH);
       reserved += intents.length * GITHUB_CALLS_PER_LAUNCH;

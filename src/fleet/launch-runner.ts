@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { PoolConfig } from "../config/fleet-schema.js";
-import { retryAt } from "../core/dispatch-plan.js";
+import { relaunchVerdict, retryAt } from "../core/dispatch-plan.js";
 import { launchAttempts, remainingAttempts } from "../core/launch-attempts.js";
 import { CapacityError, CloudError, GitHubError } from "../errors.js";
 import type { LaunchIntent, Subnet } from "../ledger/ledger.js";
@@ -11,7 +11,8 @@ import { renderUserData } from "./user-data.js";
 
 export type LaunchDeps = FleetDeps;
 
-export type LaunchOutcome = "launched" | "failed";
+/** `settled`: GitHub says the job started or ended, so no VM was launched for it. */
+export type LaunchOutcome = "launched" | "failed" | "settled";
 
 /**
  * Carries out one launch intent: subnet lease → JIT runner → VM → ledger. Any failure
@@ -30,6 +31,8 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
     if (pool === undefined) throw new Error(`pool ${intent.pool} is no longer in the fleet file`);
     if (intent.installationId === null)
       throw new Error("the job's webhook named no App installation");
+    if (intent.vmsLaunched > 0 && (await settledOnGitHub(intent, intent.installationId, deps)))
+      return "settled";
     const zones = rotate(deps.fleet.network.availabilityZones, deps.random());
     const lease = await deps.ledger.leaseSubnet(intent.runnerRowId, zones, deps.now());
     if (lease === undefined) throw new NoSubnetError("no free runner subnet");
@@ -56,6 +59,33 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
     await undo(intent, runnerId, error, deps, log);
     return "failed";
   }
+}
+
+/**
+ * A job that had a VM already and is still queued in the ledger may just have news on its
+ * way (a late `in_progress` or `completed`): GitHub is asked before another VM starts, and
+ * if a runner has the job or it is over, the intent ends and the job follows GitHub.
+ */
+async function settledOnGitHub(
+  intent: LaunchIntent,
+  installationId: number,
+  deps: LaunchDeps,
+): Promise<boolean> {
+  const job = await deps.github.getJob(installationId, intent.repository, intent.jobId);
+  const verdict = relaunchVerdict(job);
+  if (verdict === "launch") return false;
+  const reason = `not relaunched: GitHub has the job ${job?.status ?? "no more"}`;
+  await deps.ledger.settleWithoutLaunch(
+    intent.runnerRowId,
+    { kind: verdict, conclusion: job?.conclusion ?? null },
+    reason,
+    deps.now(),
+  );
+  deps.logger.info(
+    { jobId: intent.jobId, runnerName: intent.runnerName, status: job?.status ?? null },
+    "job not relaunched",
+  );
+  return true;
 }
 
 /**

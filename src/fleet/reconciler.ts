@@ -1,4 +1,4 @@
-import { usagePricesOf } from "../config/fleet-schema.js";
+import { type FleetConfig, usagePricesOf } from "../config/fleet-schema.js";
 import { planReconcile, type ReconcilePlan } from "../core/reconcile-plan.js";
 import type { ObservedRegistration } from "../core/reconcile-snapshot.js";
 import { parseRunnerName } from "../core/runner-name.js";
@@ -15,6 +15,8 @@ export interface ReconcilerOptions {
   readonly launchGraceSeconds: number;
   /** A queued job is given up after this many failed launches. */
   readonly maxLaunchFailures: number;
+  /** A queued job is given up once this many VMs were started for it. */
+  readonly maxLaunchesPerJob: number;
   /** Most actions of each kind in one pass; the rest wait for the next. */
   readonly maxActionsPerKind: number;
   /** GitHub job lookups per pass, for queued jobs older than `jobCheckAfterSeconds`. */
@@ -24,9 +26,12 @@ export interface ReconcilerOptions {
   readonly deliveryFetchesPerPass: number;
 }
 
+// The grace and the launch cap are the fleet file's `limits` (reconcilerOptionsOf); these are
+// its defaults.
 export const DEFAULT_RECONCILER: ReconcilerOptions = {
   launchGraceSeconds: 120,
   maxLaunchFailures: 8,
+  maxLaunchesPerJob: 3,
   maxActionsPerKind: 200,
   jobChecksPerPass: 20,
   jobCheckAfterSeconds: 600,
@@ -39,6 +44,15 @@ export const DEFAULT_RECONCILER: ReconcilerOptions = {
  * registration actions; `close-jobs` asks GitHub about old queued jobs.
  */
 export type ReconcilePhase = "recovery" | "plan" | "vm-repairs" | "registrations" | "close-jobs";
+
+/** The reconciler's options with the fleet file's `limits.launchGrace` and `maxLaunchesPerJob`. */
+export function reconcilerOptionsOf(fleet: FleetConfig): ReconcilerOptions {
+  return {
+    ...DEFAULT_RECONCILER,
+    launchGraceSeconds: fleet.limits.launchGrace,
+    maxLaunchesPerJob: fleet.limits.maxLaunchesPerJob,
+  };
+}
 
 /** What one pass saw, decided and (unless a dry run) did. */
 export interface ReconcileReport {
@@ -166,7 +180,11 @@ async function observeAndPlan(
       leases: view.leases,
       launchGraceSeconds: options.launchGraceSeconds,
     },
-    { maxLaunchFailures: options.maxLaunchFailures, maxActionsPerKind: options.maxActionsPerKind },
+    {
+      maxLaunchFailures: options.maxLaunchFailures,
+      maxLaunchesPerJob: options.maxLaunchesPerJob,
+      maxActionsPerKind: options.maxActionsPerKind,
+    },
   );
   return { plan, whereRegistered };
 }
@@ -196,8 +214,14 @@ async function carryOut(plan: ReconcilePlan, deps: FleetDeps): Promise<void> {
   for (const a of plan.abandonLaunch)
     await deps.ledger.recordLaunchFailure(a.runnerRowId, `reconciler: ${a.reason}`, now, now);
   for (const r of plan.releaseSubnets) await deps.ledger.releaseSubnet(r.runnerRowId);
-  for (const g of plan.giveUp)
-    await deps.ledger.giveUpJob(g.jobId, `gave up after ${g.launchFailures} failed launches`, now);
+  for (const g of plan.giveUp) {
+    const words =
+      g.reason === "too-many-launches"
+        ? `gave up after ${g.vmsLaunched} VMs that never ran the job`
+        : `gave up after ${g.launchFailures} failed launches`;
+    await deps.ledger.giveUpJob(g.jobId, g.reason, words, now);
+    deps.metrics?.gaveUp(g.pool, g.reason);
+  }
 }
 
 /** The plan's registration cleanup: offline registrations of ours are deleted. */

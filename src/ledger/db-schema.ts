@@ -28,6 +28,8 @@ export interface JobsTable {
   next_launch_at: Date | null;
   launch_error: string | null;
   gave_up_at: Generated<Date | null>;
+  vms_launched: Generated<number>;
+  gave_up_reason: Generated<string | null>;
 }
 
 export interface RunnersTable {

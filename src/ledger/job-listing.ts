@@ -47,6 +47,8 @@ export async function listJobs(
       "j.started_at",
       "j.completed_at",
       "j.launch_error",
+      "j.gave_up_at",
+      "j.gave_up_reason",
       "r.runner_name",
       "r.state as runner_state",
       "r.instance_id",
@@ -91,7 +93,16 @@ export async function listJobs(
             availabilityZone: r.availability_zone,
           },
     launchError: r.state === "completed" ? null : r.launch_error,
+    gaveUp:
+      r.gave_up_at === null || r.state === "completed"
+        ? null
+        : { reason: gaveUpReason(r.gave_up_reason), words: r.launch_error ?? "gave up" },
   }));
+}
+
+// Jobs given up before migration 0005 kept no code: their launches had failed.
+function gaveUpReason(code: string | null): NonNullable<JobListing["gaveUp"]>["reason"] {
+  return code === "too-many-launches" ? code : "too-many-launch-failures";
 }
 
 function queueSeconds(

@@ -22,7 +22,14 @@ export async function claimLaunches(
   return db.transaction().execute(async (tx) => {
     await sql`select pg_advisory_xact_lock(hashtext(${DISPATCH_LOCK}))`.execute(tx);
     const candidates = await jobsAwaitingRunner(tx)
-      .select(["j.id", "j.pool", "j.queued_at", "j.recorded_at", "j.next_launch_at"])
+      .select([
+        "j.id",
+        "j.pool",
+        "j.queued_at",
+        "j.recorded_at",
+        "j.next_launch_at",
+        "j.vms_launched",
+      ])
       .orderBy(sql`coalesce(j.queued_at, j.recorded_at)`)
       .orderBy("j.id")
       .limit(req.scanLimit ?? 500)
@@ -40,6 +47,7 @@ export async function claimLaunches(
       pool: c.pool as string,
       queuedAt: c.queued_at ?? c.recorded_at,
       notBefore: c.next_launch_at,
+      vmsLaunched: Number(c.vms_launched),
     }));
     const chosen = planDispatch(
       pending,
@@ -48,6 +56,7 @@ export async function claimLaunches(
         maxByPool: req.maxByPool,
         fleetMax: req.fleetMax,
         budget: req.budget,
+        maxLaunchesPerJob: req.maxLaunchesPerJob,
       },
       req.now,
     );
@@ -66,6 +75,7 @@ export async function claimLaunches(
           "labels",
           "run_id",
           "launch_failures",
+          "vms_launched",
         ])
         .executeTakeFirstOrThrow();
       const name = runnerName(req.fleet, pick.jobId, job.launches);
@@ -92,6 +102,7 @@ export async function claimLaunches(
         repository: job.repository,
         labels: job.labels,
         launchFailures: job.launch_failures,
+        vmsLaunched: Number(job.vms_launched),
       });
     }
     return intents;
@@ -143,12 +154,13 @@ async function recordLaunchOnce(
     if (runner?.job_id == null) return;
     await tx
       .updateTable("jobs")
-      .set({
+      .set((eb) => ({
         launched_at: vm.launchedAt,
         launch_failures: 0,
         next_launch_at: null,
         launch_error: null,
-      })
+        vms_launched: eb("vms_launched", "+", 1),
+      }))
       .where("id", "=", runner.job_id)
       .execute();
   });
@@ -185,6 +197,47 @@ export async function recordLaunchFailure(
       }))
       .where("id", "=", runner.job_id)
       .execute();
+  });
+}
+
+/**
+ * Ends an intent that was not carried out because GitHub says a runner has its job already
+ * (`started`) or the job is over (`close`): the row ends with `reason`, no failure counts
+ * against the job, and the job's state moves forward to GitHub's. The runner's name is left
+ * to the `in_progress` webhook, so that applying it still rebinds a runner of ours that took
+ * the job (rebind-runner.ts).
+ */
+export async function settleWithoutLaunch(
+  db: Kysely<Database>,
+  runnerRowId: number,
+  outcome: { readonly kind: "started" | "close"; readonly conclusion: string | null },
+  reason: string,
+  now: Date,
+): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const runner = await tx
+      .updateTable("runners")
+      .set({ state: "terminated", state_reason: reason, terminated_at: now })
+      .where("id", "=", runnerRowId)
+      .where("state", "=", "launching")
+      .returning("job_id")
+      .executeTakeFirst();
+    if (runner === undefined) return;
+    await releaseSubnet(tx, runnerRowId);
+    if (runner.job_id == null) return;
+    const job = tx.updateTable("jobs").where("id", "=", runner.job_id);
+    if (outcome.kind === "close") {
+      await job
+        .set((eb) => ({
+          state: "completed",
+          conclusion: eb.fn.coalesce("conclusion", eb.val(outcome.conclusion)),
+          completed_at: eb.fn.coalesce("completed_at", eb.val(now)),
+        }))
+        .where("state", "<>", "completed")
+        .execute();
+    } else {
+      await job.set({ state: "in_progress" }).where("state", "in", ["waiting", "queued"]).execute();
+    }
   });
 }
 

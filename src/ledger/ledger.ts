@@ -1,4 +1,5 @@
 import type { Job, JobEvent } from "../core/job.js";
+import type { GiveUpReason } from "../core/reconcile-plan.js";
 import type { LedgerRunner, QueuedJob, SubnetLease } from "../core/reconcile-snapshot.js";
 import type { UsagePrices } from "../core/usage-cost.js";
 import type { PruneCutoffs } from "./prune-ledger.js";
@@ -36,6 +37,8 @@ export interface ClaimRequest {
   readonly maxByPool: ReadonlyMap<string, number>;
   /** Queued jobs looked at per round (oldest first). */
   readonly scanLimit?: number;
+  /** A job that had this many VMs is not launched again. */
+  readonly maxLaunchesPerJob: number;
 }
 
 /** A launch decided and written down, before any call to GitHub or EC2. */
@@ -53,6 +56,8 @@ export interface LaunchIntent {
   readonly labels: readonly string[];
   /** Failed launches of this job so far, for the backoff. */
   readonly launchFailures: number;
+  /** VMs started for this job before this intent: more than none, and GitHub is asked first. */
+  readonly vmsLaunched: number;
 }
 
 /** A VM the cloud started for an intent. */
@@ -145,6 +150,13 @@ export interface Ledger {
   recordLaunch(runnerRowId: number, vm: LaunchedVm): Promise<void>;
   /** Ends a failed intent, returns its subnet, and backs the job off until `retryAt`. */
   recordLaunchFailure(runnerRowId: number, reason: string, retryAt: Date, now: Date): Promise<void>;
+  /** Ends an intent not carried out because GitHub says its job started or ended; the job follows. */
+  settleWithoutLaunch(
+    runnerRowId: number,
+    outcome: { readonly kind: "started" | "close"; readonly conclusion: string | null },
+    reason: string,
+    now: Date,
+  ): Promise<void>;
   /** Adds runner subnets; known ones are kept as they are. */
   addSubnets(subnets: readonly Subnet[]): Promise<void>;
   /** Leases a free subnet to a runner (zones in preference order); the same runner gets the same lease. */
@@ -179,8 +191,8 @@ export interface Ledger {
   queueLatency(since: Date): Promise<LatencyPoint[]>;
   /** Runners, queued jobs without one, leases and installations, read together for a reconcile pass. */
   reconcileView(installationsSince: Date): Promise<ReconcileView>;
-  /** Stops launching a job whose launches keep failing, recording why. */
-  giveUpJob(jobId: number, reason: string, now: Date): Promise<void>;
+  /** Stops launching a job (its launches keep failing, or it had its VMs), recording why. */
+  giveUpJob(jobId: number, reason: GiveUpReason, words: string, now: Date): Promise<void>;
   /** Queued (or waiting) jobs recorded before `before`, by job ID after `afterJobId`, to ask GitHub about. */
   queuedJobsToCheck(before: Date, afterJobId: number, limit: number): Promise<JobToCheck[]>;
   /** Completes a job GitHub says has ended; false if it already had. */

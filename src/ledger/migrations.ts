@@ -138,8 +138,15 @@ export const migrations: Record<string, Migration> = {
       await sql`alter table runners add column terminate_asked_at timestamptz`.execute(db);
     },
   },
-  // 0004 was taken (0004_terminate_asked_at) and 0005/0006 are other changes' numbers; the
-  // Migrator applies names in order and refuses one sorting before a migration already applied.
+  "0005_launch_guards": {
+    async up(db: Kysely<unknown>) {
+      // VMs started for a job (launches counts intents, failed ones too): a job GitHub never
+      // routes to our runners is given up after limits.maxLaunchesPerJob of them.
+      await sql`alter table jobs add column vms_launched integer not null default 0`.execute(db);
+      // Why a job was given up, as a short code (launch_error keeps the words).
+      await sql`alter table jobs add column gave_up_reason text`.execute(db);
+    },
+  },
   "0007_skipped_deliveries": {
     async up(db: Kysely<unknown>) {
       // Logged deliveries recovery could not apply: never fetched again. The GUID and a

@@ -1,4 +1,4 @@
-import type { Transaction } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { Job } from "../core/job.js";
 import { bindRunner, canServe } from "../core/runner-binding.js";
 import type { Database } from "./db-schema.js";
@@ -12,7 +12,7 @@ export async function rebindTakenRunner(tx: Transaction<Database>, job: Job): Pr
   if (job.runnerName === null || (job.state !== "in_progress" && job.state !== "completed")) return;
   const taken = await tx
     .selectFrom("runners")
-    .select(["id", "job_id"])
+    .select(["id", "job_id", "launched_at"])
     .where("runner_name", "=", job.runnerName)
     .forUpdate()
     .executeTakeFirst();
@@ -24,6 +24,15 @@ export async function rebindTakenRunner(tx: Transaction<Database>, job: Job): Pr
   if (binding.kind !== "stolen" || taken === undefined) return;
   await tx.updateTable("runners").set({ job_id: job.id }).where("id", "=", taken.id).execute();
   if (binding.orphanedJob === null) return;
+  // A VM that another job took served a job: it does not count toward the cap of VMs that
+  // never ran the job they were launched for (limits.maxLaunchesPerJob).
+  if (taken.launched_at !== null) {
+    await tx
+      .updateTable("jobs")
+      .set((eb) => ({ vms_launched: sql<number>`greatest(${eb.ref("vms_launched")} - 1, 0)` }))
+      .where("id", "=", binding.orphanedJob)
+      .execute();
+  }
 
   const orphan = await tx
     .selectFrom("jobs")

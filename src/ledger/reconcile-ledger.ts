@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import type { GiveUpReason } from "../core/reconcile-plan.js";
 import type { LedgerRunner, QueuedJob, SubnetLease } from "../core/reconcile-snapshot.js";
 import { jobsAwaitingRunner } from "./awaiting-runner.js";
 import type { Database } from "./db-schema.js";
@@ -33,7 +34,14 @@ export async function reconcileView(db: Kysely<Database>, since: Date): Promise<
         .orderBy("r.id")
         .execute();
       const queued = await jobsAwaitingRunner(tx)
-        .select(["j.id", "j.pool", "j.queued_at", "j.recorded_at", "j.launch_failures"])
+        .select([
+          "j.id",
+          "j.pool",
+          "j.queued_at",
+          "j.recorded_at",
+          "j.launch_failures",
+          "j.vms_launched",
+        ])
         .orderBy("j.id")
         .execute();
       const leases = await tx
@@ -70,6 +78,7 @@ export async function reconcileView(db: Kysely<Database>, since: Date): Promise<
             pool: j.pool as string,
             queuedAt: j.queued_at ?? j.recorded_at,
             launchFailures: Number(j.launch_failures),
+            vmsLaunched: Number(j.vms_launched),
           }),
         ),
         leases: leases.map(
@@ -83,16 +92,20 @@ export async function reconcileView(db: Kysely<Database>, since: Date): Promise<
     });
 }
 
-/** Stops launching a job; it stays queued at GitHub, and `launch_error` says why. */
+/**
+ * Stops launching a job; it stays queued at GitHub. `gave_up_reason` keeps why as a code,
+ * `launch_error` in words.
+ */
 export async function giveUpJob(
   db: Kysely<Database>,
   jobId: number,
-  reason: string,
+  reason: GiveUpReason,
+  words: string,
   now: Date,
 ): Promise<void> {
   await db
     .updateTable("jobs")
-    .set({ gave_up_at: now, launch_error: reason })
+    .set({ gave_up_at: now, gave_up_reason: reason, launch_error: words })
     .where("id", "=", jobId)
     .where("gave_up_at", "is", null)
     .execute();

@@ -29,6 +29,11 @@ export interface JobListing {
   } | null;
   /** Why the last launch failed, while that is the latest news of the job. */
   readonly launchError: string | null;
+  /** Set when mayfly stopped launching the job (it may still be queued on GitHub): why. */
+  readonly gaveUp: {
+    readonly reason: "too-many-launch-failures" | "too-many-launches";
+    readonly words: string;
+  } | null;
 }
 
 /** Which jobs to list; every field narrows, none given lists the most recent. */

@@ -1,6 +1,7 @@
 import { type Kysely, Migrator, type Selectable, sql, type Transaction } from "kysely";
 import type { Job, JobAction, JobEvent } from "../core/job.js";
 import { applyEvent } from "../core/job-state.js";
+import type { GiveUpReason } from "../core/reconcile-plan.js";
 import type { UsagePrices } from "../core/usage-cost.js";
 import { LedgerError } from "../errors.js";
 import type { Database, JobsTable } from "./db-schema.js";
@@ -53,8 +54,8 @@ export class SqlLedger implements Ledger {
     return reconciling.reconcileView(this.db, installationsSince);
   }
 
-  giveUpJob(jobId: number, reason: string, now: Date): Promise<void> {
-    return reconciling.giveUpJob(this.db, jobId, reason, now);
+  giveUpJob(jobId: number, reason: GiveUpReason, words: string, now: Date): Promise<void> {
+    return reconciling.giveUpJob(this.db, jobId, reason, words, now);
   }
 
   queuedJobsToCheck(before: Date, afterJobId: number, limit: number): Promise<JobToCheck[]> {
@@ -173,6 +174,15 @@ export class SqlLedger implements Ledger {
     return launches.recordLaunchFailure(this.db, runnerRowId, reason, retryAt, now);
   }
 
+  settleWithoutLaunch(
+    runnerRowId: number,
+    outcome: { readonly kind: "started" | "close"; readonly conclusion: string | null },
+    reason: string,
+    now: Date,
+  ): Promise<void> {
+    return launches.settleWithoutLaunch(this.db, runnerRowId, outcome, reason, now);
+  }
+
   addSubnets(subnets: readonly Subnet[]): Promise<void> {
     return subnetLedger.addSubnets(this.db, subnets);
   }
@@ -252,6 +262,8 @@ type JobColumns = Omit<
   | "next_launch_at"
   | "launch_error"
   | "gave_up_at"
+  | "vms_launched"
+  | "gave_up_reason"
 >;
 
 function toRow(job: Job): JobColumns {

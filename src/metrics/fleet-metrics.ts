@@ -16,6 +16,8 @@ export interface FleetMetrics {
   apiCall(service: ApiService): void;
   /** The service throttled a request (rate limit or request limit exceeded). */
   throttled(service: ApiService): void;
+  /** The reconciler stopped launching a job of this pool, and why. */
+  gaveUp(pool: string, reason: "too-many-launch-failures" | "too-many-launches"): void;
   /** The reconciler repaired this many of one kind of difference. */
   repaired(kind: string, count: number): void;
   /** A phase of a reconcile pass failed (the pass's other phases still ran). */

@@ -70,6 +70,11 @@ export function prometheusMetrics(ledger: Pick<Ledger, "fleetCounts">): Promethe
     "Reconcile phases that failed, by phase (the other phases of the pass still ran)",
     ["phase"],
   );
+  const gaveUp = counter(
+    "mayfly_jobs_given_up_total",
+    "Queued jobs mayfly stopped launching, by pool and reason",
+    ["pool", "reason"],
+  );
   const budget = new Gauge({
     name: "mayfly_rate_budget_remaining",
     help: "Requests the dispatcher may still spend now within the fleet's limits",
@@ -83,6 +88,7 @@ export function prometheusMetrics(ledger: Pick<Ledger, "fleetCounts">): Promethe
     launchFailed: (pool, reason) => failures.inc({ pool, reason }),
     apiCall: (service) => calls.inc({ service }),
     throttled: (service) => throttles.inc({ service }),
+    gaveUp: (pool, reason) => gaveUp.inc({ pool, reason }),
     repaired: (kind, count) => {
       if (count > 0) repairs.inc({ kind }, count);
     },

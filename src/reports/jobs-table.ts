@@ -20,7 +20,7 @@ export function jobsTable(jobs: readonly JobListing[]): string {
     j.repository,
     j.jobName,
     j.pool ?? "-",
-    j.state === "completed" ? `completed/${j.conclusion ?? "?"}` : j.state,
+    stateCell(j),
     j.queuedAt === null ? "-" : j.queuedAt.toISOString().slice(0, 19).replace("T", " "),
     j.queueSeconds === null ? "-" : duration(j.queueSeconds),
     j.vm === null
@@ -41,6 +41,11 @@ export function jobsTable(jobs: readonly JobListing[]): string {
         .trimEnd(),
     )
     .join("\n");
+}
+
+function stateCell(j: JobListing): string {
+  if (j.state === "completed") return `completed/${j.conclusion ?? "?"}`;
+  return j.gaveUp === null ? j.state : `${j.state} (given up: ${j.gaveUp.words})`;
 }
 
 /** "42s", "3m 05s", "2h 10m". */

@@ -1,6 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type PendingJob, planDispatch, retryAt } from "../../src/core/dispatch-plan.js";
+import {
+  type PendingJob,
+  planDispatch,
+  relaunchVerdict,
+  retryAt,
+} from "../../src/core/dispatch-plan.js";
 import { launchAttempts, remainingAttempts } from "../../src/core/launch-attempts.js";
 import { bindRunner, canServe } from "../../src/core/runner-binding.js";
 import { parseRunnerName, runnerName } from "../../src/core/runner-name.js";
@@ -12,11 +17,13 @@ const job = (
   pool: string,
   queuedMinutesAgo: number,
   notBefore: Date | null = null,
+  vmsLaunched = 0,
 ): PendingJob => ({
   jobId,
   pool,
   queuedAt: minutesAgo(queuedMinutesAgo),
   notBefore,
+  vmsLaunched,
 });
 const limits = (
   live: Record<string, number>,
@@ -28,6 +35,7 @@ const limits = (
   maxByPool: new Map(Object.entries(max)),
   fleetMax,
   budget,
+  maxLaunchesPerJob: 3,
 });
 
 describe("runner names", () => {
@@ -83,6 +91,11 @@ describe("dispatch plan", () => {
     expect(planDispatch(pending, limits({}, { a: 5 }), now).map((j) => j.jobId)).toEqual([2]);
   });
 
+  it("gives a job no more VMs once it had maxLaunchesPerJob of them", () => {
+    const pending = [job(1, "a", 5, null, 3), job(2, "a", 4, null, 2), job(3, "a", 1, null, 0)];
+    expect(planDispatch(pending, limits({}, { a: 5 }), now).map((j) => j.jobId)).toEqual([2, 3]);
+  });
+
   it("never exceeds any limit, for any mix of jobs", () => {
     const pools = ["a", "b", "c"];
     fc.assert(
@@ -125,6 +138,18 @@ describe("dispatch plan", () => {
     expect(wait(3, 0)).toBe(10);
     expect(wait(30, 0)).toBe(150);
     expect(wait(30, 1)).toBe(300);
+  });
+});
+
+describe("relaunch verdict", () => {
+  it.each([
+    [{ status: "queued" }, "launch"],
+    [{ status: "waiting" }, "launch"],
+    [{ status: "in_progress" }, "started"],
+    [{ status: "completed" }, "close"],
+    [undefined, "close"],
+  ] as const)("for GitHub's %j is %s", (job, verdict) => {
+    expect(relaunchVerdict(job)).toBe(verdict);
   });
 });
 

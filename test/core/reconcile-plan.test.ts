@@ -66,8 +66,8 @@ function reg(id: number, name: string, over: Partial<ObservedRegistration> = {})
   return { id, name, status: "offline", busy: false, ...over } as ObservedRegistration;
 }
 
-function queued(jobId: number, launchFailures: number): QueuedJob {
-  return { jobId, pool: POOL.name, queuedAt: ago(600 - jobId), launchFailures };
+function queued(jobId: number, launchFailures: number, vmsLaunched = 0): QueuedJob {
+  return { jobId, pool: POOL.name, queuedAt: ago(600 - jobId), launchFailures, vmsLaunched };
 }
 
 function snap(over: Partial<ReconcileSnapshot> = {}): ReconcileSnapshot {
@@ -361,15 +361,36 @@ describe("release subnets", () => {
 });
 
 describe("give up and relaunch", () => {
+  const gaveUp = (reason: string, launchFailures: number, vmsLaunched: number) => [
+    { jobId: 50, pool: POOL.name, reason, launchFailures, vmsLaunched },
+  ];
   it.each([
     [0, [], 1],
     [2, [], 1],
-    [3, [{ jobId: 50, reason: "too-many-launch-failures", launchFailures: 3 }], 0],
-    [7, [{ jobId: 50, reason: "too-many-launch-failures", launchFailures: 7 }], 0],
+    [3, gaveUp("too-many-launch-failures", 3, 0), 0],
+    [7, gaveUp("too-many-launch-failures", 7, 0), 0],
   ])("a job that failed %i launches (bound 3)", (failures, giveUp, relaunchCount) => {
     const p = plan(snap({ queuedJobs: [queued(50, failures)] }));
     expect(p.giveUp).toEqual(giveUp);
     expect(p.relaunchCount).toBe(relaunchCount);
+  });
+
+  it.each([
+    [0, [], 1],
+    [1, [], 1],
+    [2, gaveUp("too-many-launches", 0, 2), 0],
+    [5, gaveUp("too-many-launches", 0, 5), 0],
+  ])("a job that had %i VMs (bound 2)", (vms, giveUp, relaunchCount) => {
+    const p = plan(snap({ queuedJobs: [queued(50, 0, vms)] }), { maxLaunchesPerJob: 2 });
+    expect(p.giveUp).toEqual(giveUp);
+    expect(p.relaunchCount).toBe(relaunchCount);
+  });
+
+  it("relaunches in the same pass the job of a VM it ends as idle", () => {
+    const idle = row(1, { tookJob: false, launchedAt: ago(POOL.idleTimeout + GRACE + 1) });
+    const p = plan(snap(withVm(idle)));
+    expect(p.terminate.map((t) => t.reason)).toEqual(["idle-past-timeout"]);
+    expect(p.relaunchCount).toBe(1);
   });
 });
 
@@ -400,10 +421,12 @@ describe("budget", () => {
 
 /** Failed launches of a job so far, a fixed function so the model needs no extra state. */
 const failuresOf = (jobId: number) => jobId % 4;
+/** VMs started for a job so far, likewise. */
+const launchesOf = (jobId: number) => jobId % 5;
 
 /**
  * The world after the plan's actions are carried out, as the ledger, the cloud and GitHub
- * promise: terminate starts shutting a VM down and marks its row; ending a row returns its
+ * promise: terminate starts shutting a VM down and marks its row (which serves no job then); ending a row returns its
  * lease and, if its job still waits, queues the job again (after a failure for an abandoned
  * launch); leases are returned; registrations are deleted; given-up jobs leave the queue.
  */
@@ -420,15 +443,20 @@ function applyPlan(s: ReconcileSnapshot, p: ReconcilePlan): ReconcileSnapshot {
   const runners = s.runners
     .filter((r) => !ended.has(r.rowId))
     .map((r) => (marked.has(r.rowId) ? { ...r, state: "terminating" as const } : r));
+  // A row ended or being ended no longer serves its job (awaiting-runner.ts).
+  const serving = runners.filter((r) => r.state !== "terminating");
   const requeued = s.runners
-    .filter((r) => ended.has(r.rowId) && r.jobId !== null && !r.jobEnded && !r.tookJob)
-    .filter((r) => !runners.some((live) => live.jobId === r.jobId))
+    .filter((r) => ended.has(r.rowId) || marked.has(r.rowId))
+    .filter((r) => r.jobId !== null && !r.jobEnded && !r.tookJob)
+    .filter((r) => !serving.some((live) => live.jobId === r.jobId))
     .filter((r) => !s.queuedJobs.some((q) => q.jobId === r.jobId))
+    .filter((r, i, all) => all.findIndex((o) => o.jobId === r.jobId) === i)
     .map((r) => ({
       jobId: r.jobId ?? 0,
       pool: r.pool,
       queuedAt: r.createdAt,
       launchFailures: failuresOf(r.jobId ?? 0) + (abandoned.has(r.rowId) ? 1 : 0),
+      vmsLaunched: launchesOf(r.jobId ?? 0),
     }));
   return {
     ...s,
@@ -495,6 +523,7 @@ const worldArb = fc
     pools: fc.tuple(limit(900, 600), limit(4000, 3600), limit(900, 600), limit(4000, 3600)),
     grace: fc.constantFrom(0, 60, 120, 300),
     maxLaunchFailures: fc.integer({ min: 1, max: 4 }),
+    maxLaunches: fc.integer({ min: 1, max: 5 }),
   })
   .map((w): { snapshot: ReconcileSnapshot; options: ReconcileOptions } => {
     const name = (i: number) => runnerName(FLEET, 10 + i, i + 1);
@@ -554,10 +583,11 @@ const worldArb = fc
           pool: "4cpu",
           queuedAt: ago(j),
           launchFailures: failuresOf(j),
+          vmsLaunched: launchesOf(j),
         })),
         launchGraceSeconds: w.grace,
       }),
-      options: { maxLaunchFailures: w.maxLaunchFailures },
+      options: { maxLaunchFailures: w.maxLaunchFailures, maxLaunchesPerJob: w.maxLaunches },
     };
   });
 

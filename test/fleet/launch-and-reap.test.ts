@@ -68,6 +68,7 @@ describe("launching and reaping runners through the real clients", () => {
       budget: 100,
       fleetMax: 100,
       maxByPool: new Map(fleet.pools.map((p) => [p.name, p.maxRunners])),
+      maxLaunchesPerJob: 3,
     });
 
   beforeEach(async () => {

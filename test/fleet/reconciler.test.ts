@@ -4,11 +4,13 @@ import { parseFleet } from "../../src/config/load-fleet.js";
 import { Secret } from "../../src/config/secret.js";
 import type { FleetDeps } from "../../src/fleet/fleet-deps.js";
 import { launchRunner } from "../../src/fleet/launch-runner.js";
+import { reapOnce } from "../../src/fleet/reaper.js";
 import {
   DEFAULT_RECONCILER,
   newReconcilerState,
   type ReconcilerOptions,
   reconcileOnce,
+  reconcilerOptionsOf,
 } from "../../src/fleet/reconciler.js";
 import { OctokitGitHub } from "../../src/github/octokit-github.js";
 import { prometheusMetrics } from "../../src/metrics/prometheus-metrics.js";
@@ -91,6 +93,7 @@ describe("the reconciler", () => {
       budget: 10,
       fleetMax: 5,
       maxByPool: new Map([["x64", 5]]),
+      maxLaunchesPerJob: 3,
     });
   const pass = (state = newReconcilerState(clock)) => reconcileOnce(deps, OPTIONS, state);
   const live = () => ec2.instances().filter((i) => ec2.statusOf(i.instanceId) !== "terminated");
@@ -304,6 +307,126 @@ describe("the reconciler", () => {
       expect(repaired()).toEqual({ liveVms: 1, registrations: [] });
       expect(await t.ledger.getJob(7)).toMatchObject({ state: "queued" });
       expect(log.lines()).toMatch(/"phase":"vm-repairs".*"msg":"reconcile phase failed"/);
+    });
+  });
+  it("ends a VM that never took its job at idleTimeout plus the fleet's launchGrace, and its job is claimable in the same pass", async () => {
+    const graced = parseFleet(
+      `
+fleet: rec
+network: { vpcId: vpc-0511, runnerCidr: 10.0.128.0/24, availabilityZones: [eu-west-1a] }
+limits: { launchGrace: 15s }
+pools:
+  - { name: x64, labels: [mayfly-4cpu], instanceTypes: [c7i.xlarge], image: ami-0123456789abcdef0, maxRunners: 5, idleTimeout: 20s }
+`,
+      "rec.yaml",
+    );
+    const options = reconcilerOptionsOf(graced);
+    expect(options.launchGraceSeconds).toBe(15);
+    deps = { ...deps, fleet: graced };
+    await queue(7);
+    gh.addJob({ id: 7, repository: "example-org/app", status: "queued" });
+    const [intent] = await claim();
+    if (!intent) throw new Error("expected a launch");
+    expect(await launchRunner(intent, deps)).toBe("launched");
+    // Its runner never comes online: the sim EC2 boots no runner. Judged from EC2's launch time.
+    clock = new Date(ec2.instances()[0]?.launchedAtMs ?? Number.NaN);
+    later(20 + 15);
+    expect((await reconcileOnce(deps, options, newReconcilerState(clock))).plan?.terminate).toEqual(
+      [],
+    );
+    later(1);
+    const { plan } = await reconcileOnce(deps, options, newReconcilerState(clock));
+    expect(plan?.terminate).toMatchObject([{ reason: "idle-past-timeout", ageSeconds: 36 }]);
+    expect(plan?.relaunchCount).toBe(1);
+    // No second pass, no reaper round: the dispatcher may launch again at once.
+    expect((await claim()).map((i) => i.runnerName)).toEqual(["rec-7-2"]);
+  });
+
+  it("gives up on a job after maxLaunchesPerJob VMs that never ran it, and says why", async () => {
+    const { metrics, registry } = prometheusMetrics(t.ledger);
+    deps = { ...deps, metrics };
+    await queue(8);
+    for (let n = 1; n <= OPTIONS.maxLaunchesPerJob; n++) {
+      const [intent] = await claim();
+      if (!intent) throw new Error(`expected launch ${n}`);
+      await t.ledger.recordLaunch(intent.runnerRowId, {
+        instanceId: `i-8-${n}`,
+        instanceType: "c7i.xlarge",
+        market: "on-demand",
+        availabilityZone: "eu-west-1a",
+        runnerId: 800 + n,
+        launchedAt: clock,
+      });
+      // The VM idled out and powered itself off: GitHub never gave its runner the job.
+      await t.ledger.recordTerminated(
+        [{ instanceId: `i-8-${n}`, terminatedAt: clock, reason: null }],
+        {
+          byType: {},
+          hosted: {},
+        },
+      );
+    }
+    expect(await claim()).toEqual([]);
+    expect((await pass()).plan?.giveUp).toMatchObject([
+      { jobId: 8, reason: "too-many-launches", vmsLaunched: 3 },
+    ]);
+    expect(await t.query("select gave_up_reason, launch_error from jobs where id = 8")).toEqual([
+      {
+        gave_up_reason: "too-many-launches",
+        launch_error: "gave up after 3 VMs that never ran the job",
+      },
+    ]);
+    const [listed] = await t.ledger.listJobs({ limit: 10 }, clock);
+    expect(listed?.gaveUp).toEqual({
+      reason: "too-many-launches",
+      words: "gave up after 3 VMs that never ran the job",
+    });
+    expect(await registry.metrics()).toContain(
+      'mayfly_jobs_given_up_total{pool="x64",reason="too-many-launches"} 1',
+    );
+  });
+
+  describe("a job whose VM ran and ended before the controller heard that its runner took it", () => {
+    // The runner took the job, ran it and powered off; the `in_progress` and `completed`
+    // webhooks are still on their way (a slow controller, or GitHub late). The reaper sees
+    // the VM gone and the ledger's job still queued without a runner.
+    const ranAndEnded = async (jobId: number, status: "in_progress" | "completed" | "queued") => {
+      await queue(jobId);
+      gh.addJob({
+        id: jobId,
+        repository: "example-org/app",
+        status,
+        conclusion: status === "completed" ? "success" : null,
+      });
+      const [intent] = await claim();
+      if (!intent) throw new Error("expected a launch");
+      expect(await launchRunner(intent, deps)).toBe("launched");
+      for (const vm of live()) ec2.powerOff(vm.instanceId);
+      await reapOnce(deps);
+      expect(live()).toEqual([]);
+      const [again] = await claim();
+      if (!again) throw new Error("expected the job to look unserved");
+      return launchRunner(again, deps);
+    };
+
+    it("gets no second VM when GitHub has it completed, and is closed", async () => {
+      expect(await ranAndEnded(9, "completed")).toBe("settled");
+      expect(ec2.instances()).toHaveLength(1);
+      expect(await t.ledger.getJob(9)).toMatchObject({ state: "completed", conclusion: "success" });
+      expect(await claim()).toEqual([]);
+      expect((await t.ledger.listSubnets()).every((s) => !s.leased)).toBe(true);
+    });
+
+    it("gets no second VM when GitHub has it in progress", async () => {
+      expect(await ranAndEnded(10, "in_progress")).toBe("settled");
+      expect(ec2.instances()).toHaveLength(1);
+      expect((await t.ledger.getJob(10))?.state).toBe("in_progress");
+      expect(await claim()).toEqual([]);
+    });
+
+    it("gets a second VM when GitHub still has it queued", async () => {
+      expect(await ranAndEnded(11, "queued")).toBe("launched");
+      expect(ec2.instances()).toHaveLength(2);
     });
   });
 });

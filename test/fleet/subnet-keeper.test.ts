@@ -126,6 +126,7 @@ describe("the subnet keeper", () => {
       budget: 1,
       fleetMax: 4,
       maxByPool: new Map([["x64", 4]]),
+      maxLaunchesPerJob: 3,
     });
     if (!intent) throw new Error("expected a launch");
     const leased = await t.ledger.leaseSubnet(intent.runnerRowId, ["eu-west-1a"], clock);

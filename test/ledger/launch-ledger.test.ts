@@ -18,6 +18,7 @@ const claim = (overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
     ["a", 2],
     ["b", 5],
   ]),
+  maxLaunchesPerJob: 3,
   ...overrides,
 });
 const vm = (n: number) => ({
@@ -223,6 +224,24 @@ describe.each(kinds)("launches on %s", (kind) => {
       { runner_name: "test-2-1", job: 1 },
     ]);
     expect(await t.ledger.claimLaunches(claim())).toEqual([]);
+  });
+
+  it("does not count a VM another job took toward the job it was launched for", async () => {
+    await queue(1, "b", 2);
+    await queue(2, "b", 1);
+    const intents = await t.ledger.claimLaunches(claim());
+    for (const [n, intent] of intents.entries())
+      await t.ledger.recordLaunch(intent.runnerRowId, vm(n + 1));
+    const launched = () => t.query("select id::int, vms_launched from jobs order by id");
+    expect(await launched()).toEqual([
+      { id: 1, vms_launched: 1 },
+      { id: 2, vms_launched: 1 },
+    ]);
+    await takeRunner(2, "test-1-1");
+    expect(await launched()).toEqual([
+      { id: 1, vms_launched: 0 },
+      { id: 2, vms_launched: 1 },
+    ]);
   });
 
   it("launches again for the job left behind when the taker's runner cannot serve it", async () => {

@@ -43,12 +43,14 @@ export function jobsSection(view: StatusView): string {
 function jobRow(job: JobListing): string {
   const workflow = job.workflowName ? `<div class="dim">${escapeHtml(job.workflowName)}</div>` : "";
   const error = job.launchError ? escapeHtml(job.launchError) : "";
+  // A given-up job stays queued on GitHub; mayfly launches nothing more for it.
+  const givenUp = job.gaveUp === null ? "" : `<div class="dim given-up">given up</div>`;
   return (
     `<tr data-job-id="${job.jobId}"><td class="num"><code>${job.jobId}</code></td>` +
     `<td>${escapeHtml(job.repository)}</td>` +
     `<td>${workflow}${escapeHtml(job.jobName)}</td>` +
     `<td>${job.pool === null ? "–" : escapeHtml(job.pool)}</td>` +
-    `<td><span class="state state-${job.state}">${STATE_NAMES[job.state]}</span></td>` +
+    `<td><span class="state state-${job.state}">${STATE_NAMES[job.state]}</span>${givenUp}</td>` +
     `<td class="num">${formatDuration(job.queueSeconds)}</td>` +
     `<td>${vmCell(job.vm)}</td><td class="error">${error}</td></tr>`
   );

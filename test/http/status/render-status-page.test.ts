@@ -132,6 +132,26 @@ describe("renderStatusPage", () => {
     expect(rows[3]).toContain("32 s");
   });
 
+  it("shows that mayfly gave a live job up, and why", () => {
+    const words = "gave up after 3 VMs that never ran the job";
+    const page = renderStatusPage(
+      sampleView({
+        liveJobs: [
+          {
+            ...(SAMPLE_JOBS[0] as (typeof SAMPLE_JOBS)[number]),
+            jobId: 77,
+            state: "queued",
+            launchError: words,
+            gaveUp: { reason: "too-many-launches", words },
+          },
+        ],
+      }),
+    );
+    const row = /<tr data-job-id="77">[\s\S]*?<\/tr>/.exec(page)?.[0] ?? "";
+    expect(row).toContain("given up");
+    expect(row).toContain(words);
+  });
+
   it("escapes every string that came from GitHub users", () => {
     const hostile = "<script>alert(1)</script>";
     const quote = `x" onmouseover="alert('q')`;

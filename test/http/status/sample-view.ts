@@ -17,6 +17,7 @@ function job(overrides: Partial<JobListing> & Pick<JobListing, "jobId" | "state"
     queueSeconds: 42,
     vm: null,
     launchError: null,
+    gaveUp: null,
     ...overrides,
   };
 }

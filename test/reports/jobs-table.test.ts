@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import type { JobListing } from "../../src/ledger/report-types.js";
+import { jobsTable } from "../../src/reports/jobs-table.js";
+
+const queued: JobListing = {
+  jobId: 42,
+  runId: 7,
+  org: "acme",
+  repository: "acme/api",
+  workflowName: "CI",
+  jobName: "test",
+  pool: "linux",
+  state: "queued",
+  conclusion: null,
+  queuedAt: new Date("2026-11-23T12:00:00Z"),
+  startedAt: null,
+  completedAt: null,
+  queueSeconds: 900,
+  vm: {
+    runnerName: "prod-42-3",
+    state: "terminated",
+    instanceId: "i-3",
+    instanceType: "c7i.large",
+    market: "on-demand",
+    availabilityZone: "eu-west-1a",
+  },
+  launchError: null,
+  gaveUp: null,
+};
+
+describe("mayfly jobs", () => {
+  it("says when mayfly gave a queued job up, and why", () => {
+    const words = "gave up after 3 VMs that never ran the job";
+    const table = jobsTable([{ ...queued, gaveUp: { reason: "too-many-launches", words } }]);
+    expect(table.split("\n")[1]).toContain(`queued (given up: ${words})`);
+  });
+
+  it("shows a job still being served as plainly queued", () => {
+    const row = jobsTable([queued]).split("\n")[1] ?? "";
+    expect(row).toContain("queued");
+    expect(row).not.toContain("given up");
+  });
+});
