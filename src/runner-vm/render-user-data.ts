@@ -7,8 +7,10 @@ import { Secret } from "../config/secret.js";
 export const BOOT_SCRIPT_PATH = "/usr/local/sbin/mayfly-boot";
 export const STATE_DIR = "/run/mayfly";
 export const JIT_CONFIG_PATH = `${STATE_DIR}/jitconfig`;
-/** The operator's boot hook: root-only, like the rest of /run/mayfly. */
-export const BOOT_HOOK_PATH = `${STATE_DIR}/boot-hook`;
+/** The operator's boot hook: root-only (0700), on the root file system. Not under /run:
+ * the initramfs mounts /run noexec, so a hook there fails with 126 (FIELD-NOTES.md,
+ * "Learned in 2026-12"). */
+export const BOOT_HOOK_PATH = "/usr/local/lib/mayfly/boot-hook";
 /** The runner's job hooks: outside the runner's directory, as GitHub asks, and readable by
  * the runner user without being writable by it. The runner runs them with `bash -e`, so
  * they must end in .sh:
@@ -34,6 +36,8 @@ export type UserDataInput = {
   /** For images without the runner in /opt/actions-runner. */
   readonly runner?: { readonly tarballUrl: string; readonly sha256: string };
   readonly hooks?: RunnerVmHooks | undefined;
+  /** Keep the SSM agent and serial-console logins; by default the VM stops and masks them. */
+  readonly operatorAccess?: boolean | undefined;
   /** Tests pass a different script (e.g. to probe the size limit). */
   readonly bootScript?: string;
 };
@@ -139,6 +143,7 @@ function renderText(input: UserDataInput): string {
             data("runner-url", input.runner.tarballUrl),
             data("runner-sha256", input.runner.sha256),
           ]),
+      ...(input.operatorAccess === true ? [data("operator-access", "true")] : []),
       ...hook(BOOT_HOOK_PATH, "0700", hooks.boot),
       // 0755 root: the runner user runs them but cannot change them for a later step.
       ...hook(JOB_STARTED_HOOK_PATH, "0755", hooks.jobStarted),

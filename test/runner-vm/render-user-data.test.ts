@@ -151,10 +151,12 @@ describe("renderUserData", () => {
       expect(path).toMatch(/\.sh$/);
       expect(path.startsWith("/opt/actions-runner")).toBe(false);
     }
-    // The boot script runs the boot hook from where it is written.
-    expect(bootScript()).toContain('boot_hook="$state/boot-hook"');
-    expect(BOOT_HOOK_PATH).toBe("/run/mayfly/boot-hook");
+    // The boot script runs the boot hook from where it is written, and not from /run:
+    // the initramfs mounts /run noexec (FIELD-NOTES.md, "Learned in 2026-12").
     expect(bootScript()).toContain('job_hooks_dir="$root/usr/local/lib/mayfly"');
+    expect(bootScript()).toContain('boot_hook="$job_hooks_dir/boot-hook"');
+    expect(BOOT_HOOK_PATH).toBe("/usr/local/lib/mayfly/boot-hook");
+    expect(BOOT_HOOK_PATH.startsWith("/run/")).toBe(false);
   });
 
   it("sends a hook as text when PyYAML reads it alike, base64-encoded when it would not", () => {
@@ -165,6 +167,22 @@ describe("renderUserData", () => {
     expect(at(BOOT_HOOK_PATH)?.encoding).toBeUndefined();
     expect(at(JOB_STARTED_HOOK_PATH)?.encoding).toBe("b64");
     expect(bytesOf(at(JOB_STARTED_HOOK_PATH)).toString("utf8")).toBe("#!/bin/sh\r\necho \u2028\n");
+  });
+
+  it("tells the VM to keep operator access only when the pool asks for it", () => {
+    const at = (over: Partial<UserDataInput>) =>
+      (parse(render(over)) as Doc).write_files.find(
+        (f) => f.path === "/run/mayfly/operator-access",
+      );
+    expect(at({})).toBeUndefined();
+    expect(at({ operatorAccess: false })).toBeUndefined();
+    expect(at({ operatorAccess: true })).toMatchObject({ content: "true", permissions: "0600" });
+  });
+
+  it("hands the runner its JIT config in its environment, never on its command line", () => {
+    const script = bootScript();
+    expect(script).toContain("ACTIONS_RUNNER_INPUT_JITCONFIG=$jit_config");
+    expect(script).not.toMatch(/--jitconfig/);
   });
 
   it("writes no hook file for a hook the pool does not have", () => {
