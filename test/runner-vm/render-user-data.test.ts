@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -31,7 +32,11 @@ type Doc = {
 };
 // The bytes cloud-init writes for one write_files entry.
 const bytesOf = (f: Doc["write_files"][number] | undefined) =>
-  f?.encoding === "b64" ? Buffer.from(f.content, "base64") : Buffer.from(f?.content ?? "", "utf8");
+  f?.encoding === "b64"
+    ? Buffer.from(f.content, "base64")
+    : f?.encoding === "gz+b64"
+      ? gunzipSync(Buffer.from(f.content, "base64"))
+      : Buffer.from(f?.content ?? "", "utf8");
 const base: UserDataInput = {
   jitConfig: new Secret("eyJydW5uZXIiOjF9"),
   idleTimeoutSeconds: 600,
@@ -106,7 +111,7 @@ describe.runIf(toolAvailable("shellcheck"))("shellcheck", () => {
   it("passes on the boot script as the rendered config with hooks writes it", () => {
     const doc = parse(render({ hooks })) as Doc;
     const file = join(mkdtempSync(join(tmpdir(), "mayfly-shellcheck-")), "mayfly-boot");
-    writeFileSync(file, doc.write_files.find((f) => f.path === BOOT_SCRIPT_PATH)?.content ?? "");
+    writeFileSync(file, bytesOf(doc.write_files.find((f) => f.path === BOOT_SCRIPT_PATH)));
     const result = spawnSync("shellcheck", [file], { encoding: "utf8" });
     expect(result.stdout).toBe("");
     expect(result.status).toBe(0);
@@ -117,7 +122,9 @@ describe("renderUserData", () => {
   it("writes the script root-only and every value as a 0600 data file under /run", () => {
     const doc = parse(render({ runner })) as Doc;
     const script = doc.write_files[0];
-    expect(script?.content).toBe(bootScript());
+    // Sent gzipped (write_files' gz+b64): the same script, in a third of the room.
+    expect(script?.encoding).toBe("gz+b64");
+    expect(bytesOf(script).toString("utf8")).toBe(bootScript());
     expect(script?.permissions).toBe("0700");
     for (const f of doc.write_files.slice(1)) {
       expect(f.path).toMatch(/^\/run\/mayfly\//);
