@@ -8,7 +8,8 @@
 # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_ChangingInstanceInitiatedShutdownBehavior.html
 #
 # Every path that touches the system can be overridden through MAYFLY_* variables so the
-# test suite runs this script unprivileged in a temporary directory with stand-ins.
+# test suite runs this script unprivileged in a temporary directory with stand-ins; the
+# real VM test (test/vm/) runs it as cloud-init does.
 #
 # Never add `set -x`: it would print the JIT config to the console log.
 set -eu
@@ -20,29 +21,42 @@ cloud_dir="$root/var/lib/cloud"
 runner_dir="${MAYFLY_RUNNER_DIR:-$root/opt/actions-runner}"
 runner_user="${MAYFLY_RUNNER_USER:-runner}"
 shutdown_cmd="${MAYFLY_SHUTDOWN:-shutdown}"
+poweroff_cmd="${MAYFLY_POWEROFF:-poweroff}"
 iptables_cmd="${MAYFLY_IPTABLES:-iptables}"
 ip6tables_cmd="${MAYFLY_IP6TABLES:-ip6tables}"
 useradd_cmd="${MAYFLY_USERADD:-useradd}"
 runuser_cmd="${MAYFLY_RUNUSER:-runuser}"
 chown_cmd="${MAYFLY_CHOWN:-chown}"
+mount_cmd="${MAYFLY_MOUNT:-mount}"
+systemctl_cmd="${MAYFLY_SYSTEMCTL:-systemctl}"
+sudo_cmd="${MAYFLY_SUDO:-sudo}"
 poll_seconds="${MAYFLY_POLL_SECONDS:-5}"
+retry_seconds="${MAYFLY_RETRY_SECONDS:-10}"
 # 169.254.169.254 and fd00:ec2::254 are the instance metadata service over IPv4 and IPv6:
 # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html
 imds_address="169.254.169.254"
 imds_address6="fd00:ec2::254"
 # Operator hooks, written by the rendered cloud-config (src/runner-vm/render-user-data.ts).
-boot_hook="$state/boot-hook"
+# Not under /run: the initramfs mounts /run noexec, so a hook there cannot be executed
+# (FIELD-NOTES.md, "Learned in 2026-12").
 job_hooks_dir="$root/usr/local/lib/mayfly"
+boot_hook="$job_hooks_dir/boot-hook"
 
 log() { printf 'mayfly-boot: %s\n' "$*" >&2; }
 
 # Exactly one power-off, whichever path gets here first: mkdir is atomic, so the runner's
-# exit and the watchdog can race without both calling shutdown.
+# exit, the watchdog and the exit trap can race without powering off twice. A shutdown
+# that fails is retried once, then the kernel is told to power off at once: a VM that
+# stays up keeps its subnet and its bill.
 power_off() {
-  if mkdir "$state/powered-off" 2>/dev/null; then
-    log "powering off: $1"
-    "$shutdown_cmd" -h now || log "shutdown failed"
-  fi
+  mkdir "$state/powered-off" 2>/dev/null || return 0
+  log "powering off: $1"
+  "$shutdown_cmd" -h now && return 0
+  log "shutdown failed: retrying in ${retry_seconds}s"
+  sleep "$retry_seconds"
+  "$shutdown_cmd" -h now && return 0
+  log "shutdown failed again: forcing the power-off"
+  "$poweroff_cmd" -f
 }
 
 fail() {
@@ -65,38 +79,132 @@ read_setting() {
 mkdir -p "$state"
 chmod 0700 "$state"
 
-# --- The JIT config: read once into memory, then the file is gone before anything else
-# runs. It is only ever passed to the runner as an argument, never printed.
-[ -f "$state/jitconfig" ] || fail "no JIT config in $state"
-jit_config=$(cat "$state/jitconfig")
-rm -f "$state/jitconfig"
-case "$jit_config" in
-  '' | *[!A-Za-z0-9+/=]*) fail "the JIT config is not base64" ;;
-esac
-
-# cloud-init keeps copies of the user data (which held the JIT config) on disk; remove
-# them now that it has been read. https://cloudinit.readthedocs.io/en/latest/reference/base_config_reference.html
-for instance in "$cloud_dir/instance" "$cloud_dir"/instances/*; do
-  [ -d "$instance" ] || continue
-  rm -rf "$instance"/user-data.txt* "$instance"/cloud-config.txt "$instance"/obj.pkl \
-    "$instance"/scripts
-done
-# Newer cloud-init also keeps the merged cloud-config (write_files content included) here.
-rm -f "$root/run/cloud-init/combined-cloud-config.json"
+# Any step that fails, or a signal, powers the VM off: nothing is left running unattended.
+runner_pid=""
+trap '[ -z "$runner_pid" ] || kill -TERM "$runner_pid" 2>/dev/null; power_off "the boot script ended"' EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 idle_timeout=$(read_setting idle-timeout)
 max_lifetime=$(read_setting max-lifetime)
 tarball_url=$(read_setting runner-url)
 tarball_sha256=$(read_setting runner-sha256)
+operator_access=$(read_setting operator-access)
 positive_int "$idle_timeout" || fail "idle timeout is not a positive integer"
 positive_int "$max_lifetime" || fail "max lifetime is not a positive integer"
 
-# --- An unprivileged user for the runner and the job.
-if ! id "$runner_user" >/dev/null 2>&1; then
+job_started() {
+  for worker_log in "$runner_dir"/_diag/Worker_*.log; do
+    [ -e "$worker_log" ] && return 0
+  done
+  command -v pgrep >/dev/null 2>&1 && pgrep -x Runner.Worker >/dev/null 2>&1 && return 0
+  return 1
+}
+
+# --- Watchdogs, started before anything that can hang (the download, the boot hook):
+# they do not depend on the controller being reachable. The idle timeout counts from
+# here, so a slow boot hook or download eats into it.
+main_pid=$$
+watchdog() {
+  started_at=$(date +%s)
+  while [ ! -d "$state/powered-off" ]; do
+    elapsed=$(($(date +%s) - started_at))
+    reason=""
+    if [ "$elapsed" -ge "$max_lifetime" ]; then
+      reason="max lifetime of ${max_lifetime}s reached"
+    elif [ "$elapsed" -ge "$idle_timeout" ] && ! job_started; then
+      reason="no job started within ${idle_timeout}s"
+    fi
+    if [ -n "$reason" ]; then
+      power_off "$reason"
+      # The main script's TERM trap stops the runner.
+      kill -TERM "$main_pid" 2>/dev/null || true
+      return 0
+    fi
+    sleep "$poll_seconds"
+  done
+}
+(
+  trap - EXIT TERM INT
+  watchdog
+) &
+
+# --- The JIT config: this is the one place that obtains it. It is read into memory and
+# its file is gone before anything else runs; it reaches the runner only through the
+# runner's environment (start_runner), never a command line, a file or a log line.
+jit_config=""
+obtain_jit_config() {
+  [ -f "$state/jitconfig" ] || fail "no JIT config in $state"
+  jit_config=$(cat "$state/jitconfig")
+  rm -f "$state/jitconfig"
+  case "$jit_config" in
+    '' | *[!A-Za-z0-9+/=]*) fail "the JIT config is not base64" ;;
+  esac
+  # cloud-init keeps copies of the user data (which held the JIT config) on disk; remove
+  # them now that it has been read. https://cloudinit.readthedocs.io/en/latest/reference/base_config_reference.html
+  for instance in "$cloud_dir/instance" "$cloud_dir"/instances/*; do
+    [ -d "$instance" ] || continue
+    rm -rf "$instance"/user-data.txt* "$instance"/cloud-config.txt "$instance"/obj.pkl \
+      "$instance"/scripts
+  done
+  # Newer cloud-init also keeps the merged cloud-config (write_files content included) here.
+  rm -f "$root/run/cloud-init/combined-cloud-config.json"
+}
+obtain_jit_config
+
+# --- Other users' processes are invisible to the runner user and the job: without this,
+# /proc/PID/cmdline of every process is world-readable. The job still sees its own
+# runner's processes (README: "The runner image").
+# https://docs.kernel.org/filesystems/proc.html#mount-options
+"$mount_cmd" -o remount,hidepid=invisible "$root/proc" ||
+  fail "cannot hide other users' processes (hidepid): refusing to run the job"
+
+# --- Operator back doors (the SSM agent, a login on the serial console) are closed unless
+# the pool opts in with operatorAccess: the job must be the only thing on this VM that
+# the pool did not ask for.
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-serial-console.html
+# One stop and one mask for all of them: each systemctl mask reloads systemd.
+if [ "$operator_access" = "true" ]; then
+  log "operator access kept: the SSM agent and the serial console stay as the image has them"
+else
+  {
+    echo amazon-ssm-agent.service
+    echo snap.amazon-ssm-agent.amazon-ssm-agent.service
+    "$systemctl_cmd" list-units --plain --no-legend --all 'serial-getty@*.service' 2>/dev/null |
+      cut -d ' ' -f 1 || true
+  } >"$state/operator-units"
+  xargs "$systemctl_cmd" stop <"$state/operator-units" >/dev/null 2>&1 || true
+  # Masking the template too keeps a new serial getty from starting later.
+  xargs "$systemctl_cmd" mask serial-getty@.service <"$state/operator-units" >/dev/null 2>&1 || true
+  while read -r unit; do
+    if "$systemctl_cmd" is-active --quiet "$unit" 2>/dev/null; then
+      fail "cannot stop $unit: refusing to run the job"
+    fi
+  done <"$state/operator-units"
+  log "operator access closed: the SSM agent and serial-console logins are stopped and masked"
+fi
+
+# --- An unprivileged user for the runner and the job. An image may already have a user
+# of that name; one with root's uid, an admin group or sudo rights would hand the job the
+# VM (and its instance role), so such an image is refused.
+if id "$runner_user" >/dev/null 2>&1; then
+  [ "$(id -u "$runner_user")" != 0 ] || fail "the image's $runner_user user has uid 0: refusing to run the job"
+  for group in $(id -Gn "$runner_user"); do
+    case "$group" in
+      root | sudo | wheel | adm | admin | docker) fail "the image's $runner_user user is in the $group group: refusing to run the job" ;;
+    esac
+  done
+  if command -v "$sudo_cmd" >/dev/null 2>&1 &&
+    "$sudo_cmd" -n -l -U "$runner_user" 2>/dev/null | grep -q 'may run the following'; then
+    fail "the image's $runner_user user has sudo rights: refusing to run the job"
+  fi
+else
   "$useradd_cmd" --create-home --shell /bin/bash "$runner_user" || fail "cannot create user $runner_user"
 fi
 
 # --- The runner: preinstalled in the image, or downloaded and checked against its SHA-256.
+# curl gives up on a connection that does not open, a transfer that stalls, and a
+# download that would outlast the idle timeout (the job would be gone by then).
 if [ ! -x "$runner_dir/run.sh" ]; then
   [ -n "$tarball_url" ] || fail "no runner in $runner_dir and no tarball URL"
   case "$tarball_sha256" in
@@ -105,6 +213,7 @@ if [ ! -x "$runner_dir/run.sh" ]; then
   [ "${#tarball_sha256}" -eq 64 ] || fail "runner SHA-256 is not 64 hex digits"
   tarball="$state/runner.tar.gz"
   curl --fail --silent --show-error --location --proto '=https' --output "$tarball" \
+    --connect-timeout 30 --speed-limit 1024 --speed-time 30 --max-time "$idle_timeout" \
     "$tarball_url" || fail "runner download failed"
   actual=$(sha256sum "$tarball" | cut -d ' ' -f 1)
   [ "$actual" = "$tarball_sha256" ] || fail "runner tarball SHA-256 mismatch: refusing to run it"
@@ -117,10 +226,13 @@ mkdir -p "$runner_dir/_work"
 
 # --- Block the runner user from the instance metadata service. IMDSv2 with a hop limit
 # of 1 only stops containers (one extra network hop); a local process still reaches it
-# and could read the instance role's credentials and this VM's user data.
+# and could read the instance role's credentials and this VM's user data. The rule goes
+# first in OUTPUT so that no ACCEPT already in the image comes before it, and a real
+# request as the runner user must then fail.
 # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-IMDS-new-instances.html
-"$iptables_cmd" -w -A OUTPUT -d "$imds_address" -m owner --uid-owner "$runner_user" -j REJECT ||
+"$iptables_cmd" -w -I OUTPUT 1 -d "$imds_address" -m owner --uid-owner "$runner_user" -j REJECT ||
   fail "cannot block the metadata service for $runner_user: refusing to run the job"
+blocked_urls="http://$imds_address/latest/api/token"
 # The IPv6 endpoint answers only on Nitro instances whose metadata options enable it. With
 # no IPv6 stack (no /proc/net/if_inet6) it is unreachable, so there is nothing to block.
 # An image without ip6tables is logged and tolerated: the launch leaves HttpProtocolIpv6 at
@@ -131,9 +243,23 @@ if [ ! -e "$root/proc/net/if_inet6" ]; then
 elif ! command -v "$ip6tables_cmd" >/dev/null 2>&1; then
   log "no ip6tables on this image: the IPv6 metadata endpoint is not blocked for $runner_user"
 else
-  "$ip6tables_cmd" -w -A OUTPUT -d "$imds_address6" -m owner --uid-owner "$runner_user" -j REJECT ||
+  "$ip6tables_cmd" -w -I OUTPUT 1 -d "$imds_address6" -m owner --uid-owner "$runner_user" -j REJECT ||
     fail "cannot block the IPv6 metadata service for $runner_user: refusing to run the job"
+  blocked_urls="$blocked_urls http://[$imds_address6]/latest/api/token"
 fi
+# curl exits 7 (could not connect) or 28 (timed out) when the block holds; anything else,
+# success above all, means the runner user might reach the metadata service.
+for url in $blocked_urls; do
+  probe_status=0
+  "$runuser_cmd" -u "$runner_user" -- curl --silent --output /dev/null --globoff \
+    --connect-timeout 3 --max-time 5 --request PUT \
+    --header 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$url" </dev/null || probe_status=$?
+  case "$probe_status" in
+    7 | 28) ;;
+    *) fail "the metadata block does not hold for $runner_user ($url, curl status $probe_status): refusing to run the job" ;;
+  esac
+done
+log "the metadata service is blocked for $runner_user"
 
 # --- The operator's boot hook: root, after the runner user, its directory and the metadata
 # block exist, before the runner starts. It gets the idle timeout as its time limit (the
@@ -149,57 +275,38 @@ if [ -f "$boot_hook" ]; then
   esac
 fi
 
-# --- The runner's own job hooks: it runs them as the runner user, before and after the job,
+# --- Start the runner once, with the JIT config in its environment: the runner reads
+# ACTIONS_RUNNER_INPUT_<NAME> as its --<name> argument and removes it from its own
+# environment (actions/runner src/Runner.Listener/CommandSettings.cs). On a command line
+# it would be world-readable in /proc and stamped on every journal line (_CMDLINE).
+# A JIT config makes the runner take exactly one job and exit:
+# https://docs.github.com/en/rest/actions/self-hosted-runners#create-configuration-for-a-just-in-time-runner-for-an-organization
+# The runner's own job hooks: it runs them as the runner user, before and after the job,
 # when these variables hold their absolute paths; unset means no hook.
 # https://docs.github.com/en/actions/hosting-your-own-runners/managing-self-hosted-runners/running-scripts-before-or-after-a-job
-set -- "$runner_dir/run.sh" --jitconfig "$jit_config"
-if [ -f "$job_hooks_dir/job-completed.sh" ]; then
-  set -- "ACTIONS_RUNNER_HOOK_JOB_COMPLETED=$job_hooks_dir/job-completed.sh" "$@"
-fi
-if [ -f "$job_hooks_dir/job-started.sh" ]; then
-  set -- "ACTIONS_RUNNER_HOOK_JOB_STARTED=$job_hooks_dir/job-started.sh" "$@"
-fi
-
-# --- Start the runner once. --jitconfig makes it take exactly one job and exit:
-# https://docs.github.com/en/rest/actions/self-hosted-runners#create-configuration-for-a-just-in-time-runner-for-an-organization
-log "starting the runner"
-"$runuser_cmd" -u "$runner_user" -- env "$@" &
-runner_pid=$!
-jit_config=""
-set --
-
-job_started() {
-  for worker_log in "$runner_dir"/_diag/Worker_*.log; do
-    [ -e "$worker_log" ] && return 0
-  done
-  command -v pgrep >/dev/null 2>&1 && pgrep -x Runner.Worker >/dev/null 2>&1 && return 0
-  return 1
-}
-
-# --- Watchdogs: they do not depend on the controller being reachable.
-watchdog() {
-  started_at=$(date +%s)
-  while [ ! -d "$state/powered-off" ]; do
-    elapsed=$(($(date +%s) - started_at))
-    reason=""
-    if [ "$elapsed" -ge "$max_lifetime" ]; then
-      reason="max lifetime of ${max_lifetime}s reached"
-    elif [ "$elapsed" -ge "$idle_timeout" ] && ! job_started; then
-      reason="no job started within ${idle_timeout}s"
+start_runner() {
+  log "starting the runner"
+  (
+    ACTIONS_RUNNER_INPUT_JITCONFIG=$jit_config
+    export ACTIONS_RUNNER_INPUT_JITCONFIG
+    if [ -f "$job_hooks_dir/job-started.sh" ]; then
+      ACTIONS_RUNNER_HOOK_JOB_STARTED="$job_hooks_dir/job-started.sh"
+      export ACTIONS_RUNNER_HOOK_JOB_STARTED
     fi
-    if [ -n "$reason" ]; then
-      power_off "$reason"
-      kill -TERM "$runner_pid" 2>/dev/null || true
-      return 0
+    if [ -f "$job_hooks_dir/job-completed.sh" ]; then
+      ACTIONS_RUNNER_HOOK_JOB_COMPLETED="$job_hooks_dir/job-completed.sh"
+      export ACTIONS_RUNNER_HOOK_JOB_COMPLETED
     fi
-    sleep "$poll_seconds"
-  done
+    trap - EXIT TERM INT
+    exec "$runuser_cmd" -u "$runner_user" -- "$runner_dir/run.sh"
+  ) &
+  runner_pid=$!
+  jit_config=""
 }
-watchdog &
-watchdog_pid=$!
+start_runner
 
 status=0
 wait "$runner_pid" || status=$?
+runner_pid=""
 power_off "runner exited with status $status"
-kill -TERM "$watchdog_pid" 2>/dev/null || true
 exit 0

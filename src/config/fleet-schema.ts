@@ -88,6 +88,10 @@ export const poolSchema = z
       .default(false)
       .describe("serve jobs that ask only for self-hosted/OS/architecture labels"),
     hooks: hooksSchema.optional().describe("operator scripts the runner VM runs"),
+    operatorAccess: z
+      .boolean()
+      .default(false)
+      .describe("keep the SSM agent and serial-console logins on the VM (stopped by default)"),
   })
   .strict();
 

@@ -16,6 +16,8 @@ export type RunnerVmTimes = {
   readonly runner?: { readonly tarballUrl: string; readonly sha256: string } | undefined;
   /** The pool's operator hooks. */
   readonly hooks?: RunnerVmHooks | undefined;
+  /** Keep the image's operator access (SSM agent, serial console) on the VM. */
+  readonly operatorAccess?: boolean | undefined;
 };
 
 // The fleet file's defaults (src/config/fleet-schema.ts), for callers without a pool.
@@ -50,5 +52,6 @@ function inputFor(jitConfig: Secret, times: RunnerVmTimes): UserDataInput {
     maxLifetimeSeconds: times.maxLifetime,
     ...(times.runner ? { runner: times.runner } : {}),
     ...(times.hooks ? { hooks: times.hooks } : {}),
+    ...(times.operatorAccess === true ? { operatorAccess: true } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import { Secret } from "../config/secret.js";
 
@@ -7,8 +8,10 @@ import { Secret } from "../config/secret.js";
 export const BOOT_SCRIPT_PATH = "/usr/local/sbin/mayfly-boot";
 export const STATE_DIR = "/run/mayfly";
 export const JIT_CONFIG_PATH = `${STATE_DIR}/jitconfig`;
-/** The operator's boot hook: root-only, like the rest of /run/mayfly. */
-export const BOOT_HOOK_PATH = `${STATE_DIR}/boot-hook`;
+/** The operator's boot hook: root-only (0700), on the root file system. Not under /run:
+ * the initramfs mounts /run noexec, so a hook there fails with 126 (FIELD-NOTES.md,
+ * "Learned in 2026-12"). */
+export const BOOT_HOOK_PATH = "/usr/local/lib/mayfly/boot-hook";
 /** The runner's job hooks: outside the runner's directory, as GitHub asks, and readable by
  * the runner user without being writable by it. The runner runs them with `bash -e`, so
  * they must end in .sh:
@@ -34,7 +37,9 @@ export type UserDataInput = {
   /** For images without the runner in /opt/actions-runner. */
   readonly runner?: { readonly tarballUrl: string; readonly sha256: string };
   readonly hooks?: RunnerVmHooks | undefined;
-  /** Tests pass a different script (e.g. to probe the size limit). */
+  /** Keep the SSM agent and serial-console logins; by default the VM stops and masks them. */
+  readonly operatorAccess?: boolean | undefined;
+  /** Tests pass a different script (e.g. to probe the size limit); it is sent as text. */
   readonly bootScript?: string;
 };
 
@@ -68,6 +73,17 @@ export function bootScript(): string {
     .join("\n")
     .concat("\n");
   return cachedScript;
+}
+
+let cachedCompressed: string | undefined;
+/**
+ * The boot script gzipped and base64-encoded, as write_files' `gz+b64` takes it: 4 KB
+ * instead of 8.5, room the operator's hooks can use under EC2's 16 KB. (Node's gzip
+ * header has no timestamp, so the same script always renders the same bytes.)
+ */
+export function compressedBootScript(): string {
+  cachedCompressed ??= gzipSync(bootScript(), { level: 9 }).toString("base64");
+  return cachedCompressed;
 }
 
 /**
@@ -129,7 +145,9 @@ function renderText(input: UserDataInput): string {
   };
   const document = {
     write_files: [
-      file(BOOT_SCRIPT_PATH, "0700", input.bootScript ?? bootScript()),
+      input.bootScript === undefined
+        ? { ...file(BOOT_SCRIPT_PATH, "0700", compressedBootScript()), encoding: "gz+b64" }
+        : file(BOOT_SCRIPT_PATH, "0700", input.bootScript),
       data("jitconfig", jitConfig),
       data("idle-timeout", String(input.idleTimeoutSeconds)),
       data("max-lifetime", String(input.maxLifetimeSeconds)),
@@ -139,6 +157,7 @@ function renderText(input: UserDataInput): string {
             data("runner-url", input.runner.tarballUrl),
             data("runner-sha256", input.runner.sha256),
           ]),
+      ...(input.operatorAccess === true ? [data("operator-access", "true")] : []),
       ...hook(BOOT_HOOK_PATH, "0700", hooks.boot),
       // 0755 root: the runner user runs them but cannot change them for a later step.
       ...hook(JOB_STARTED_HOOK_PATH, "0755", hooks.jobStarted),

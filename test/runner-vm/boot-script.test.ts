@@ -43,6 +43,23 @@ type Options = {
   hooks?: { boot?: string; jobStarted?: string; jobCompleted?: string };
   /** "none": no IPv6 stack; "no-ip6tables": the image lacks it; "broken": it fails. */
   ipv6?: "none" | "no-ip6tables" | "broken";
+  /** The curl exit status the runner user's metadata probe gets: 7 when the block holds. */
+  imdsProbe?: number;
+  /** Seconds the stand-in curl takes to download the runner. */
+  downloadSeconds?: number;
+  /** The tarball bytes to serve instead of one holding the stand-in run.sh. */
+  tarballBytes?: Buffer;
+  /** The image already has the runner user, with this uid and these groups. */
+  existingUser?: { uid: number; groups: string; sudo?: boolean };
+  operatorAccess?: boolean;
+  /** A unit that `systemctl stop` cannot stop. */
+  stuckUnit?: string;
+  /** How many times `shutdown` fails before it works. */
+  shutdownFailures?: number;
+  /** "fail": the hidepid remount fails. */
+  mount?: "fail";
+  /** Send the script SIGTERM after this many milliseconds. */
+  termAfterMs?: number;
 };
 
 function sandbox(
@@ -71,7 +88,35 @@ function sandbox(
   };
   // Each stand-in notes itself in "order", so tests can check what ran before what.
   const order = join(root, "order");
-  exe(join(bin, "shutdown"), `echo "$*" >> "${root}/poweroffs"`);
+  exe(
+    join(bin, "shutdown"),
+    `n=$(cat "${root}/shutdown-calls" 2>/dev/null || echo 0); echo $((n + 1)) > "${root}/shutdown-calls"; [ "$n" -ge ${o.shutdownFailures ?? 0} ] || exit 1; echo "$*" >> "${root}/poweroffs"`,
+  );
+  exe(join(bin, "poweroff"), `echo "poweroff $*" >> "${root}/poweroffs"`);
+  exe(
+    join(bin, "mount"),
+    `echo "mount $*" >> "${order}"; ${o.mount === "fail" ? "exit 32" : "exit 0"}`,
+  );
+  exe(
+    join(bin, "systemctl"),
+    `echo "$*" >> "${root}/systemctl"
+case "$1" in
+  list-units) echo "serial-getty@ttyS0.service loaded active running Serial Getty on ttyS0" ;;
+  is-active) [ "$3" = "${o.stuckUnit ?? "none"}" ] && exit 0; exit 3 ;;
+esac
+exit 0`,
+  );
+  exe(
+    join(bin, "sudo"),
+    o.existingUser?.sudo
+      ? "echo 'User runner may run the following commands on host:'"
+      : "echo 'User runner is not allowed to run sudo on host.'",
+  );
+  if (o.existingUser !== undefined)
+    exe(
+      join(bin, "id"),
+      `case "$1" in -u) echo ${o.existingUser.uid} ;; -Gn) echo "${o.existingUser.groups}" ;; esac; exit 0`,
+    );
   exe(join(bin, "iptables"), `echo iptables >> "${order}"; echo "$*" >> "${root}/iptables"`);
   if (o.ipv6 !== "none") {
     mkdirSync(join(root, "proc/net"), { recursive: true });
@@ -85,23 +130,38 @@ function sandbox(
   );
   exe(join(bin, "useradd"), `echo useradd >> "${order}"`);
   exe(join(bin, "chown"), "exit 0");
-  // runuser -u USER -- CMD ARGS: run CMD as ourselves, recording that it got a JIT config.
+  // runuser -u USER -- CMD ARGS: run CMD as ourselves, recording whether it got the JIT
+  // config in its environment and on no command line.
   exe(
     join(bin, "runuser"),
-    `echo "runuser $2" >> "${order}"; shift 3; case "$*" in *"--jitconfig ${JIT}"*) echo ok > "${root}/args";; esac; exec "$@"`,
+    `echo "runuser $2 $(basename "$4")" >> "${order}"; shift 3; case "$*" in *"${JIT}"*) echo on-cmdline > "${root}/args";; *) [ "\${ACTIONS_RUNNER_INPUT_JITCONFIG:-}" = "${JIT}" ] && echo ok > "${root}/args";; esac; exec "$@"`,
   );
   const hookFile = (path: string, text: string | undefined, mode: number) => {
     if (text === undefined) return;
     mkdirSync(join(path, ".."), { recursive: true });
     writeFileSync(path, text, { mode });
   };
-  hookFile(join(state, "boot-hook"), o.hooks?.boot, 0o700);
+  hookFile(join(root, "usr/local/lib/mayfly/boot-hook"), o.hooks?.boot, 0o700);
+  if (o.operatorAccess) writeFileSync(join(state, "operator-access"), "true");
   hookFile(join(root, "usr/local/lib/mayfly/job-started.sh"), o.hooks?.jobStarted, 0o755);
   hookFile(join(root, "usr/local/lib/mayfly/job-completed.sh"), o.hooks?.jobCompleted, 0o755);
   // Every stand-in run.sh first records the job hook variables of its environment.
   const runSh = `env | grep '^ACTIONS_RUNNER_HOOK_' | sort > "${root}/runner-env"\n${runner}`;
-  if (o.download === undefined) exe(join(runnerDir, "run.sh"), runSh);
-  else {
+  // The stand-in curl: the metadata probe (run through runuser) gets imdsProbe; a download
+  // writes the tarball where --output says, after downloadSeconds.
+  const curl = (download: string) =>
+    exe(
+      join(bin, "curl"),
+      `echo "$*" >> "${root}/curl"
+case "$*" in *169.254.169.254* | *fd00:ec2::254*) exit ${o.imdsProbe ?? 7} ;; esac
+sleep ${o.downloadSeconds ?? 0}
+${download}
+exit 0`,
+    );
+  if (o.download === undefined) {
+    exe(join(runnerDir, "run.sh"), runSh);
+    curl("");
+  } else {
     // The tarball the stand-in curl "downloads" holds the stand-in run.sh.
     const staging = join(root, "staging");
     mkdirSync(staging);
@@ -112,10 +172,12 @@ function sandbox(
       .digest("hex");
     writeFileSync(join(state, "runner-url"), "https://example.invalid/runner.tgz");
     writeFileSync(join(state, "runner-sha256"), o.download.sha256 ?? sha);
-    exe(
-      join(bin, "curl"),
-      `while [ $# -gt 0 ]; do [ "$1" = --output ] && cp "${root}/runner.tgz" "$2"; shift; done; exit 0`,
-    );
+    if (o.tarballBytes !== undefined) {
+      writeFileSync(join(root, "runner.tgz"), o.tarballBytes);
+      const bad = createHash("sha256").update(o.tarballBytes).digest("hex");
+      writeFileSync(join(state, "runner-sha256"), bad);
+    }
+    curl(`while [ $# -gt 0 ]; do [ "$1" = --output ] && cp "${root}/runner.tgz" "$2"; shift; done`);
   }
   const env = {
     PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
@@ -128,10 +190,16 @@ function sandbox(
     MAYFLY_USERADD: join(bin, "useradd"),
     MAYFLY_RUNUSER: join(bin, "runuser"),
     MAYFLY_CHOWN: join(bin, "chown"),
+    MAYFLY_POWEROFF: join(bin, "poweroff"),
+    MAYFLY_MOUNT: join(bin, "mount"),
+    MAYFLY_SYSTEMCTL: join(bin, "systemctl"),
+    MAYFLY_SUDO: join(bin, "sudo"),
     MAYFLY_POLL_SECONDS: "0.1",
+    MAYFLY_RETRY_SECONDS: "0.1",
   };
   return new Promise((done) => {
     const child = spawn("sh", [SCRIPT], { env, stdio: ["ignore", "pipe", "pipe"] });
+    if (o.termAfterMs !== undefined) setTimeout(() => child.kill("SIGTERM"), o.termAfterMs);
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
@@ -148,6 +216,11 @@ function sandbox(
   });
 }
 
+const lines = (root: string, name: string) =>
+  existsSync(join(root, name))
+    ? readFileSync(join(root, name), "utf8").split("\n").filter(Boolean)
+    : [];
+
 function expectOnePowerOffAndNoSecretLeft(run: Run, reason: RegExp) {
   expect(run.poweroffs).toEqual(["-h now"]);
   expect(run.output).toMatch(reason);
@@ -160,13 +233,15 @@ function expectOnePowerOffAndNoSecretLeft(run: Run, reason: RegExp) {
   expect(existsSync(join(run.root, "run/cloud-init/combined-cloud-config.json"))).toBe(false);
   // The runner user is kept from the instance metadata service.
   expect(readFileSync(join(run.root, "iptables"), "utf8")).toMatch(
-    /-d 169\.254\.169\.254 -m owner --uid-owner mayfly-test-no-such-user -j REJECT/,
+    /^-w -I OUTPUT 1 -d 169\.254\.169\.254 -m owner --uid-owner mayfly-test-no-such-user -j REJECT$/m,
   );
   expect(readFileSync(join(run.root, "ip6tables"), "utf8")).toMatch(
-    /-d fd00:ec2::254 -m owner --uid-owner mayfly-test-no-such-user -j REJECT/,
+    /^-w -I OUTPUT 1 -d fd00:ec2::254 -m owner --uid-owner mayfly-test-no-such-user -j REJECT$/m,
   );
-  // The runner got its JIT config on the command line.
+  // The runner got its JIT config in its environment, on no command line.
   expect(run.argsSeen).toBe("ok");
+  // Other users' processes are hidden from the runner user.
+  expect(lines(run.root, "order")).toContain(`mount -o remount,hidepid=invisible ${run.root}/proc`);
 }
 
 describe("the boot script in a sandbox", () => {
@@ -218,11 +293,6 @@ describe("the boot script in a sandbox", () => {
   });
 });
 
-const lines = (root: string, name: string) =>
-  existsSync(join(root, name))
-    ? readFileSync(join(root, name), "utf8").split("\n").filter(Boolean)
-    : [];
-
 describe("operator hooks in a sandbox", () => {
   // The hook notes its uid and whether the runner's work directory exists yet.
   const bootHook = (then: string) =>
@@ -237,11 +307,14 @@ describe("operator hooks in a sandbox", () => {
     expectOnePowerOffAndNoSecretLeft(run, /runner exited with status 0/);
     // Run directly by the boot script (root on the VM), not through runuser.
     expect(lines(run.root, "order")).toEqual([
+      `mount -o remount,hidepid=invisible ${run.root}/proc`,
       "useradd",
       "iptables",
       "ip6tables",
+      "runuser mayfly-test-no-such-user curl",
+      "runuser mayfly-test-no-such-user curl",
       `boot-hook uid=${process.getuid?.()} work=yes`,
-      "runuser mayfly-test-no-such-user",
+      "runuser mayfly-test-no-such-user run.sh",
     ]);
     expect(run.output).toMatch(/the boot hook succeeded/);
   });
@@ -255,7 +328,7 @@ describe("operator hooks in a sandbox", () => {
     expect(run.poweroffs).toEqual(["-h now"]);
     expect(run.output).toMatch(/the boot hook failed with status 7: not starting the runner/);
     expect(run.argsSeen).toBe("");
-    expect(lines(run.root, "order")).not.toContain("runuser mayfly-test-no-such-user");
+    expect(lines(run.root, "order")).not.toContain("runuser mayfly-test-no-such-user run.sh");
     expect(run.code).not.toBe(0);
   });
 
@@ -267,7 +340,9 @@ describe("operator hooks in a sandbox", () => {
       { hooks: { boot: bootHook("exec sleep 60") } },
     );
     expect(run.poweroffs).toEqual(["-h now"]);
-    expect(run.output).toMatch(/the boot hook timed out after 1s/);
+    // The idle timeout counts from before the hook (the watchdog starts first), so the
+    // watchdog's power-off comes first; the hook's own time limit is the second wall.
+    expect(run.output).toMatch(/powering off: no job started within 1s/);
     expect(run.argsSeen).toBe("");
     expect(Date.now() - started).toBeLessThan(10_000);
   });
@@ -293,7 +368,7 @@ describe("operator hooks in a sandbox", () => {
       `ACTIONS_RUNNER_HOOK_JOB_STARTED=${hooks}/job-started.sh`,
     ]);
     expect(lines(run.root, "order").slice(-3)).toEqual([
-      "runuser mayfly-test-no-such-user",
+      "runuser mayfly-test-no-such-user run.sh",
       "job-started",
       "job-completed",
     ]);
@@ -335,5 +410,143 @@ describe("the IPv6 metadata endpoint in a sandbox", () => {
     expect(run.poweroffs).toEqual(["-h now"]);
     expect(run.output).toMatch(/cannot block the IPv6 metadata service/);
     expect(run.argsSeen).toBe("");
+  });
+});
+
+describe("the metadata block is verified in a sandbox", () => {
+  it("probes it as the runner user over IPv4 and IPv6 before the runner starts", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 });
+    expectOnePowerOffAndNoSecretLeft(run, /the metadata service is blocked/);
+    const probes = lines(run.root, "curl");
+    expect(probes).toHaveLength(2);
+    expect(probes[0]).toMatch(/--request PUT .*http:\/\/169\.254\.169\.254\/latest\/api\/token$/);
+    expect(probes[1]).toMatch(/http:\/\/\[fd00:ec2::254\]\/latest\/api\/token$/);
+  });
+
+  it("a block that does not hold (the probe gets an answer): one power-off, no runner", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { imdsProbe: 0 });
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(/the metadata block does not hold .*curl status 0/);
+    expect(run.argsSeen).toBe("");
+  });
+});
+
+describe("operator access in a sandbox", () => {
+  it("stops and masks the SSM agent and serial-console gettys by default", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 });
+    expectOnePowerOffAndNoSecretLeft(run, /operator access closed/);
+    const calls = lines(run.root, "systemctl");
+    const units =
+      "amazon-ssm-agent.service snap.amazon-ssm-agent.amazon-ssm-agent.service serial-getty@ttyS0.service";
+    expect(calls).toContain(`stop ${units}`);
+    // The template too, so that no new serial getty starts later.
+    expect(calls).toContain(`mask serial-getty@.service ${units}`);
+  });
+
+  it("operatorAccess: leaves them alone", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { operatorAccess: true });
+    expectOnePowerOffAndNoSecretLeft(run, /operator access kept/);
+    expect(lines(run.root, "systemctl")).toEqual([]);
+  });
+
+  it("a back door that will not stop: one power-off, no runner", async () => {
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 5, max: 30 },
+      { stuckUnit: "amazon-ssm-agent.service" },
+    );
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(/cannot stop amazon-ssm-agent.service/);
+    expect(run.argsSeen).toBe("");
+  });
+
+  it("hidepid that cannot be set: one power-off, no runner", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { mount: "fail" });
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(/cannot hide other users' processes/);
+    expect(run.argsSeen).toBe("");
+  });
+});
+
+describe("an image's own runner user in a sandbox", () => {
+  it.each([
+    ["uid 0", { uid: 0, groups: "root" }, /has uid 0/],
+    ["in sudo", { uid: 1000, groups: "runner sudo" }, /is in the sudo group/],
+    ["in wheel", { uid: 1000, groups: "runner wheel" }, /is in the wheel group/],
+    ["in adm", { uid: 1000, groups: "adm runner" }, /is in the adm group/],
+    ["in docker", { uid: 1000, groups: "runner docker" }, /is in the docker group/],
+    ["with sudo rights", { uid: 1000, groups: "runner", sudo: true }, /has sudo rights/],
+  ] as const)("is refused when %s: one power-off, no runner", async (_name, user, reason) => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { existingUser: user });
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(reason);
+    expect(run.argsSeen).toBe("");
+    expect(lines(run.root, "order")).not.toContain("useradd");
+  });
+
+  it("is used as it is when unprivileged", async () => {
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 5, max: 30 },
+      { existingUser: { uid: 1000, groups: "runner users" } },
+    );
+    expectOnePowerOffAndNoSecretLeft(run, /runner exited with status 0/);
+    expect(lines(run.root, "order")).not.toContain("useradd");
+  });
+});
+
+describe("power-off on every path in a sandbox", () => {
+  it("a shutdown that fails is retried", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { shutdownFailures: 1 });
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(/shutdown failed: retrying/);
+  });
+
+  it("a shutdown that fails twice falls back to poweroff -f", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { shutdownFailures: 2 });
+    expect(run.poweroffs).toEqual(["poweroff -f"]);
+    expect(run.output).toMatch(/forcing the power-off/);
+  });
+
+  it("the watchdog runs during the download: a slow one ends at the idle timeout", async () => {
+    const started = Date.now();
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 1, max: 30 },
+      { download: {}, downloadSeconds: 3 },
+    );
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(/powering off: no job started within 1s/);
+    expect(run.argsSeen).toBe("");
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("curl has connect, stall and total time limits", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { download: {} });
+    expectOnePowerOffAndNoSecretLeft(run, /runner exited with status 0/);
+    const download = lines(run.root, "curl").find((l) => l.includes("example.invalid"));
+    expect(download).toMatch(
+      /--connect-timeout 30 --speed-limit 1024 --speed-time 30 --max-time 5 /,
+    );
+  });
+
+  it("a step that fails unexpectedly (a corrupt tarball) still powers off once", async () => {
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 5, max: 30 },
+      { download: {}, tarballBytes: Buffer.from("not a tarball") },
+    );
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(/powering off: the boot script ended/);
+    expect(run.argsSeen).toBe("");
+    expect(run.code).not.toBe(0);
+  });
+
+  it("SIGTERM while the runner waits: one power-off, and the runner is stopped", async () => {
+    const started = Date.now();
+    const run = await sandbox(RUNNERS.idle, { idle: 30, max: 60 }, { termAfterMs: 1500 });
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(/powering off: the boot script ended/);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -32,7 +33,11 @@ type Doc = {
 };
 // The bytes cloud-init writes for one write_files entry.
 const bytesOf = (f: Doc["write_files"][number] | undefined) =>
-  f?.encoding === "b64" ? Buffer.from(f.content, "base64") : Buffer.from(f?.content ?? "", "utf8");
+  f?.encoding === "b64"
+    ? Buffer.from(f.content, "base64")
+    : f?.encoding === "gz+b64"
+      ? gunzipSync(Buffer.from(f.content, "base64"))
+      : Buffer.from(f?.content ?? "", "utf8");
 const base: UserDataInput = {
   jitConfig: new Secret("eyJydW5uZXIiOjF9"),
   idleTimeoutSeconds: 600,
@@ -115,7 +120,7 @@ describe.runIf(withShellcheck)("shellcheck", () => {
   it("passes on the boot script as the rendered config with hooks writes it", () => {
     const doc = parse(render({ hooks })) as Doc;
     const file = join(mkdtempSync(join(tmpdir(), "mayfly-shellcheck-")), "mayfly-boot");
-    writeFileSync(file, doc.write_files.find((f) => f.path === BOOT_SCRIPT_PATH)?.content ?? "");
+    writeFileSync(file, bytesOf(doc.write_files.find((f) => f.path === BOOT_SCRIPT_PATH)));
     const result = spawnSync("shellcheck", [file], { encoding: "utf8" });
     expect(result.stdout).toBe("");
     expect(result.status).toBe(0);
@@ -126,7 +131,9 @@ describe("renderUserData", () => {
   it("writes the script root-only and every value as a 0600 data file under /run", () => {
     const doc = parse(render({ runner })) as Doc;
     const script = doc.write_files[0];
-    expect(script?.content).toBe(bootScript());
+    // Sent gzipped (write_files' gz+b64): the same script, in a third of the room.
+    expect(script?.encoding).toBe("gz+b64");
+    expect(bytesOf(script).toString("utf8")).toBe(bootScript());
     expect(script?.permissions).toBe("0700");
     for (const f of doc.write_files.slice(1)) {
       expect(f.path).toMatch(/^\/run\/mayfly\//);
@@ -160,10 +167,12 @@ describe("renderUserData", () => {
       expect(path).toMatch(/\.sh$/);
       expect(path.startsWith("/opt/actions-runner")).toBe(false);
     }
-    // The boot script runs the boot hook from where it is written.
-    expect(bootScript()).toContain('boot_hook="$state/boot-hook"');
-    expect(BOOT_HOOK_PATH).toBe("/run/mayfly/boot-hook");
+    // The boot script runs the boot hook from where it is written, and not from /run:
+    // the initramfs mounts /run noexec (FIELD-NOTES.md, "Learned in 2026-12").
     expect(bootScript()).toContain('job_hooks_dir="$root/usr/local/lib/mayfly"');
+    expect(bootScript()).toContain('boot_hook="$job_hooks_dir/boot-hook"');
+    expect(BOOT_HOOK_PATH).toBe("/usr/local/lib/mayfly/boot-hook");
+    expect(BOOT_HOOK_PATH.startsWith("/run/")).toBe(false);
   });
 
   it("sends a hook as text when PyYAML reads it alike, base64-encoded when it would not", () => {
@@ -174,6 +183,22 @@ describe("renderUserData", () => {
     expect(at(BOOT_HOOK_PATH)?.encoding).toBeUndefined();
     expect(at(JOB_STARTED_HOOK_PATH)?.encoding).toBe("b64");
     expect(bytesOf(at(JOB_STARTED_HOOK_PATH)).toString("utf8")).toBe("#!/bin/sh\r\necho \u2028\n");
+  });
+
+  it("tells the VM to keep operator access only when the pool asks for it", () => {
+    const at = (over: Partial<UserDataInput>) =>
+      (parse(render(over)) as Doc).write_files.find(
+        (f) => f.path === "/run/mayfly/operator-access",
+      );
+    expect(at({})).toBeUndefined();
+    expect(at({ operatorAccess: false })).toBeUndefined();
+    expect(at({ operatorAccess: true })).toMatchObject({ content: "true", permissions: "0600" });
+  });
+
+  it("hands the runner its JIT config in its environment, never on its command line", () => {
+    const script = bootScript();
+    expect(script).toContain("ACTIONS_RUNNER_INPUT_JITCONFIG=$jit_config");
+    expect(script).not.toMatch(/--jitconfig/);
   });
 
   it("writes no hook file for a hook the pool does not have", () => {
