@@ -1,6 +1,7 @@
 import type { TestProject } from "vitest/node";
+import { toolsRequired } from "../support/need-tool.js";
 import { vmImage } from "./image.js";
-import { missingVmTools, underCi } from "./vm-tools.js";
+import { missingVmTools } from "./vm-tools.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -14,7 +15,7 @@ export default function setup(project: TestProject) {
   const missing = missingVmTools();
   project.provide("vmMissing", missing);
   if (missing.length > 0) {
-    if (underCi()) throw new Error(`the VM suite needs: ${missing.join(", ")}`);
+    if (toolsRequired()) throw new Error(`the VM suite needs: ${missing.join(", ")}`);
     console.warn(`skipping the VM suite; missing: ${missing.join(", ")}`);
     project.provide("vmImage", null);
     return;

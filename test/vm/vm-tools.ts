@@ -12,8 +12,8 @@ export const VM_TOOLS = {
 } as const;
 
 /**
- * The missing tools, as "name (apt-get install package)". Under CI (CI set and not empty)
- * a missing tool fails the suite, since CI installs them; elsewhere the suite is skipped
+ * The missing tools, as "name (apt-get install package)". Where tools are required
+ * (test/support/need-tool.ts: CI set and not empty) a missing tool fails the suite, since CI installs them; elsewhere the suite is skipped
  * with this message. The suite also needs root: mmdebstrap and the loop mount do.
  */
 export function missingVmTools(): string[] {
@@ -23,5 +23,3 @@ export function missingVmTools(): string[] {
   if (process.getuid?.() !== 0) missing.push("root (mmdebstrap and the loop mount need it)");
   return missing;
 }
-
-export const underCi = () => (process.env.CI ?? "") !== "";
