@@ -12,6 +12,7 @@ import type {
 } from "./github.js";
 import { createGitHubApp, type GitHubAppOptions } from "./github-app.js";
 import { statusOf, toGitHubError } from "./github-error.js";
+import { RegistrationsFirst } from "./registrations-first.js";
 
 type InstallationOctokit = Awaited<ReturnType<App["getInstallationOctokit"]>>;
 type Labels = { name: string }[];
@@ -40,6 +41,8 @@ export class OctokitGitHub implements GitHub {
   #requests = 0;
   #installationRequests = 0;
   #rateLimits = 0;
+  // A deletion waits at most this long behind registrations.
+  readonly #writes = new RegistrationsFirst(30_000);
 
   constructor(options: GitHubAppOptions) {
     this.#app = createGitHubApp({
@@ -104,7 +107,11 @@ export class OctokitGitHub implements GitHub {
     return this.#rateLimits;
   }
 
-  async generateJitConfig(req: JitConfigRequest): Promise<JitRunner> {
+  generateJitConfig(req: JitConfigRequest): Promise<JitRunner> {
+    return this.#writes.register(() => this.#generateJitConfig(req));
+  }
+
+  async #generateJitConfig(req: JitConfigRequest): Promise<JitRunner> {
     const route =
       req.repository === undefined
         ? "POST /orgs/{org}/actions/runners/generate-jitconfig"
@@ -135,7 +142,7 @@ export class OctokitGitHub implements GitHub {
     const route = "DELETE /orgs/{org}/actions/runners/{runner_id}";
     try {
       const octokit = await this.#client(installationId);
-      await octokit.request(route, { org, runner_id: runnerId });
+      await this.#writes.cleanup(() => octokit.request(route, { org, runner_id: runnerId }));
       return "deleted" as const;
     } catch (error) {
       // 422: the runner is running a job. https://docs.github.com/en/rest/actions/self-hosted-runners#delete-a-self-hosted-runner-from-an-organization

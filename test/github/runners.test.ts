@@ -37,6 +37,32 @@ describe("GitHub adapter: runners", () => {
     expect(lines()).not.toContain(config);
   });
 
+  it("registers runners for queued jobs ahead of the deletions waiting for the write spacing", async () => {
+    sim = await startSimGitHub();
+    const { github } = adapterFor(sim, { writeSpacingMs: 100 });
+    const old = [];
+    for (let i = 0; i < 4; i++) old.push(await github.generateJitConfig(jit(`old-${i}`)));
+    const done: string[] = [];
+    // Four cleanups are queued first, then three registrations a job waits for.
+    const writes = [
+      ...old.map((r) => github.deleteRunner(77, ORG, r.runnerId).then(() => done.push("delete"))),
+      ...[0, 1, 2].map((i) =>
+        github.generateJitConfig(jit(`new-${i}`)).then(() => done.push("register")),
+      ),
+    ];
+    await Promise.all(writes);
+    // At most the deletion already let through goes before them; the rest wait behind them.
+    expect(
+      done.slice(0, done.lastIndexOf("register") + 1).filter((w) => w === "delete").length,
+    ).toBeLessThanOrEqual(1);
+    expect(
+      sim
+        .runners()
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["new-0", "new-1", "new-2"]);
+  });
+
   it("registers at repository level when a repository is named", async () => {
     sim = await startSimGitHub();
     const { github } = adapterFor(sim);
