@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseFleet } from "../../src/config/load-fleet.js";
@@ -11,8 +12,17 @@ import {
   JOB_STARTED_HOOK_PATH,
 } from "../../src/runner-vm/render-user-data.js";
 
-type Doc = { write_files: { path: string; content: string }[]; runcmd: string[][] };
-const fileAt = (doc: Doc, path: string) => doc.write_files.find((f) => f.path === path)?.content;
+type Doc = {
+  write_files: { path: string; content: string; encoding?: string }[];
+  runcmd: string[][];
+};
+// What cloud-init writes there: the boot script travels gzipped (`encoding: gz+b64`).
+const fileAt = (doc: Doc, path: string) => {
+  const f = doc.write_files.find((w) => w.path === path);
+  return f?.encoding === "gz+b64"
+    ? gunzipSync(Buffer.from(f.content, "base64")).toString("utf8")
+    : f?.content;
+};
 
 describe("runner VM user data for the launcher", () => {
   it("is the cloud-init bootstrap with the JIT config and the pool's watchdog times", () => {
