@@ -138,4 +138,11 @@ export const migrations: Record<string, Migration> = {
       await sql`alter table runners add column terminate_asked_at timestamptz`.execute(db);
     },
   },
+  "0006_deregister_retry_at": {
+    async up(db: Kysely<unknown>) {
+      // The reaper deregisters a runner before ending its VM; while GitHub answers that the
+      // runner is running a job (422), the VM is left and GitHub asked again only after this.
+      await sql`alter table runners add column deregister_retry_at timestamptz`.execute(db);
+    },
+  },
 };
