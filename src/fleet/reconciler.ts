@@ -1,4 +1,5 @@
 import { usagePricesOf } from "../config/fleet-schema.js";
+import { afterDeregistration } from "../core/reap-step.js";
 import { planReconcile, type ReconcilePlan } from "../core/reconcile-plan.js";
 import type { ObservedRegistration } from "../core/reconcile-snapshot.js";
 import { parseRunnerName } from "../core/runner-name.js";
@@ -127,10 +128,11 @@ async function carryOut(
   whereRegistered: ReadonlyMap<number, { installationId: number; org: string }>,
 ): Promise<void> {
   const now = deps.now();
-  if (plan.terminate.length > 0) {
-    await deps.cloud.terminate(plan.terminate.map((t) => t.instanceId));
+  const ending = await deregisterFirst(plan.terminate, deps, whereRegistered);
+  if (ending.length > 0) {
+    await deps.cloud.terminate(ending.map((t) => t.instanceId));
     await deps.ledger.markTerminating(
-      plan.terminate.flatMap((t) => (t.runnerRowId === null ? [] : [t.runnerRowId])),
+      ending.flatMap((t) => (t.runnerRowId === null ? [] : [t.runnerRowId])),
       now,
     );
   }
@@ -155,6 +157,40 @@ async function carryOut(
     const at = whereRegistered.get(d.runnerId);
     if (at !== undefined) await deps.github.deleteRunner(at.installationId, at.org, d.runnerId);
   }
+}
+
+/**
+ * The VMs to end now: those with no registration to delete, and those whose registration
+ * GitHub deleted or no longer had. A busy runner (GitHub gave it a job since the listing)
+ * keeps its VM; the next pass reads the listing again instead of asking again now.
+ */
+async function deregisterFirst(
+  terminate: ReconcilePlan["terminate"],
+  deps: FleetDeps,
+  whereRegistered: ReadonlyMap<number, { installationId: number; org: string }>,
+): Promise<ReconcilePlan["terminate"]> {
+  const ending: ReconcilePlan["terminate"][number][] = [];
+  for (const t of terminate) {
+    if (t.deregisterFirst === null) {
+      ending.push(t);
+      continue;
+    }
+    // Every listed registration has its place; one without is left, never ended unasked.
+    const at = whereRegistered.get(t.deregisterFirst);
+    if (at === undefined) continue;
+    const log = { runnerId: t.deregisterFirst, instanceId: t.instanceId, reason: t.reason };
+    try {
+      const outcome = await deps.github.deleteRunner(at.installationId, at.org, t.deregisterFirst);
+      if (afterDeregistration(outcome) === "terminate") ending.push(t);
+      else deps.logger.info(log, "runner is running a job: its VM is left running");
+    } catch (error) {
+      deps.logger.warn(
+        { ...log, err: error },
+        "could not deregister a runner: its VM is left running",
+      );
+    }
+  }
+  return ending;
 }
 
 /**
