@@ -1,6 +1,6 @@
 import { usagePricesOf } from "../config/fleet-schema.js";
 import { afterDeregistration } from "../core/reap-step.js";
-import { planReconcile, type ReconcilePlan } from "../core/reconcile-plan.js";
+import { planReconcile, type ReconcilePlan, type TerminateAction } from "../core/reconcile-plan.js";
 import type { ObservedRegistration } from "../core/reconcile-snapshot.js";
 import { parseRunnerName } from "../core/runner-name.js";
 import type { FleetDeps } from "./fleet-deps.js";
@@ -165,11 +165,11 @@ async function carryOut(
  * keeps its VM; the next pass reads the listing again instead of asking again now.
  */
 async function deregisterFirst(
-  terminate: ReconcilePlan["terminate"],
+  terminate: readonly TerminateAction[],
   deps: FleetDeps,
   whereRegistered: ReadonlyMap<number, { installationId: number; org: string }>,
-): Promise<ReconcilePlan["terminate"]> {
-  const ending: ReconcilePlan["terminate"][number][] = [];
+): Promise<TerminateAction[]> {
+  const ending: TerminateAction[] = [];
   for (const t of terminate) {
     if (t.deregisterFirst === null) {
       ending.push(t);
