@@ -1,6 +1,7 @@
 import { isLive, launchedSince, matchVms, type VmMatch } from "./reconcile-match.js";
 import type {
   LedgerRunner,
+  ObservedRegistration,
   ObservedVm,
   PoolLimits,
   ReconcileSnapshot,
@@ -18,6 +19,12 @@ export interface TerminateAction {
   readonly reason: TerminateReason;
   /** Seconds since the cloud started it. */
   readonly ageSeconds: number;
+  /**
+   * The registration to delete first: the VM is ended only if GitHub then no longer has the
+   * runner (deleted, or 404); a busy answer (422) leaves it. Null when GitHub lists no
+   * registration of that name, or past the max lifetime, which ends the VM whatever it runs.
+   */
+  readonly deregisterFirst: number | null;
 }
 
 /** Why a runner row is ended: the cloud took a spot VM back, ended it, or lists it no more. */
@@ -142,8 +149,16 @@ export function planReconcile(
   };
 }
 
+/**
+ * VMs to end, each deregistered first when GitHub lists its runner: an idle online runner
+ * can be handed a job at any moment, and GitHub's DELETE answer is the race-free word on it
+ * (FIELD-NOTES.md, "DELETE of a runner answers 422 while it is busy"). The listing is read
+ * after the cloud's, and a runner is registered before its VM starts, so a runner of a
+ * listed VM that GitHub does not list is one GitHub no longer has.
+ */
 function planTerminations(s: ReconcileSnapshot, match: VmMatch): TerminateAction[] {
   const pools = new Map(s.pools.map((p) => [p.name, p]));
+  const registrations = new Map(s.registrations.map((r) => [r.name, r]));
   const graceMs = s.launchGraceSeconds * 1000;
   return s.vms
     .filter((vm) => isLive(vm.status))
@@ -154,7 +169,10 @@ function planTerminations(s: ReconcileSnapshot, match: VmMatch): TerminateAction
     .flatMap((vm) => {
       const row = match.rowOfVm.get(vm.instanceId);
       const ageMs = s.now.getTime() - vm.launchedAt.getTime();
-      const reason = terminateReason(row, row && pools.get(row.pool), ageMs, graceMs);
+      const name = row?.runnerName ?? vm.runnerName;
+      const registration = name === null ? undefined : registrations.get(name);
+      const pool = pools.get(row?.pool ?? vm.pool ?? "");
+      const reason = terminateReason(row, pool, ageMs, graceMs, registration);
       if (reason === undefined) return [];
       return [
         {
@@ -162,18 +180,28 @@ function planTerminations(s: ReconcileSnapshot, match: VmMatch): TerminateAction
           runnerRowId: row?.rowId ?? null,
           reason,
           ageSeconds: Math.floor(ageMs / 1000),
+          // Past the max lifetime, the hard cap, a VM ends whatever GitHub would answer.
+          deregisterFirst: isPastLifetime(pool, ageMs) ? null : (registration?.id ?? null),
         },
       ];
     });
 }
 
-/** Why a live VM of this age should end, or undefined to leave it. */
+/**
+ * Why a live VM of this age should end, or undefined to leave it. A runner GitHub lists as
+ * busy is running a job (one GitHub gave it, maybe not the one the ledger knows): its VM is
+ * left, unless past the pool's max lifetime, the hard cap that ends a hung job too (DESIGN.md,
+ * "Reconciler"); deregistering it would answer 422, so that VM is ended without asking.
+ */
 export function terminateReason(
   row: LedgerRunner | undefined,
   pool: PoolLimits | undefined,
   ageMs: number,
   graceMs: number,
+  registration?: ObservedRegistration,
 ): TerminateReason | undefined {
+  if (registration?.busy === true)
+    return isPastLifetime(pool, ageMs) ? "past-max-lifetime" : undefined;
   if (row === undefined) return ageMs > graceMs ? "orphan" : undefined;
   const pastLifetime = pool !== undefined && ageMs > pool.maxLifetime * 1000;
   const serving = row.tookJob && !row.jobEnded && row.jobId !== null;
@@ -183,6 +211,10 @@ export function terminateReason(
   // An unknown pool (removed from the config) has no limits to judge by; job-ended still applies.
   if (pool === undefined || row.tookJob) return undefined;
   return ageMs > pool.idleTimeout * 1000 + graceMs ? "idle-past-timeout" : undefined;
+}
+
+function isPastLifetime(pool: PoolLimits | undefined, ageMs: number): boolean {
+  return pool !== undefined && ageMs > pool.maxLifetime * 1000;
 }
 
 function planEndedRows(

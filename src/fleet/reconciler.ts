@@ -1,5 +1,6 @@
 import { type FleetConfig, usagePricesOf } from "../config/fleet-schema.js";
-import { planReconcile, type ReconcilePlan } from "../core/reconcile-plan.js";
+import { afterDeregistration } from "../core/reap-step.js";
+import { planReconcile, type ReconcilePlan, type TerminateAction } from "../core/reconcile-plan.js";
 import type { ObservedRegistration } from "../core/reconcile-snapshot.js";
 import { parseRunnerName } from "../core/runner-name.js";
 import type { FleetDeps } from "./fleet-deps.js";
@@ -128,7 +129,7 @@ export async function reconcileOnce(
   );
   const planned = await phase("plan", () => observeAndPlan(deps, options));
   if (planned !== undefined) {
-    await phase("vm-repairs", () => carryOut(planned.plan, deps));
+    await phase("vm-repairs", () => carryOut(planned.plan, deps, planned.whereRegistered));
     await phase("registrations", () =>
       deleteRegistrations(planned.plan, deps, planned.whereRegistered),
     );
@@ -190,12 +191,17 @@ async function observeAndPlan(
 }
 
 /** The plan's VM repairs: terminations, ended VMs, abandoned launches, leases, give-ups. */
-async function carryOut(plan: ReconcilePlan, deps: FleetDeps): Promise<void> {
+async function carryOut(
+  plan: ReconcilePlan,
+  deps: FleetDeps,
+  whereRegistered: WhereRegistered,
+): Promise<void> {
   const now = deps.now();
-  if (plan.terminate.length > 0) {
-    await deps.cloud.terminate(plan.terminate.map((t) => t.instanceId));
+  const ending = await deregisterFirst(plan.terminate, deps, whereRegistered);
+  if (ending.length > 0) {
+    await deps.cloud.terminate(ending.map((t) => t.instanceId));
     await deps.ledger.markTerminating(
-      plan.terminate.flatMap((t) => (t.runnerRowId === null ? [] : [t.runnerRowId])),
+      ending.flatMap((t) => (t.runnerRowId === null ? [] : [t.runnerRowId])),
       now,
     );
   }
@@ -234,6 +240,40 @@ async function deleteRegistrations(
     const at = whereRegistered.get(d.runnerId);
     if (at !== undefined) await deps.github.deleteRunner(at.installationId, at.org, d.runnerId);
   }
+}
+
+/**
+ * The VMs to end now: those with no registration to delete, and those whose registration
+ * GitHub deleted or no longer had. A busy runner (GitHub gave it a job since the listing)
+ * keeps its VM; the next pass reads the listing again instead of asking again now.
+ */
+async function deregisterFirst(
+  terminate: readonly TerminateAction[],
+  deps: FleetDeps,
+  whereRegistered: ReadonlyMap<number, { installationId: number; org: string }>,
+): Promise<TerminateAction[]> {
+  const ending: TerminateAction[] = [];
+  for (const t of terminate) {
+    if (t.deregisterFirst === null) {
+      ending.push(t);
+      continue;
+    }
+    // Every listed registration has its place; one without is left, never ended unasked.
+    const at = whereRegistered.get(t.deregisterFirst);
+    if (at === undefined) continue;
+    const log = { runnerId: t.deregisterFirst, instanceId: t.instanceId, reason: t.reason };
+    try {
+      const outcome = await deps.github.deleteRunner(at.installationId, at.org, t.deregisterFirst);
+      if (afterDeregistration(outcome) === "terminate") ending.push(t);
+      else deps.logger.info(log, "runner is running a job: its VM is left running");
+    } catch (error) {
+      deps.logger.warn(
+        { ...log, err: error },
+        "could not deregister a runner: its VM is left running",
+      );
+    }
+  }
+  return ending;
 }
 
 /**

@@ -41,8 +41,9 @@ export class OctokitGitHub implements GitHub {
   #requests = 0;
   #installationRequests = 0;
   #rateLimits = 0;
-  // A deletion waits at most this long behind registrations.
-  readonly #writes = new RegistrationsFirst(30_000);
+  // A deletion waits at most this long behind registrations: during a burst, registrations
+  // get most of the write pacing, and VMs whose runner is being deregistered still end soon.
+  readonly #writes = new RegistrationsFirst(5_000);
 
   constructor(options: GitHubAppOptions) {
     this.#app = createGitHubApp({

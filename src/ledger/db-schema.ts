@@ -49,6 +49,7 @@ export interface RunnersTable {
   launched_at: Date | null;
   terminated_at: Date | null;
   terminate_asked_at: Date | null;
+  deregister_retry_at: Date | null;
 }
 
 export interface DeliveriesTable {

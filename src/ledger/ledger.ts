@@ -95,6 +95,8 @@ export interface ReapTarget {
   readonly installationId: number | null;
   /** Whether the runner took its job (then GitHub removes it by itself). */
   readonly ranJob: boolean;
+  /** Termination was asked for before and the VM outlived it: ask again. */
+  readonly terminating: boolean;
 }
 
 /** A VM the cloud reports terminated. */
@@ -175,6 +177,8 @@ export interface Ledger {
   runnersToReap(limit: number, now: Date): Promise<ReapTarget[]>;
   /** Marks VMs whose termination was asked for. */
   markTerminating(runnerRowIds: readonly number[], now: Date): Promise<void>;
+  /** Keeps VMs whose runner GitHub would not deregister (busy) out of `runnersToReap` until `until`. */
+  deferDeregistration(runnerRowIds: readonly number[], until: Date): Promise<void>;
   /** Ends the runner rows of terminated VMs, returns their subnets, writes usage; answers how many were new. */
   recordTerminated(vms: readonly TerminatedVm[], prices: UsagePrices): Promise<number>;
   /**

@@ -147,6 +147,13 @@ export const migrations: Record<string, Migration> = {
       await sql`alter table jobs add column gave_up_reason text`.execute(db);
     },
   },
+  "0006_deregister_retry_at": {
+    async up(db: Kysely<unknown>) {
+      // The reaper deregisters a runner before ending its VM; while GitHub answers that the
+      // runner is running a job (422), the VM is left and GitHub asked again only after this.
+      await sql`alter table runners add column deregister_retry_at timestamptz`.execute(db);
+    },
+  },
   "0007_skipped_deliveries": {
     async up(db: Kysely<unknown>) {
       // Logged deliveries recovery could not apply: never fetched again. The GUID and a

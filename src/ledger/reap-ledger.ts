@@ -12,7 +12,9 @@ const TERMINATE_AGAIN_AFTER_MS = 60_000;
 
 /**
  * Live VMs whose job has ended, or that serve no job any more. `ranJob` tells the reaper
- * whether the runner took the job: one that never did must also be deregistered.
+ * whether the runner took the job: one that never did is deregistered before its VM ends.
+ * A runner GitHub last called busy is left out until its `deregister_retry_at`, unless it
+ * has since been rebound to a job it ran (its `in_progress` arrived, then `completed`).
  */
 export async function runnersToReap(
   db: Kysely<Database>,
@@ -29,6 +31,7 @@ export async function runnersToReap(
       "r.runner_id",
       "r.runner_name",
       "r.job_id",
+      "r.state",
       "j.org",
       "j.installation_id",
       "j.runner_name as taken_by",
@@ -46,6 +49,13 @@ export async function runnersToReap(
       ]),
     )
     .where((eb) => eb.or([eb("j.state", "=", "completed"), eb("r.job_id", "is", null)]))
+    .where((eb) =>
+      eb.or([
+        eb("r.deregister_retry_at", "is", null),
+        eb("r.deregister_retry_at", "<=", now),
+        eb("j.runner_name", "=", eb.ref("r.runner_name")),
+      ]),
+    )
     .orderBy("r.id")
     .limit(limit)
     .execute();
@@ -57,7 +67,26 @@ export async function runnersToReap(
     org: r.org,
     installationId: r.installation_id === null ? null : Number(r.installation_id),
     ranJob: r.taken_by === r.runner_name,
+    terminating: r.state === "terminating",
   }));
+}
+
+/**
+ * Leaves VMs whose runner GitHub would not deregister (busy running a job, or the call
+ * failed) out of the reaper's rounds until `until`, so GitHub is not asked in a tight loop.
+ */
+export async function deferDeregistration(
+  db: Kysely<Database>,
+  runnerRowIds: readonly number[],
+  until: Date,
+): Promise<void> {
+  if (runnerRowIds.length === 0) return;
+  await db
+    .updateTable("runners")
+    .set({ deregister_retry_at: until })
+    .where("id", "in", [...runnerRowIds])
+    .where("state", "=", "running")
+    .execute();
 }
 
 /** Marks VMs whose termination was asked for; repeating it is a no-op. */

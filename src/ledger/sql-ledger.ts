@@ -215,6 +215,10 @@ export class SqlLedger implements Ledger {
     return reaping.markTerminating(this.db, runnerRowIds, now);
   }
 
+  deferDeregistration(runnerRowIds: readonly number[], until: Date): Promise<void> {
+    return reaping.deferDeregistration(this.db, runnerRowIds, until);
+  }
+
   recordTerminated(vms: readonly TerminatedVm[], prices: UsagePrices): Promise<number> {
     return reaping.recordTerminated(this.db, vms, prices);
   }

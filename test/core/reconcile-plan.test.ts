@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { matchVms } from "../../src/core/reconcile-match.js";
 import {
   planReconcile,
   type ReconcileOptions,
@@ -99,7 +100,15 @@ describe("terminate", () => {
     [
       "ends a VM of ours the ledger does not know, past the grace",
       { vms: [vm("i-x", { launchedAt: ago(121) })] },
-      [{ instanceId: "i-x", runnerRowId: null, reason: "orphan", ageSeconds: 121 }],
+      [
+        {
+          instanceId: "i-x",
+          runnerRowId: null,
+          reason: "orphan",
+          ageSeconds: 121,
+          deregisterFirst: null,
+        },
+      ],
     ],
     [
       "leaves a VM just launched and not yet recorded alone inside the grace",
@@ -114,27 +123,67 @@ describe("terminate", () => {
     [
       "ends an unknown VM one millisecond past the grace",
       { vms: [vm("i-x", { launchedAt: new Date(ago(GRACE).getTime() - 1) })] },
-      [{ instanceId: "i-x", runnerRowId: null, reason: "orphan", ageSeconds: GRACE }],
+      [
+        {
+          instanceId: "i-x",
+          runnerRowId: null,
+          reason: "orphan",
+          ageSeconds: GRACE,
+          deregisterFirst: null,
+        },
+      ],
     ],
     [
       "ends a stopped VM the ledger does not know",
       { vms: [vm("i-x", { status: "stopped", launchedAt: ago(500) })] },
-      [{ instanceId: "i-x", runnerRowId: null, reason: "orphan", ageSeconds: 500 }],
+      [
+        {
+          instanceId: "i-x",
+          runnerRowId: null,
+          reason: "orphan",
+          ageSeconds: 500,
+          deregisterFirst: null,
+        },
+      ],
     ],
     [
       "ends a VM whose job ended",
       withVm(row(1, { jobEnded: true })),
-      [{ instanceId: "i-1", runnerRowId: 1, reason: "job-ended", ageSeconds: 300 }],
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: 1,
+          reason: "job-ended",
+          ageSeconds: 300,
+          deregisterFirst: null,
+        },
+      ],
     ],
     [
       "ends a VM whose runner serves no job any more",
       withVm(row(1, { jobId: null, tookJob: false })),
-      [{ instanceId: "i-1", runnerRowId: 1, reason: "job-ended", ageSeconds: 300 }],
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: 1,
+          reason: "job-ended",
+          ageSeconds: 300,
+          deregisterFirst: null,
+        },
+      ],
     ],
     [
       "ends again a VM marked terminating that the cloud still runs (crash before the call)",
       withVm(row(1, { state: "terminating", jobEnded: true })),
-      [{ instanceId: "i-1", runnerRowId: 1, reason: "job-ended", ageSeconds: 300 }],
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: 1,
+          reason: "job-ended",
+          ageSeconds: 300,
+          deregisterFirst: null,
+        },
+      ],
     ],
     [
       "leaves a VM serving a live job within its max lifetime",
@@ -149,12 +198,28 @@ describe("terminate", () => {
     [
       "ends a VM serving a live job one second past its max lifetime",
       withVm(row(1, { launchedAt: ago(POOL.maxLifetime + 1) })),
-      [{ instanceId: "i-1", runnerRowId: 1, reason: "past-max-lifetime", ageSeconds: 3601 }],
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: 1,
+          reason: "past-max-lifetime",
+          ageSeconds: 3601,
+          deregisterFirst: null,
+        },
+      ],
     ],
     [
       "ends a VM whose runner never took its job, past idle timeout plus grace",
       withVm(row(1, { tookJob: false, launchedAt: ago(POOL.idleTimeout + GRACE + 1) })),
-      [{ instanceId: "i-1", runnerRowId: 1, reason: "idle-past-timeout", ageSeconds: 721 }],
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: 1,
+          reason: "idle-past-timeout",
+          ageSeconds: 721,
+          deregisterFirst: null,
+        },
+      ],
     ],
     [
       "leaves an idle VM at exactly idle timeout plus grace",
@@ -169,14 +234,30 @@ describe("terminate", () => {
     [
       "ends a live VM whose runner row the ledger already ended",
       { vms: [vmOf(row(1))] },
-      [{ instanceId: "i-1", runnerRowId: null, reason: "orphan", ageSeconds: 300 }],
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: null,
+          reason: "orphan",
+          ageSeconds: 300,
+          deregisterFirst: null,
+        },
+      ],
     ],
     [
       "judges a VM whose launch was never recorded by its row, found by runner name",
       withVm(row(1, { instanceId: null, state: "launching", launchedAt: null, tookJob: false }), {
         launchedAt: ago(POOL.idleTimeout + GRACE + 1),
       }),
-      [{ instanceId: "i-named-1", runnerRowId: 1, reason: "idle-past-timeout", ageSeconds: 721 }],
+      [
+        {
+          instanceId: "i-named-1",
+          runnerRowId: 1,
+          reason: "idle-past-timeout",
+          ageSeconds: 721,
+          deregisterFirst: null,
+        },
+      ],
     ],
     [
       "keeps limits it cannot know for a pool gone from the config",
@@ -185,6 +266,102 @@ describe("terminate", () => {
     ],
   ];
   it.each(cases)("%s", (_, over, expected) => {
+    expect(plan(snap(over)).terminate).toEqual(expected);
+  });
+
+  // The runner R of row 1 was launched for job 101; another runner ran 101. GitHub may
+  // since have given R another job, whose `in_progress` the ledger has not seen.
+  const untaken = row(1, { jobEnded: true, tookJob: false });
+  const idle = row(1, { tookJob: false, launchedAt: ago(POOL.idleTimeout + GRACE + 1) });
+  const registered = (r: LedgerRunner, busy: boolean, over: Partial<ObservedVm> = {}) => ({
+    ...withVm(r, over),
+    registrations: [reg(7001, r.runnerName, { status: "online", busy })],
+  });
+  const registrationCases: [string, Partial<ReconcileSnapshot>, ReconcilePlan["terminate"]][] = [
+    [
+      "deregisters first the runner of a VM whose job ended, when GitHub lists it idle",
+      registered(untaken, false),
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: 1,
+          reason: "job-ended",
+          ageSeconds: 300,
+          deregisterFirst: 7001,
+        },
+      ],
+    ],
+    [
+      "leaves a VM whose job ended while GitHub lists its runner busy",
+      registered(untaken, true),
+      [],
+    ],
+    [
+      "deregisters first an idle VM's runner past idle timeout plus grace",
+      registered(idle, false),
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: 1,
+          reason: "idle-past-timeout",
+          ageSeconds: 721,
+          deregisterFirst: 7001,
+        },
+      ],
+    ],
+    ["leaves an idle VM whose runner GitHub lists busy", registered(idle, true), []],
+    [
+      "deregisters first the runner of an orphan VM that GitHub lists",
+      {
+        vms: [vm("i-x", { runnerName: untaken.runnerName, launchedAt: ago(121) })],
+        registrations: [reg(7001, untaken.runnerName)],
+      },
+      [
+        {
+          instanceId: "i-x",
+          runnerRowId: null,
+          reason: "orphan",
+          ageSeconds: 121,
+          deregisterFirst: 7001,
+        },
+      ],
+    ],
+    [
+      "leaves an orphan VM whose runner GitHub lists busy, within its pool's max lifetime",
+      {
+        vms: [vm("i-x", { runnerName: untaken.runnerName, launchedAt: ago(POOL.maxLifetime) })],
+        registrations: [reg(7001, untaken.runnerName, { busy: true })],
+      },
+      [],
+    ],
+    [
+      "ends a busy runner's VM past its max lifetime without asking: the hard cap ends a hung job",
+      registered(row(1, { launchedAt: ago(POOL.maxLifetime + 1) }), true),
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: 1,
+          reason: "past-max-lifetime",
+          ageSeconds: 3601,
+          deregisterFirst: null,
+        },
+      ],
+    ],
+    [
+      "ends an idle runner's VM past its max lifetime without asking",
+      registered(untaken, false, { launchedAt: ago(POOL.maxLifetime + 1) }),
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: 1,
+          reason: "job-ended",
+          ageSeconds: 3601,
+          deregisterFirst: null,
+        },
+      ],
+    ],
+  ];
+  it.each(registrationCases)("%s", (_, over, expected) => {
     expect(plan(snap(over)).terminate).toEqual(expected);
   });
 
@@ -437,7 +614,10 @@ function applyPlan(s: ReconcileSnapshot, p: ReconcilePlan): ReconcileSnapshot {
   );
   const ended = new Set([...p.recordTerminated, ...p.abandonLaunch].map((a) => a.runnerRowId));
   const abandoned = new Set(p.abandonLaunch.map((a) => a.runnerRowId));
-  const deleted = new Set(p.deleteRunners.map((d) => d.runnerId));
+  const deleted = new Set([
+    ...p.deleteRunners.map((d) => d.runnerId),
+    ...p.terminate.flatMap((t) => (t.deregisterFirst === null ? [] : [t.deregisterFirst])),
+  ]);
   const released = new Set(p.releaseSubnets.map((r) => r.subnetId));
   const givenUp = new Set(p.giveUp.map((g) => g.jobId));
   const runners = s.runners
@@ -604,6 +784,46 @@ describe("properties", () => {
           const age = NOW.getTime() - v.launchedAt.getTime();
           if (pool === undefined || age <= pool.maxLifetime * 1000)
             expect(ended.has(v.instanceId)).toBe(false);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  /** The pool limits and age by which a live VM is judged, as planTerminations finds them. */
+  const judged = (snapshot: ReconcileSnapshot, v: ObservedVm) => {
+    const r = matchVms(snapshot.runners, snapshot.vms).rowOfVm.get(v.instanceId);
+    const pool = snapshot.pools.find((p) => p.name === (r?.pool ?? v.pool));
+    const name = r?.runnerName ?? v.runnerName;
+    const age = NOW.getTime() - v.launchedAt.getTime();
+    return {
+      pastLifetime: pool !== undefined && age > pool.maxLifetime * 1000,
+      registration: snapshot.registrations.find((g) => g.name === name),
+    };
+  };
+
+  it("never ends a VM whose runner GitHub lists as busy, within its max lifetime", () => {
+    fc.assert(
+      fc.property(worldArb, ({ snapshot, options }) => {
+        for (const t of planReconcile(snapshot, options).terminate) {
+          const v = snapshot.vms.find((x) => x.instanceId === t.instanceId);
+          if (v === undefined) throw new Error("ended a VM the cloud did not list");
+          const { pastLifetime, registration } = judged(snapshot, v);
+          if (registration?.busy === true) expect(pastLifetime).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("deregisters first every runner GitHub lists before ending its VM, unless past max lifetime", () => {
+    fc.assert(
+      fc.property(worldArb, ({ snapshot, options }) => {
+        for (const t of planReconcile(snapshot, options).terminate) {
+          const v = snapshot.vms.find((x) => x.instanceId === t.instanceId);
+          if (v === undefined) throw new Error("ended a VM the cloud did not list");
+          const { pastLifetime, registration } = judged(snapshot, v);
+          expect(t.deregisterFirst).toBe(pastLifetime ? null : (registration?.id ?? null));
         }
       }),
       { numRuns: 500 },

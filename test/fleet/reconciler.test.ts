@@ -160,6 +160,69 @@ describe("the reconciler", () => {
     expect((await claim()).map((i) => i.runnerName)).toEqual(["rec-2-2"]);
   });
 
+  /** A launched job whose runner never took it: GitHub may have given that runner another job. */
+  const launchedIdle = async (jobId: number) => {
+    await queue(jobId);
+    const [intent] = await claim();
+    if (!intent) throw new Error("expected a launch");
+    expect(await launchRunner(intent, deps)).toBe("launched");
+    const [runner] = gh.runners();
+    if (!runner) throw new Error("expected a registration");
+    return runner;
+  };
+
+  it("leaves an idle VM whose runner GitHub lists as busy, and ends it once GitHub no longer has the runner", async () => {
+    const runner = await launchedIdle(6);
+    // GitHub gave the runner another job; that job's in_progress never reached us.
+    gh.setRunner(runner.id, { status: "online", busy: true });
+    later(5 * 60 + 61);
+    expect((await pass()).plan?.terminate).toEqual([]);
+    expect(live()).toHaveLength(1);
+    expect(gh.runners()).toHaveLength(1);
+    // That job ended; GitHub removed the ephemeral runner, whose VM is now idle again.
+    gh.removeRunner(runner.id);
+    expect((await pass()).plan?.terminate).toMatchObject([
+      { reason: "idle-past-timeout", deregisterFirst: null },
+    ]);
+    expect(live()).toEqual([]);
+  });
+
+  it("deregisters an idle VM's runner before ending the VM", async () => {
+    const runner = await launchedIdle(7);
+    gh.setRunner(runner.id, { status: "online", busy: false });
+    later(5 * 60 + 61);
+    expect((await pass()).plan?.terminate).toMatchObject([
+      { reason: "idle-past-timeout", deregisterFirst: runner.id },
+    ]);
+    expect(gh.runners()).toEqual([]);
+    expect(live()).toEqual([]);
+  });
+
+  it("leaves the VM when GitHub hands its idle runner a job between the listing and the deregistration", async () => {
+    const runner = await launchedIdle(8);
+    gh.setRunner(runner.id, { status: "online", busy: false });
+    const real = deps.github;
+    const racing: (typeof real)["deleteRunner"] = (...args) => {
+      gh.setRunner(runner.id, { busy: true });
+      return real.deleteRunner(...args);
+    };
+    deps = {
+      ...deps,
+      github: new Proxy(real, {
+        get: (target, key) => {
+          if (key === "deleteRunner") return racing;
+          const value = Reflect.get(target, key, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      }),
+    };
+    later(5 * 60 + 61);
+    expect((await pass()).plan?.terminate).toMatchObject([{ deregisterFirst: runner.id }]);
+    expect(live()).toHaveLength(1);
+    expect(gh.runners()).toHaveLength(1);
+    expect(await t.query("select state from runners")).toEqual([{ state: "running" }]);
+  });
+
   it("closes a queued job GitHub has finished, so its VM is reaped", async () => {
     await queue(3);
     gh.addJob({

@@ -320,6 +320,7 @@ describe.each(kinds)("launches on %s", (kind) => {
         org: "example-org",
         installationId: 77,
         ranJob: true,
+        terminating: false,
       },
     ]);
     await t.ledger.markTerminating([intent.runnerRowId], now);
@@ -367,6 +368,26 @@ describe.each(kinds)("launches on %s", (kind) => {
         usd: 0.006,
         hosted: 0,
       },
+    ]);
+  });
+
+  it("leaves a VM whose runner GitHub called busy out of the reaper's rounds until asked again", async () => {
+    for (const id of [1, 2]) await queue(id, "b");
+    const [one, two] = await t.ledger.claimLaunches(claim());
+    if (!one || !two) throw new Error("expected two launches");
+    await t.ledger.recordLaunch(one.runnerRowId, vm(1));
+    await t.ledger.recordLaunch(two.runnerRowId, vm(2));
+    // Both jobs were run by runners outside the fleet; GitHub gave ours other jobs.
+    await finish(1, "GitHub Actions 5");
+    await finish(2, "GitHub Actions 6");
+    await t.ledger.deferDeregistration([one.runnerRowId, two.runnerRowId], later(60));
+    expect(await t.ledger.runnersToReap(10, later(59))).toEqual([]);
+    expect(await t.ledger.runnersToReap(10, later(60))).toHaveLength(2);
+    // The job runner 2 took ends naming it: the ledger rebinds it, and it is reaped at once.
+    await queue(3, "b");
+    await finish(3, two.runnerName);
+    expect(await t.ledger.runnersToReap(10, later(1))).toMatchObject([
+      { runnerRowId: two.runnerRowId, jobId: 3, ranJob: true },
     ]);
   });
 

@@ -102,7 +102,8 @@ export class JobRouter {
     this.jobsRun += 1;
     void this.#send("in_progress", job);
     vm.cancel = this.o.timers.after(this.#durations.get(job.id) ?? 0, () => {
-      void this.#finish(job, "success", vm);
+      // A runner whose VM was ended under it never reports back, and GitHub fails its job.
+      void this.#finish(job, this.#gone(vm.instanceId) ? "failure" : "success", vm);
     });
   }
 

@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { Ec2Cloud } from "../../../src/cloud/ec2/ec2-cloud.js";
 import {
   type SimWorld,
   type SimWorldOptions,
   startSimWorld,
 } from "../../../src/sim/world/start-sim-world.js";
+import { testEc2Client } from "../../cloud/ec2-test-client.js";
 import { SECRET, standInController, startReceiver } from "./world-harness.js";
 
 const LABELS = ["self-hosted", "linux", "mayfly-small"];
@@ -50,6 +52,21 @@ describe("startSimWorld: a job's whole life", () => {
     expect(world.ec2.statusOf(launched?.instanceId ?? "")).toBe("terminated");
     expect(vm?.stateReason?.code).toBe("Client.InstanceInitiatedShutdown");
     expect(world.stats()).toMatchObject({ vmsBooted: 1, jobsRun: 1, webhooksFailed: 0 });
+  });
+
+  it("fails a job whose VM is terminated while it runs, as GitHub fails a job whose runner is lost", async () => {
+    const { world, receiver } = await setUp();
+    const controller = standInController(world, receiver);
+    await world.queueJob({ repository: "example-org/app", labels: LABELS, durationMs: 300 });
+    await vi.waitFor(() => expect(world.jobs()[0]?.status).toBe("in_progress"), WAIT);
+    const cloud = new Ec2Cloud({
+      client: testEc2Client(world.ec2.url),
+      fleet: "test",
+      network: { vpcId: "vpc-0511", egress: "nat" },
+    });
+    await cloud.terminate(controller.launched.map((l) => l.instanceId));
+    await vi.waitFor(() => expect(world.jobs()[0]?.status).toBe("completed"), WAIT);
+    expect(world.jobs()[0]?.conclusion).toBe("failure");
   });
 
   it("gives the runner to the oldest matching job, not the one it was launched for", async () => {
