@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import { type PendingJob, planDispatch } from "../core/dispatch-plan.js";
 import { runnerName } from "../core/runner-name.js";
 import { jobsAwaitingRunner } from "./awaiting-runner.js";
@@ -178,16 +178,8 @@ export async function recordLaunchFailure(
   now: Date,
 ): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    const runner = await tx
-      .updateTable("runners")
-      .set({ state: "terminated", state_reason: reason, terminated_at: now })
-      .where("id", "=", runnerRowId)
-      .where("state", "=", "launching")
-      .returning("job_id")
-      .executeTakeFirst();
-    if (runner === undefined) return;
-    await releaseSubnet(tx, runnerRowId);
-    if (runner.job_id == null) return;
+    const jobId = await endLaunchIntent(tx, runnerRowId, reason, now);
+    if (jobId === null) return;
     await tx
       .updateTable("jobs")
       .set((eb) => ({
@@ -195,7 +187,7 @@ export async function recordLaunchFailure(
         next_launch_at: retryAt,
         launch_error: reason,
       }))
-      .where("id", "=", runner.job_id)
+      .where("id", "=", jobId)
       .execute();
   });
 }
@@ -215,17 +207,9 @@ export async function settleWithoutLaunch(
   now: Date,
 ): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    const runner = await tx
-      .updateTable("runners")
-      .set({ state: "terminated", state_reason: reason, terminated_at: now })
-      .where("id", "=", runnerRowId)
-      .where("state", "=", "launching")
-      .returning("job_id")
-      .executeTakeFirst();
-    if (runner === undefined) return;
-    await releaseSubnet(tx, runnerRowId);
-    if (runner.job_id == null) return;
-    const job = tx.updateTable("jobs").where("id", "=", runner.job_id);
+    const jobId = await endLaunchIntent(tx, runnerRowId, reason, now);
+    if (jobId === null) return;
+    const job = tx.updateTable("jobs").where("id", "=", jobId);
     if (outcome.kind === "close") {
       await job
         .set((eb) => ({
@@ -252,4 +236,26 @@ async function retryOnDeadlock<T>(work: () => Promise<T>, attempts = 3): Promise
       if ((error as { code?: unknown }).code !== DEADLOCK || attempt >= attempts) throw error;
     }
   }
+}
+
+/**
+ * Ends a launch intent that produced no VM and returns its subnet lease; gives the job it was
+ * for, or null when the row was not launching any more (or served no job).
+ */
+async function endLaunchIntent(
+  tx: Transaction<Database>,
+  runnerRowId: number,
+  reason: string,
+  now: Date,
+): Promise<number | null> {
+  const runner = await tx
+    .updateTable("runners")
+    .set({ state: "terminated", state_reason: reason, terminated_at: now })
+    .where("id", "=", runnerRowId)
+    .where("state", "=", "launching")
+    .returning("job_id")
+    .executeTakeFirst();
+  if (runner === undefined) return null;
+  await releaseSubnet(tx, runnerRowId);
+  return runner.job_id == null ? null : Number(runner.job_id);
 }
