@@ -25,7 +25,9 @@ commands:
                                  (EC2 at URL instead, e.g. moto_server, when given)
   config schema                  print the JSON Schema of the fleet file
   config check [--config FILE]   validate the environment and the fleet file
-  bench [--quick] [--json]       measure mayfly against the simulators' limits (docs/BENCHMARKS.md)
+  bench [--quick] [--json] [--check]
+                                 measure mayfly against the simulators' limits (docs/BENCHMARKS.md);
+                                 --check: exit 1 when a count (calls, VMs, lost jobs) misses its target
   doctor [--config FILE] [--json]
                                  check the AWS permissions and resources the fleet file needs
   reconcile [--dry-run] [--json] [--config FILE]
@@ -88,6 +90,7 @@ export async function run(
         print: { type: "boolean" },
         "repo-runners": { type: "boolean" },
         quick: { type: "boolean" },
+        check: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -178,7 +181,10 @@ export async function run(
       return 0;
     }
     if (command === "bench" && sub === undefined) {
-      return await runBench({ quick: values.quick === true, json: values.json === true }, io);
+      return await runBench(
+        { quick: values.quick === true, json: values.json === true, check: values.check === true },
+        io,
+      );
     }
     if (command === "demo" && sub === undefined) {
       const endpoint = values["ec2-endpoint"];

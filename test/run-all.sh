@@ -152,10 +152,14 @@ run_step "start-up: npm start with the example fleet file" smoke
 run_step "demo: npm run demo (simulated GitHub and EC2, ~100 jobs)" npm run --silent demo
 
 bench() {
-  npm run --silent bench -- --quick --json >test-results/bench.json || return 1
+  local status=0
+  npm run --silent bench -- --quick --json --check >test-results/bench.json || status=$?
   cat test-results/bench.json
+  return "$status"
 }
-run_step "bench: npm run bench -- --quick (figures in test-results/bench.json; missed targets do not fail)" bench
+# The quick bench's counts (calls, VMs and lost jobs per job, throttle answers) fail the run when
+# they miss their targets; its timings are printed and stay advisory (docs/BENCHMARKS.md).
+run_step "bench: npm run bench -- --quick --check (figures in test-results/bench.json)" bench
 
 step "summary"
 exec node test/support/summarize-results.mjs "${failed_runs[@]/#/--failed-run=}" "${failed_steps[@]}"

@@ -1,5 +1,5 @@
 import { benchParams } from "./bench-params.js";
-import { type BenchFigures, benchJson, benchTable } from "./bench-report.js";
+import { type BenchFigures, benchJson, benchTable, missedCounts } from "./bench-report.js";
 import { postgresBinDir, startPostgres } from "./postgres-server.js";
 import { type BurstFigures, runBurst } from "./scenarios/burst.js";
 import { describePagesPer1000 } from "./scenarios/describe-pages.js";
@@ -15,10 +15,11 @@ export interface BenchIo {
  * `mayfly bench [--quick] [--json]`: the controller (`mayfly serve` in a child process)
  * against the simulated GitHub and EC2, through its HTTP intake and real clients. Progress
  * goes to `err`; the table, or with `json` one JSON object, to `out`. Resolves 0 once it
- * ran: missed targets are reported, not failures.
+ * ran: missed targets are reported, not failures; with `check`, a count that misses its target
+ * (requests, VMs or jobs per job, lost jobs, throttle answers) resolves 1, timings never do.
  */
 export async function runBench(
-  options: { quick: boolean; json: boolean },
+  options: { quick: boolean; json: boolean; check?: boolean },
   io: BenchIo,
 ): Promise<number> {
   const p = benchParams(options.quick);
@@ -71,13 +72,22 @@ export async function runBench(
       rss_mb_pglite: steadyLite.peakRssMb,
       intake_per_s_pglite: intakeLite.perSecond,
       intake_per_s_postgres: intakePg?.perSecond ?? null,
+      vms_per_job: Math.max(vmsPerJob(steadyLite), steadyPg ? vmsPerJob(steadyPg) : 0),
     };
     notes.push(...detailNotes(options.quick, p, steadyLite, steadyPg, burst));
     io.out(options.json ? benchJson(figures) : benchTable(figures, notes));
-    return 0;
+    if (!options.check) return 0;
+    const missed = missedCounts(figures);
+    for (const m of missed) io.err(`bench: count missed its target: ${m}`);
+    return missed.length === 0 ? 0 : 1;
   } finally {
     pg?.stop();
   }
+}
+
+/** VMs started per job in a steady run: 1 when no job needed a second VM. */
+function vmsPerJob(f: SteadyFigures): number {
+  return Math.round((f.launches / Math.max(1, f.jobs)) * 1000) / 1000;
 }
 
 function detailNotes(

@@ -4,6 +4,8 @@ import {
   benchJson,
   benchTable,
   FIGURE_KEYS,
+  missedCounts,
+  TARGETS,
   verdictOf,
 } from "../../src/bench/bench-report.js";
 import { limitMaxPerSecond } from "../../src/bench/scenarios/burst.js";
@@ -25,6 +27,7 @@ const figures: BenchFigures = {
   rss_mb_pglite: 900,
   intake_per_s_pglite: 360,
   intake_per_s_postgres: null,
+  vms_per_job: 1,
 };
 
 describe("the bench report", () => {
@@ -46,6 +49,7 @@ describe("the bench report", () => {
       "rss_mb_pglite",
       "intake_per_s_pglite",
       "intake_per_s_postgres",
+      "vms_per_job",
     ]);
     expect(parsed.rss_mb_postgres).toBeNull();
     expect(benchJson(figures)).not.toContain("\n");
@@ -73,8 +77,40 @@ describe("the bench report", () => {
     expect(row("overhead_p99_ms")).toMatch(/3\.2\s+< 5\s+met$/);
     expect(row("rss_mb_postgres")).toMatch(/null\s+< 200\s+n\/a$/);
     expect(row("intake_per_s_pglite")).toMatch(/360\s+-\s+n\/a$/);
-    expect(table).toContain("targets met: 9, missed: 2");
+    expect(table).toContain("targets met: 10, missed: 2");
     expect(table).toContain("- mode: quick");
+  });
+});
+
+describe("the bench's gate (--check)", () => {
+  it("passes when every count meets its target, whatever the timings", () => {
+    // reap_p99_ms misses its target above: timings are advisory, never a gate.
+    expect(verdictOf("reap_p99_ms", figures.reap_p99_ms)).toBe("MISSED");
+    expect(missedCounts({ ...figures, github_calls_per_job: 1.02 })).toEqual([]);
+  });
+
+  it("names each count that misses, and a count that was not measured", () => {
+    expect(
+      missedCounts({ ...figures, jobs_lost: 1, vms_per_job: 1.01, throttle_errors: null }),
+    ).toEqual([
+      "github_calls_per_job 1.2 (target <= 1.05)",
+      "throttle_errors not measured (target = 0)",
+      "jobs_lost 1 (target = 0)",
+      "vms_per_job 1.01 (target <= 1)",
+    ]);
+  });
+
+  it("gates exactly the counts: calls, pages, VMs and jobs per job, throttle answers, lost jobs", () => {
+    const gated = FIGURE_KEYS.filter((k) => TARGETS[k]?.count === true);
+    expect(gated).toEqual([
+      "github_calls_per_job",
+      "ec2_mutating_calls_per_launch",
+      "terminate_calls_per_job",
+      "describe_pages_per_1000_vms",
+      "throttle_errors",
+      "jobs_lost",
+      "vms_per_job",
+    ]);
   });
 });
 
