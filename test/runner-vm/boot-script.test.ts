@@ -41,6 +41,8 @@ type Options = {
   download?: { sha256?: string };
   /** Hook scripts, written where the rendered cloud-config puts them. */
   hooks?: { boot?: string; jobStarted?: string; jobCompleted?: string };
+  /** "broken": iptables fails to add the IPv4 metadata block. */
+  ipv4?: "broken";
   /** "none": no IPv6 stack; "no-ip6tables": the image lacks it; "broken": it fails. */
   ipv6?: "none" | "no-ip6tables" | "broken";
   /** The curl exit status the runner user's metadata probe gets: 7 when the block holds. */
@@ -117,7 +119,12 @@ exit 0`,
       join(bin, "id"),
       `case "$1" in -u) echo ${o.existingUser.uid} ;; -Gn) echo "${o.existingUser.groups}" ;; esac; exit 0`,
     );
-  exe(join(bin, "iptables"), `echo iptables >> "${order}"; echo "$*" >> "${root}/iptables"`);
+  // A broken iptables (no kernel support, no xtables lock) exits 4, as iptables does for a
+  // resource problem; it still notes the rule it was asked for.
+  exe(
+    join(bin, "iptables"),
+    `echo iptables >> "${order}"; echo "$*" >> "${root}/iptables"${o.ipv4 === "broken" ? "; exit 4" : ""}`,
+  );
   if (o.ipv6 !== "none") {
     mkdirSync(join(root, "proc/net"), { recursive: true });
     writeFileSync(join(root, "proc/net/if_inet6"), "");
@@ -386,6 +393,26 @@ describe("operator hooks in a sandbox", () => {
     ]);
     const none = await sandbox(RUNNERS.job, { idle: 5, max: 30 });
     expect(lines(none.root, "runner-env")).toEqual([]);
+  });
+});
+
+describe("the IPv4 metadata block in a sandbox", () => {
+  it("an iptables that fails: one power-off, and the runner never starts", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { ipv4: "broken" });
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(
+      /powering off: cannot block the metadata service for mayfly-test-no-such-user: refusing to run the job/,
+    );
+    // It was asked for the rule, and nothing after it ran: no probe, no IPv6 rule, no runner.
+    expect(lines(run.root, "iptables")).toEqual([
+      "-w -I OUTPUT 1 -d 169.254.169.254 -m owner --uid-owner mayfly-test-no-such-user -j REJECT",
+    ]);
+    expect(lines(run.root, "order")).not.toContain("ip6tables");
+    expect(lines(run.root, "order")).not.toContain("runuser mayfly-test-no-such-user run.sh");
+    expect(lines(run.root, "curl")).toEqual([]);
+    expect(run.argsSeen).toBe("");
+    expect(run.output).not.toContain(JIT);
+    expect(run.code).not.toBe(0);
   });
 });
 
