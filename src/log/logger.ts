@@ -28,6 +28,10 @@ const SECRET_SHAPES: [RegExp, string][] = [
   [/\b(postgres(?:ql)?:\/\/[^:/@\s]+):[^@\s]+@/g, "$1:[redacted]@"],
   [/\bsha256=[0-9a-f]{64}\b/g, "sha256=[redacted]"],
   [/\b(Bearer|token)\s+[A-Za-z0-9._~+/-]{8,}=*/gi, "$1 [redacted]"],
+  // Base64 of a JSON object ("{" encodes as "ey"): a JIT config is one (GitHub's
+  // encoded_jit_config holds the runner's credentials), and it can turn up in an error's
+  // text, where no field name gives it away.
+  [/\bey[A-Za-z0-9+/_-]{38,}={0,2}/g, "[redacted]"],
 ];
 
 // Keys whose values are secret at any depth of a logged object.
@@ -57,7 +61,7 @@ function scrubDeep(value: unknown, depth = 0): unknown {
 
 /** The process logger: JSON lines, secrets redacted by field name and by shape. */
 export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
-  return pino(
+  const logger = pino(
     {
       level: options.level,
       base: { service: "mayfly" },
@@ -74,4 +78,12 @@ export function createLogger(options: { level: string; destination?: Destination
     },
     options.destination,
   );
+  // A child logger's bindings are serialized once, when it is made, and pass through neither
+  // the log formatter nor pino's bindings formatter (which only the root's base gets): they
+  // are scrubbed here. Children inherit this method, with `this` the child.
+  const child = logger.child;
+  logger.child = function scrubbedChild(this: Logger, bindings, childOptions) {
+    return child.call(this, scrubDeep(bindings) as typeof bindings, childOptions);
+  } as typeof child;
+  return logger;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Secret } from "../../src/config/secret.js";
-import { scrub } from "../../src/log/logger.js";
+import { type Logger, scrub } from "../../src/log/logger.js";
 import { memoryLogger } from "../support/fixtures.js";
 
 // Token-shaped values built at run time, so no credential-like literal sits in the source.
@@ -42,5 +42,110 @@ describe("logs", () => {
 
   it("scrubs webhook signatures", () => {
     expect(scrub(`sha256=${"a".repeat(64)}`)).toBe("sha256=[redacted]");
+  });
+});
+
+// A JIT config the way GitHub encodes one: base64 of a JSON object holding the runner's
+// credentials (src/sim/github/runner-routes.ts makes them the same way).
+const jitConfig = (runner: number) =>
+  Buffer.from(
+    JSON.stringify({ ".runner": runner, ".credentials": `${"c4".repeat(24)}${runner}` }),
+  ).toString("base64");
+
+/** Logs one record through a fresh logger and returns its line. */
+function logged(write: (logger: Logger) => void): string {
+  const { logger, lines } = memoryLogger();
+  write(logger);
+  return lines();
+}
+
+describe("JIT configs are redacted wherever they are logged", () => {
+  const J = jitConfig(42);
+  // A value no shape recognises: the cases by key name use it, so that they test the
+  // redaction by key name alone (the shape would catch a real JIT config anyway).
+  const opaque = `jit-${"x9".repeat(12)}`;
+
+  it("the opaque value is one no shape catches, and a real JIT config is one they do", () => {
+    expect(scrub(opaque)).toBe(opaque);
+    expect(scrub(`config ${J}.`)).toBe("config [redacted].");
+  });
+
+  // Each key the JIT config travels under (GitHub's field, ours, and spellings of them), at
+  // the top level, at depth 2, 3 and 4, and inside arrays: the pino redact paths cover only
+  // depth 2 of two spellings, so the rest rests on the key pattern of the log formatter.
+  const placements: [string, (key: string) => Record<string, unknown>][] = [
+    ["at the top level", (k) => ({ [k]: opaque })],
+    ["at depth 2", (k) => ({ runner: { [k]: opaque } })],
+    ["at depth 3", (k) => ({ launch: { runner: { [k]: opaque } } })],
+    ["at depth 4", (k) => ({ a: { b: { c: { [k]: opaque } } } })],
+    ["in an array", (k) => ({ runners: [{ [k]: opaque }] })],
+    ["in arrays at depth 3+", (k) => ({ batch: [{ runners: [{ id: 1, [k]: opaque }] }] })],
+  ];
+  for (const key of ["encoded_jit_config", "jitConfig", "jit_config", "JITCONFIG"]) {
+    it.each(placements)(`{${key}} %s`, (_where, fields) => {
+      const line = logged((logger) => logger.info(fields(key), "runner registered"));
+      expect(line).not.toContain(opaque);
+      expect(line).toContain(`"${key}":"[redacted]"`);
+    });
+
+    it(`{${key}} in a child logger's bindings, at the top level, at depth 3 and in a grandchild`, () => {
+      const line = logged((logger) => {
+        logger
+          .child({ [key]: opaque, launch: { runner: { [key]: opaque } } })
+          .info("runner registered");
+        logger
+          .child({ loop: "launcher" })
+          .child({ [key]: opaque })
+          .info("runner registered");
+      });
+      expect(line).not.toContain(opaque);
+      expect(line).toContain(`"${key}":"[redacted]"`);
+      // The grandchild keeps its parent's bindings.
+      expect(line).toMatch(/"loop":"launcher",.*"\[redacted\]"/);
+    });
+  }
+
+  it("in an Error's own fields (as Octokit's RequestError carries its response), deep", () => {
+    const error = Object.assign(new Error("HttpError"), {
+      response: { status: 500, data: { runner: { id: 42 }, encoded_jit_config: opaque } },
+    });
+    const line = logged((logger) => {
+      logger.warn({ err: error }, "launch failed");
+      logger.warn({ failures: [{ err: error }] }, "launches failed");
+      logger.warn(error, "launch failed");
+    });
+    expect(line).not.toContain(opaque);
+    expect(line.match(/"encoded_jit_config":"\[redacted\]"/g)).toHaveLength(3);
+  });
+
+  // Text names no field: a real JIT config there is caught by its shape (base64 JSON).
+  it("in an Error's message", () => {
+    const line = logged((logger) =>
+      logger.warn(
+        { err: new Error(`unexpected answer: {"encoded_jit_config":"${J}"}`) },
+        "launch failed",
+      ),
+    );
+    expect(line).not.toContain(J);
+    expect(line).toContain("unexpected answer");
+  });
+
+  it("in an Error's cause's message, logged as a field and as the first argument", () => {
+    const error = new Error("launch failed", { cause: new Error(`runner config ${J} refused`) });
+    const line = logged((logger) => {
+      logger.warn({ err: error }, "launch failed");
+      logger.error(error, "launch failed");
+    });
+    expect(line).not.toContain(J);
+    expect(line).toContain("runner config [redacted] refused");
+  });
+
+  it("as a bare value in a message, a string field or a child's bindings", () => {
+    const line = logged((logger) => {
+      logger.info({ note: `config ${J}` }, "runner registered");
+      logger.info(`runner config ${J}`);
+      logger.child({ note: `config ${J}` }).info("runner registered");
+    });
+    expect(line).not.toContain(J);
   });
 });

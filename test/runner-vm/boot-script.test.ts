@@ -6,6 +6,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,12 +42,14 @@ type Options = {
   download?: { sha256?: string };
   /** Hook scripts, written where the rendered cloud-config puts them. */
   hooks?: { boot?: string; jobStarted?: string; jobCompleted?: string };
+  /** "broken": iptables fails to add the IPv4 metadata block. */
+  ipv4?: "broken";
   /** "none": no IPv6 stack; "no-ip6tables": the image lacks it; "broken": it fails. */
   ipv6?: "none" | "no-ip6tables" | "broken";
   /** The curl exit status the runner user's metadata probe gets: 7 when the block holds. */
   imdsProbe?: number;
-  /** Seconds the stand-in curl takes to download the runner. */
-  downloadSeconds?: number;
+  /** The stand-in curl's download of the runner lasts until the test releases it. */
+  holdDownload?: boolean;
   /** The tarball bytes to serve instead of one holding the stand-in run.sh. */
   tarballBytes?: Buffer;
   /** The image already has the runner user, with this uid and these groups. */
@@ -60,7 +63,32 @@ type Options = {
   mount?: "fail";
   /** Send the script SIGTERM after this many milliseconds. */
   termAfterMs?: number;
+  /** Drives the watchdog's clock while the script runs (see Clock). */
+  clock?: (clock: Clock) => Promise<void>;
 };
+
+/**
+ * The watchdog's clock, injected: the sandbox's `date +%s` reads a file the test moves, so
+ * the watchdog's decisions do not depend on how fast a loaded machine runs the boot steps
+ * (a wall clock with whole seconds and a 1 s timeout could fire after 10 ms, or late).
+ */
+interface Clock {
+  readonly root: string;
+  /** Sets the time the watchdog reads, in seconds after the script started. */
+  set(seconds: number): void;
+  /** Resolves once `check` holds; fails, naming `what`, after 20 s. */
+  until(what: string, check: () => boolean): Promise<void>;
+  /**
+   * Resolves once the watchdog has read the clock three more times, so at least one full
+   * round of its loop saw the time last set, or once the script has powered off.
+   */
+  watchdogLooked(): Promise<void>;
+  /** Lets a held download or a waiting boot hook finish. */
+  release(what: "download" | "hook"): void;
+}
+
+const CLOCK_START = 1_800_000_000;
+const REAL_DATE = spawnSync("sh", ["-c", "command -v date"], { encoding: "utf8" }).stdout.trim();
 
 function sandbox(
   runner: string,
@@ -117,7 +145,12 @@ exit 0`,
       join(bin, "id"),
       `case "$1" in -u) echo ${o.existingUser.uid} ;; -Gn) echo "${o.existingUser.groups}" ;; esac; exit 0`,
     );
-  exe(join(bin, "iptables"), `echo iptables >> "${order}"; echo "$*" >> "${root}/iptables"`);
+  // A broken iptables (no kernel support, no xtables lock) exits 4, as iptables does for a
+  // resource problem; it still notes the rule it was asked for.
+  exe(
+    join(bin, "iptables"),
+    `echo iptables >> "${order}"; echo "$*" >> "${root}/iptables"${o.ipv4 === "broken" ? "; exit 4" : ""}`,
+  );
   if (o.ipv6 !== "none") {
     mkdirSync(join(root, "proc/net"), { recursive: true });
     writeFileSync(join(root, "proc/net/if_inet6"), "");
@@ -148,13 +181,13 @@ exit 0`,
   // Every stand-in run.sh first records the job hook variables of its environment.
   const runSh = `env | grep '^ACTIONS_RUNNER_HOOK_' | sort > "${root}/runner-env"\n${runner}`;
   // The stand-in curl: the metadata probe (run through runuser) gets imdsProbe; a download
-  // writes the tarball where --output says, after downloadSeconds.
+  // writes the tarball where --output says, once released if holdDownload.
   const curl = (download: string) =>
     exe(
       join(bin, "curl"),
       `echo "$*" >> "${root}/curl"
 case "$*" in *169.254.169.254* | *fd00:ec2::254*) exit ${o.imdsProbe ?? 7} ;; esac
-sleep ${o.downloadSeconds ?? 0}
+${o.holdDownload ? `while [ ! -e "${root}/release-download" ]; do sleep 0.05; done` : ""}
 ${download}
 exit 0`,
     );
@@ -179,6 +212,19 @@ exit 0`,
     }
     curl(`while [ $# -gt 0 ]; do [ "$1" = --output ] && cp "${root}/runner.tgz" "$2"; shift; done`);
   }
+  // `date +%s` reads the injected clock, noting each read; any other date is the real one.
+  const clockFile = join(root, "clock");
+  const setClock = (seconds: number) => {
+    writeFileSync(`${clockFile}.new`, String(CLOCK_START + seconds));
+    renameSync(`${clockFile}.new`, clockFile); // atomic: a read never sees a partial file
+  };
+  if (o.clock !== undefined) {
+    setClock(0);
+    exe(
+      join(bin, "date"),
+      `if [ "$*" = +%s ]; then echo read >> "${root}/clock-reads"; cat "${clockFile}"; else exec "${REAL_DATE}" "$@"; fi`,
+    );
+  }
   const env = {
     PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
     MAYFLY_ROOT: root,
@@ -197,9 +243,38 @@ exit 0`,
     MAYFLY_POLL_SECONDS: "0.1",
     MAYFLY_RETRY_SECONDS: "0.1",
   };
-  return new Promise((done) => {
+  return new Promise((done, failed) => {
     const child = spawn("sh", [SCRIPT], { env, stdio: ["ignore", "pipe", "pipe"] });
     if (o.termAfterMs !== undefined) setTimeout(() => child.kill("SIGTERM"), o.termAfterMs);
+    let driverError: unknown;
+    const poweredOff = () => existsSync(join(state, "powered-off"));
+    const release = (what: "download" | "hook") => writeFileSync(join(root, `release-${what}`), "");
+    const until = async (what: string, check: () => boolean) => {
+      const deadline = Date.now() + 20_000;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    o.clock?.({
+      root,
+      set: setClock,
+      until,
+      watchdogLooked: () => {
+        const seen = lines(root, "clock-reads").length;
+        return until(
+          "the watchdog read the clock three more times",
+          () => lines(root, "clock-reads").length >= seen + 3 || poweredOff(),
+        );
+      },
+      release,
+    }).catch((error: unknown) => {
+      // Let nothing hold the script, and stop it: the test fails with the driver's error.
+      driverError = error;
+      release("download");
+      release("hook");
+      child.kill("SIGTERM");
+    });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
@@ -210,7 +285,8 @@ exit 0`,
         const poweroffs = existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [];
         const argsFile = join(root, "args");
         const argsSeen = existsSync(argsFile) ? readFileSync(argsFile, "utf8").trim() : "";
-        done({ code, output, poweroffs, root, argsSeen });
+        if (driverError === undefined) done({ code, output, poweroffs, root, argsSeen });
+        else failed(driverError);
       }, 400);
     });
   });
@@ -220,6 +296,10 @@ const lines = (root: string, name: string) =>
   existsSync(join(root, name))
     ? readFileSync(join(root, name), "utf8").split("\n").filter(Boolean)
     : [];
+
+const runnerStarted = (root: string) =>
+  lines(root, "order").includes("runuser mayfly-test-no-such-user run.sh");
+const poweredOff = (root: string) => lines(root, "poweroffs").length > 0;
 
 function expectOnePowerOffAndNoSecretLeft(run: Run, reason: RegExp) {
   expect(run.poweroffs).toEqual(["-h now"]);
@@ -255,16 +335,45 @@ describe("the boot script in a sandbox", () => {
     expectOnePowerOffAndNoSecretLeft(run, /runner exited with status 3/);
   });
 
-  it("no job before the idle timeout: the watchdog powers off once", async () => {
-    const started = Date.now();
-    const run = await sandbox(RUNNERS.idle, { idle: 1, max: 30 });
-    expectOnePowerOffAndNoSecretLeft(run, /no job started within 1s/);
-    expect(Date.now() - started).toBeLessThan(10_000);
+  it("no job before the idle timeout: the watchdog powers off once, not a second early", async () => {
+    const run = await sandbox(
+      RUNNERS.idle,
+      { idle: 600, max: 3600 },
+      {
+        clock: async (clock) => {
+          await clock.until("the runner started", () => runnerStarted(clock.root));
+          clock.set(599);
+          await clock.watchdogLooked();
+          expect(lines(clock.root, "poweroffs")).toEqual([]);
+          clock.set(600);
+          await clock.until("the watchdog powered off", () => poweredOff(clock.root));
+        },
+      },
+    );
+    expectOnePowerOffAndNoSecretLeft(run, /powering off: no job started within 600s/);
   });
 
-  it("max lifetime reached during a job: the watchdog powers off once", async () => {
-    const run = await sandbox(RUNNERS.longJob, { idle: 1, max: 2 });
-    expectOnePowerOffAndNoSecretLeft(run, /max lifetime of 2s reached/);
+  it("max lifetime reached during a job: the watchdog powers off once, not a second early", async () => {
+    const run = await sandbox(
+      RUNNERS.longJob,
+      { idle: 600, max: 3600 },
+      {
+        clock: async (clock) => {
+          await clock.until("the job started", () =>
+            existsSync(join(clock.root, "opt/actions-runner/_diag/Worker_1.log")),
+          );
+          // Past the idle timeout with a job running: no power-off.
+          clock.set(600);
+          await clock.watchdogLooked();
+          clock.set(3599);
+          await clock.watchdogLooked();
+          expect(lines(clock.root, "poweroffs")).toEqual([]);
+          clock.set(3600);
+          await clock.until("the watchdog powered off", () => poweredOff(clock.root));
+        },
+      },
+    );
+    expectOnePowerOffAndNoSecretLeft(run, /powering off: max lifetime of 3600s reached/);
     expect(run.output).not.toMatch(/no job started/);
   });
 
@@ -333,18 +442,29 @@ describe("operator hooks in a sandbox", () => {
   });
 
   it("a boot hook that outlives the idle timeout: one power-off, and the runner never starts", async () => {
-    const started = Date.now();
+    // The hook runs until the test releases it, after the watchdog has powered off.
+    const hangs = `while [ ! -e "$MAYFLY_ROOT/release-hook" ]; do sleep 0.05; done`;
     const run = await sandbox(
       RUNNERS.job,
-      { idle: 1, max: 30 },
-      { hooks: { boot: bootHook("exec sleep 60") } },
+      { idle: 600, max: 3600 },
+      {
+        hooks: { boot: bootHook(hangs) },
+        clock: async (clock) => {
+          await clock.until("the boot hook started", () =>
+            lines(clock.root, "order").some((l) => l.startsWith("boot-hook")),
+          );
+          clock.set(600);
+          await clock.until("the watchdog powered off", () => poweredOff(clock.root));
+          clock.release("hook");
+        },
+      },
     );
     expect(run.poweroffs).toEqual(["-h now"]);
     // The idle timeout counts from before the hook (the watchdog starts first), so the
     // watchdog's power-off comes first; the hook's own time limit is the second wall.
-    expect(run.output).toMatch(/powering off: no job started within 1s/);
+    expect(run.output).toMatch(/powering off: no job started within 600s/);
     expect(run.argsSeen).toBe("");
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(lines(run.root, "order")).not.toContain("runuser mayfly-test-no-such-user run.sh");
   });
 
   it("passes the job hooks to the runner in its environment, and it can run them", async () => {
@@ -386,6 +506,26 @@ describe("operator hooks in a sandbox", () => {
     ]);
     const none = await sandbox(RUNNERS.job, { idle: 5, max: 30 });
     expect(lines(none.root, "runner-env")).toEqual([]);
+  });
+});
+
+describe("the IPv4 metadata block in a sandbox", () => {
+  it("an iptables that fails: one power-off, and the runner never starts", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { ipv4: "broken" });
+    expect(run.poweroffs).toEqual(["-h now"]);
+    expect(run.output).toMatch(
+      /powering off: cannot block the metadata service for mayfly-test-no-such-user: refusing to run the job/,
+    );
+    // It was asked for the rule, and nothing after it ran: no probe, no IPv6 rule, no runner.
+    expect(lines(run.root, "iptables")).toEqual([
+      "-w -I OUTPUT 1 -d 169.254.169.254 -m owner --uid-owner mayfly-test-no-such-user -j REJECT",
+    ]);
+    expect(lines(run.root, "order")).not.toContain("ip6tables");
+    expect(lines(run.root, "order")).not.toContain("runuser mayfly-test-no-such-user run.sh");
+    expect(lines(run.root, "curl")).toEqual([]);
+    expect(run.argsSeen).toBe("");
+    expect(run.output).not.toContain(JIT);
+    expect(run.code).not.toBe(0);
   });
 });
 
@@ -509,16 +649,25 @@ describe("power-off on every path in a sandbox", () => {
   });
 
   it("the watchdog runs during the download: a slow one ends at the idle timeout", async () => {
-    const started = Date.now();
     const run = await sandbox(
       RUNNERS.job,
-      { idle: 1, max: 30 },
-      { download: {}, downloadSeconds: 3 },
+      { idle: 600, max: 3600 },
+      {
+        download: {},
+        holdDownload: true,
+        clock: async (clock) => {
+          await clock.until("the download started", () =>
+            lines(clock.root, "curl").some((l) => l.includes("example.invalid")),
+          );
+          clock.set(600);
+          await clock.until("the watchdog powered off", () => poweredOff(clock.root));
+          clock.release("download");
+        },
+      },
     );
     expect(run.poweroffs).toEqual(["-h now"]);
-    expect(run.output).toMatch(/powering off: no job started within 1s/);
+    expect(run.output).toMatch(/powering off: no job started within 600s/);
     expect(run.argsSeen).toBe("");
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it("curl has connect, stall and total time limits", async () => {
