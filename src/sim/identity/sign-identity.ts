@@ -17,8 +17,11 @@ export interface SignOptions {
   readonly signingKey?: KeyObject;
   /** Carry the signer's own certificate in the message (AWS's never does). */
   readonly carryCertificate?: boolean;
-  /** Send the signed attributes in BER (indefinite length, unsorted); the signature still covers their DER. */
-  readonly berSignedAttributes?: boolean;
+  /**
+   * How the signed attributes are sent; the signature always covers their DER (sorted SET OF).
+   * "indefinite": BER with an indefinite length; "indefinite-unsorted": also in another order.
+   */
+  readonly signedAttributesEncoding?: "der" | "indefinite" | "indefinite-unsorted";
 }
 
 /** A test stand-in for AWS's per-Region identity signing key and its certificate. */
@@ -76,9 +79,11 @@ export function createIdentitySigner(options: IdentitySignerOptions = {}): Ident
         definite(0x31, ...sortedDer),
         signOptions.signingKey ?? privateKey,
       );
-      const signedAttrs = signOptions.berSignedAttributes
-        ? indefinite(0xa0, ...[...sortedDer].reverse())
-        : definite(0xa0, ...sortedDer);
+      const encoding = signOptions.signedAttributesEncoding ?? "der";
+      const signedAttrs =
+        encoding === "der"
+          ? definite(0xa0, ...sortedDer)
+          : indefinite(0xa0, ...(encoding === "indefinite" ? sortedDer : [...sortedDer].reverse()));
       const signerInfo = definite(
         0x30,
         ber(new asn1js.Integer({ value: 1 })),
