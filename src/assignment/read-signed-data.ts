@@ -37,12 +37,12 @@ export interface CmsMessage {
  * Certificates the message carries are not read: only configured ones are trusted.
  */
 export function readSignedData(ber: Uint8Array): CmsMessage {
-  const decoded = asn1js.fromBER(ber);
-  if (decoded.offset === -1 || decoded.offset !== ber.byteLength) {
-    throw new IdentityError("malformed", "the signature is not one BER-encoded CMS message");
-  }
   let signedData: pkijs.SignedData;
   try {
+    const decoded = asn1js.fromBER(ber);
+    if (decoded.offset === -1 || decoded.offset !== ber.byteLength) {
+      throw new IdentityError("malformed", "the signature is not one BER-encoded CMS message");
+    }
     const contentInfo = new pkijs.ContentInfo({ schema: decoded.result });
     if (contentInfo.contentType !== SIGNED_DATA) {
       throw new IdentityError("malformed", "the CMS message is not SignedData");
@@ -113,7 +113,13 @@ function derOf(encoded: ArrayBuffer): Uint8Array {
 }
 
 function reparse(encoded: ArrayBuffer): asn1js.AsnType {
-  const decoded = asn1js.fromBER(encoded);
+  // asn1js reports most errors with offset -1 but throws on some (a malformed time string).
+  let decoded: ReturnType<typeof asn1js.fromBER>;
+  try {
+    decoded = asn1js.fromBER(encoded);
+  } catch (error) {
+    throw new IdentityError("malformed", "a CMS field does not decode", { cause: error });
+  }
   if (decoded.offset === -1) throw new IdentityError("malformed", "a CMS field does not decode");
   return decoded.result;
 }
