@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createIdentityVerifier } from "../../src/assignment/create-identity-verifier.js";
 import type { IdentityCheck, IdentityVerifier } from "../../src/assignment/identity-verifier.js";
 import { trustCertificate } from "../../src/assignment/trusted-certificate.js";
-import { IdentityError } from "../../src/errors.js";
+import { httpStatusOf, IdentityError } from "../../src/errors.js";
 import { renderIdentityDocument } from "../../src/sim/identity/render-identity-document.js";
 import { createIdentitySigner, type IdentitySigner } from "../../src/sim/identity/sign-identity.js";
 
@@ -195,8 +195,7 @@ describe("instance identity verification", () => {
     expect(refusal(none.verifyIdentity(document, signer.sign(document)))).toBe("untrusted-signer");
   });
 
-  it("is answered 401 through the error catalog", async () => {
-    const { httpStatusOf } = await import("../../src/errors.js");
+  it("is answered 401 through the error catalog", () => {
     const document = identityDocument();
     const check = verifier.verifyIdentity(`${document} `, signer.sign(document));
     expect(check.ok).toBe(false);
