@@ -30,6 +30,30 @@ export class SignatureError extends MayflyError {
   }
 }
 
+/** Why an EC2 identity document and its signature were refused (never a sign of which secret). */
+export type IdentityRefusal =
+  | "malformed"
+  | "untrusted-signer"
+  | "bad-signature"
+  | "content-mismatch"
+  | "bad-document"
+  | "wrong-region";
+
+/**
+ * An EC2 instance identity document whose signature is malformed, not from a trusted
+ * certificate, or whose signed content is not the document sent. The message never holds the
+ * signature blob.
+ */
+export class IdentityError extends MayflyError {
+  constructor(
+    readonly reason: IdentityRefusal,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super("IDENTITY_INVALID", message, options);
+  }
+}
+
 /** A webhook body that is not JSON or does not have the shape of its event. */
 export class PayloadError extends MayflyError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -120,6 +144,7 @@ export class AuthError extends MayflyError {
 
 const httpStatus: Record<string, number> = {
   SIGNATURE_INVALID: 401,
+  IDENTITY_INVALID: 401,
   UNAUTHORIZED: 401,
   QUERY_INVALID: 400,
   PAYLOAD_INVALID: 400,

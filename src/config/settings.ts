@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import cron from "node-cron";
 import { ConfigError } from "../errors.js";
 import { deepFreeze } from "./deep-freeze.js";
+import { readIdentityCertFile } from "./identity-cert-file.js";
 import { Secret } from "./secret.js";
 
 /** Everything mayfly reads from its environment, validated once at start. */
@@ -23,6 +24,8 @@ export interface Settings {
   readonly reconcileSchedule?: string;
   /** Pause between GitHub writes; absent: GitHub's recommended one second. */
   readonly githubWriteSpacingMs?: number;
+  /** PEM certificates trusted for EC2 identity documents instead of AWS's; absent: AWS's. */
+  readonly ec2IdentityCertificates?: readonly string[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -89,6 +92,11 @@ export function readSettings(
     );
   }
   const writeSpacing = text("MAYFLY_GITHUB_WRITE_SPACING_MS");
+  const identityCertificates = readIdentityCertFile(
+    text("MAYFLY_EC2_IDENTITY_CERT_FILE"),
+    readFile,
+    problems,
+  );
 
   const settings: Settings = {
     webhookSecrets,
@@ -112,6 +120,7 @@ export function readSettings(
     ...(writeSpacing === undefined
       ? {}
       : { githubWriteSpacingMs: integer("MAYFLY_GITHUB_WRITE_SPACING_MS", 1000, 0, 60_000) }),
+    ...(identityCertificates ? { ec2IdentityCertificates: identityCertificates } : {}),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(settings);
