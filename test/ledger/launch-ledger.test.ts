@@ -1,10 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { ClaimRequest, Ledger } from "../../src/ledger/ledger.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { jobEvent } from "../support/fixtures.js";
+import { needPostgres } from "../support/need-postgres.js";
 import { type LedgerKind, type TestLedger, testLedger } from "../support/test-ledger.js";
 
-const postgresUrl = inject("postgresUrl");
+const postgres = needPostgres("the PostgreSQL launch suites (test/ledger/launch-ledger.test.ts)");
+const postgresUrl = postgres.url;
 const kinds: LedgerKind[] = ["pglite", "postgresql"];
 const now = new Date("2026-11-23T12:00:00Z");
 const later = (seconds: number) => new Date(now.getTime() + seconds * 1000);
@@ -57,8 +59,7 @@ describe.each(kinds)("launches on %s", (kind) => {
   });
   beforeEach(async (ctx) => {
     if (unavailable) {
-      console.warn("PostgreSQL server binaries not found: skipping the PostgreSQL launch suite");
-      ctx.skip();
+      ctx.skip(postgres.why);
     }
     await t.truncate();
   });
@@ -436,7 +437,8 @@ describe.each(kinds)("launches on %s", (kind) => {
   });
 });
 
-describe.skipIf(!postgresUrl)("launches with two replicas on one PostgreSQL server", () => {
+const TWO_REPLICAS = postgres.title("launches with two replicas on one PostgreSQL server");
+describe.skipIf(!postgresUrl)(TWO_REPLICAS, () => {
   let t: TestLedger;
   const queue = (jobId: number, pool: string, queuedMinutesAgo = 1) =>
     queueJob(t.ledger, jobId, pool, queuedMinutesAgo);
