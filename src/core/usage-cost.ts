@@ -42,11 +42,7 @@ export function usageOf(
     MINIMUM_BILLED_SECONDS,
     seconds(times.launchedAt, times.terminatedAt),
   );
-  // GitHub's clock and ours differ a little; a job cannot outlast the VM it ran on.
-  const jobSeconds =
-    times.startedAt && times.completedAt
-      ? Math.min(instanceSeconds, seconds(times.startedAt, times.completedAt))
-      : null;
+  const jobSeconds = jobSecondsOn(instanceSeconds, times.startedAt, times.completedAt);
   const price = vm.instanceType === null ? undefined : prices.byType[vm.instanceType];
   const hourly =
     price === undefined
@@ -54,13 +50,31 @@ export function usageOf(
       : vm.market === "spot"
         ? (price.spot ?? price.onDemand)
         : price.onDemand;
-  const vcpus = price?.vcpus ?? (vm.instanceType === null ? null : vcpusByName(vm.instanceType));
   return {
     instanceSeconds,
     jobSeconds,
     estimatedCostUsd: hourly === undefined ? null : roundCents((instanceSeconds / 3600) * hourly),
-    hostedEquivalentUsd: vcpus === null ? null : hostedCost(jobSeconds, vcpus, prices.hosted),
+    hostedEquivalentUsd: hostedCostAt(jobSeconds, hostedRateOf(vm.instanceType, prices)),
   };
+}
+
+/** Seconds a job ran (started to completed) on a VM billed `instanceSeconds`; null if it never ran. */
+export function jobSecondsOn(
+  instanceSeconds: number,
+  startedAt: Date | null,
+  completedAt: Date | null,
+): number | null {
+  if (startedAt === null || completedAt === null) return null;
+  // GitHub's clock and ours differ a little; a job cannot outlast the VM it ran on.
+  const seconds = Math.max(0, (completedAt.getTime() - startedAt.getTime()) / 1000);
+  return Math.min(instanceSeconds, seconds);
+}
+
+/** USD per minute of the GitHub-hosted runner the size of an instance type; null when none is. */
+export function hostedRateOf(instanceType: string | null, prices: UsagePrices): number | null {
+  if (instanceType === null) return null;
+  const vcpus = prices.byType[instanceType]?.vcpus ?? vcpusByName(instanceType);
+  return vcpus === null ? null : hostedRate(vcpus, prices.hosted);
 }
 
 /**
@@ -73,12 +87,21 @@ export function hostedCost(
   vcpus: number,
   hosted: HostedPrices,
 ): number | null {
+  return hostedCostAt(jobSeconds, hostedRate(vcpus, hosted));
+}
+
+/** USD per minute of the smallest GitHub-hosted runner with at least `vcpus` cores. */
+function hostedRate(vcpus: number, hosted: HostedPrices): number | null {
   const sizes = Object.keys(hosted)
     .map(Number)
     .filter((cores) => cores >= vcpus)
     .sort((a, b) => a - b);
-  const perMinute = sizes[0] === undefined ? undefined : hosted[String(sizes[0])];
-  if (perMinute === undefined) return null;
+  return (sizes[0] === undefined ? undefined : hosted[String(sizes[0])]) ?? null;
+}
+
+/** A job's cost on a hosted runner of `perMinute` (see hostedCost); null without a rate. */
+export function hostedCostAt(jobSeconds: number | null, perMinute: number | null): number | null {
+  if (perMinute === null) return null;
   if (jobSeconds === null) return 0;
   return roundCents(Math.ceil(jobSeconds / 60) * perMinute);
 }

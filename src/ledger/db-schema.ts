@@ -89,6 +89,7 @@ export interface UsageTable {
   job_seconds: number | null;
   estimated_cost_usd: number | null;
   hosted_equivalent_usd: number | null;
+  hosted_usd_per_minute: number | null;
   interrupted: Generated<boolean>;
 }
 

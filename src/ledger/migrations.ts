@@ -169,4 +169,13 @@ export const migrations: Record<string, Migration> = {
       );
     },
   },
+  "0008_usage_hosted_rate": {
+    async up(db: Kysely<unknown>) {
+      // The per-minute price of the GitHub-hosted runner the VM's size was priced against,
+      // null when none matched: a job whose in_progress or completed names the VM after its
+      // usage was written is priced then as it would have been (late-job-usage.ts).
+      await sql`alter table usage add column hosted_usd_per_minute numeric
+                check (hosted_usd_per_minute >= 0)`.execute(db);
+    },
+  },
 };

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Market } from "../core/launch-attempts.js";
 import { isSpotInterruption } from "../core/spot-interruption.js";
-import { type UsagePrices, usageOf } from "../core/usage-cost.js";
+import { hostedRateOf, type UsagePrices, usageOf } from "../core/usage-cost.js";
 import type { Database } from "./db-schema.js";
 import type { ReapTarget, TerminatedVm } from "./ledger.js";
 import { releaseSubnet } from "./subnet-ledger.js";
@@ -107,6 +107,7 @@ export async function markTerminating(
 /**
  * Records VMs the cloud reports gone: the runner row ends, its subnet lease returns, and
  * the VM's usage is written once. Unknown or already-terminated instances are skipped.
+ * A job whose webhooks name the VM later is added to its usage then (late-job-usage.ts).
  */
 export async function recordTerminated(
   db: Kysely<Database>,
@@ -182,6 +183,7 @@ export async function recordTerminated(
           job_seconds: usage.jobSeconds,
           estimated_cost_usd: usage.estimatedCostUsd,
           hosted_equivalent_usd: usage.hostedEquivalentUsd,
+          hosted_usd_per_minute: hostedRateOf(runner.instance_type, prices),
           interrupted: isSpotInterruption(vm.reason),
         })
         .onConflict((oc) => oc.column("runner_id").doNothing())

@@ -8,6 +8,7 @@ import type { Database, JobsTable } from "./db-schema.js";
 import * as deliveryLedger from "./delivery-ledger.js";
 import * as counts from "./fleet-counts.js";
 import { listJobs } from "./job-listing.js";
+import { addLateJobToUsage } from "./late-job-usage.js";
 import * as launches from "./launch-ledger.js";
 import type {
   ClaimRequest,
@@ -117,6 +118,7 @@ export class SqlLedger implements Ledger {
           .executeTakeFirst();
         if (inserted !== undefined) {
           await rebindTakenRunner(tx, job);
+          await addLateJobToUsage(tx, job);
           return "recorded";
         }
         // Another transaction created the job meanwhile: apply on top of its row.
@@ -127,6 +129,7 @@ export class SqlLedger implements Ledger {
       if (changed) {
         await tx.updateTable("jobs").set(toRow(job)).where("id", "=", job.id).execute();
         await rebindTakenRunner(tx, job);
+        await addLateJobToUsage(tx, job);
       }
       return "recorded";
     });

@@ -8,6 +8,7 @@ import { FLEET_TAG, JOB_TAG } from "../../src/cloud/ec2/run-instances-input.js";
 import { DEFAULT_RECONCILER } from "../../src/fleet/reconciler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { type SimWorld, startSimWorld } from "../../src/sim/world/start-sim-world.js";
+import { assertNoSharedSubnets } from "../support/assert-no-shared-subnets.js";
 import { WORLD_FLEET_YAML } from "../support/controller-in-world.js";
 import { ControllerProcess, freePort, type LogLine } from "../support/controller-process.js";
 import { seeded } from "../support/seeded.js";
@@ -163,6 +164,9 @@ describe("a controller killed during a burst", () => {
           .reduce((sum, l) => sum + (typeof l[k] === "number" ? (l[k] as number) : 0), 0),
       ]),
     );
+    // A lease held across a kill never went to a second VM while the first lived (the
+    // world's shutting-down time is 50 ms).
+    assertNoSharedSubnets(ours, 50);
     const jobsWithVm = new Set(ours.map((i) => i.tags[JOB_TAG]));
     console.info(
       JSON.stringify({

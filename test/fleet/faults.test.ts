@@ -6,6 +6,7 @@ import {
   type SimWorldOptions,
   startSimWorld,
 } from "../../src/sim/world/start-sim-world.js";
+import { assertNoSharedSubnets } from "../support/assert-no-shared-subnets.js";
 import {
   type ControllerInWorld,
   controllerInWorld,
@@ -134,6 +135,8 @@ describe("faults, through the real controller", () => {
     // VMs = first launches (at most one per job) + relaunches after steals.
     expect(launched).toBeLessThanOrEqual(JOBS);
     expect(vms).toHaveLength(launched + relaunches);
+    // Every VM in a subnet of its own (the worlds' shutting-down time is 50 ms).
+    assertNoSharedSubnets(vms, 50);
     console.info(
       `duplicate+shuffle: ${JOBS} jobs, ${c.world.stats().webhooksSent} deliveries POSTed; ${vms.length} VMs = ${launched} first launches + ${relaunches} relaunches after steals; ${vms.filter(takenElsewhere).length} runners took another job than their own; ${served.length} VMs ran a job (1 per job), ${vms.length - served.length} ran none`,
     );
@@ -169,6 +172,8 @@ describe("faults, through the real controller", () => {
     // Intents: one per job, plus one per failed launch (throttles that outlasted 5 attempts).
     expect(launched).toBe(vms.length);
     expect(vms.length).toBe(JOBS);
+    // Each capacity answer moved the lease to another subnet; none went to two live VMs.
+    assertNoSharedSubnets(vms, 50);
     console.info(
       `EC2 faults: ${JOBS} jobs, ${vms.length} VMs (all c6i.large), RunInstances calls ${calls} (${(calls / JOBS).toFixed(2)} per job; bound ${(launched + failed) * 10}), intents ${launched + failed} (${failed} failed), ${c.world.ec2.calls()} EC2 calls in all; ${seconds.toFixed(1)} s to serve`,
     );
@@ -307,6 +312,8 @@ describe("faults, through the real controller", () => {
     expect(world.github.runners().map((r) => r.name)).not.toContain(deadRunner);
     // One VM per job, plus the dead one.
     expect(vms).toHaveLength(JOBS + 1);
+    // The dead VM's subnet went to no other VM before it was terminated.
+    assertNoSharedSubnets(ours(world), 50);
     const last = c.world
       .jobs()
       .reduce((a, b) => ((a.startedAt?.getTime() ?? 0) > (b.startedAt?.getTime() ?? 0) ? a : b));

@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { RUNNER_TAG } from "../../src/cloud/ec2/run-instances-input.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FLEET_TAG, RUNNER_TAG } from "../../src/cloud/ec2/run-instances-input.js";
 import { parseRunnerName } from "../../src/core/runner-name.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { type SimWorld, startSimWorld } from "../../src/sim/world/start-sim-world.js";
+import { assertNoSharedSubnets } from "../support/assert-no-shared-subnets.js";
 import { type ControllerInWorld, controllerInWorld } from "../support/controller-in-world.js";
+import { needPostgres } from "../support/need-postgres.js";
 import {
   startWebhookSplitter,
   type WebhookSplitter,
@@ -14,7 +16,8 @@ import {
 
 // The promise of the issue: "Two controller replicas on one real PostgreSQL server, same
 // burst: no double launch, one reconciler at a time."
-const postgresUrl = inject("postgresUrl");
+const postgres = needPostgres("the two-replica suite (test/fleet/two-replicas.test.ts)");
+const postgresUrl = postgres.url;
 const JOBS = 150;
 const FLEET = "world";
 const REPLICAS = ["a", "b"] as const;
@@ -23,6 +26,7 @@ const LIMITS = { primaryLimit: 50_000, secondaryPoints: 9000 };
 // Both replicas tick together, so every pass is contended for.
 const RECONCILE_EVERY_2S = "*/2 * * * * *";
 const MIN_TICKS = 6;
+const SHUTTING_DOWN_MS = 50;
 
 // Test instrumentation, not product: when a launch intent is written (in the dispatcher's
 // transaction, after it took the dispatch lock and chose the job), note how many other live
@@ -118,7 +122,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
   }
 }
 
-describe.skipIf(!postgresUrl)("two replicas on one PostgreSQL server", () => {
+describe.skipIf(!postgresUrl)(postgres.title("two replicas on one PostgreSQL server"), () => {
   let world: SimWorld;
   let splitter: WebhookSplitter | undefined;
   let db: pg.Pool;
@@ -133,7 +137,7 @@ describe.skipIf(!postgresUrl)("two replicas on one PostgreSQL server", () => {
       github: { rateLimits: LIMITS },
       bootMs: 100,
       idleTimeoutMs: 5000,
-      ec2: { vpcId: "vpc-0511", pendingMs: 50, shuttingDownMs: 50 },
+      ec2: { vpcId: "vpc-0511", pendingMs: 50, shuttingDownMs: SHUTTING_DOWN_MS },
     });
     // Each replica joins the test's world and tells it where its webhooks go; the test keeps
     // those targets and puts a splitter in front of them, as a load balancer would be.
@@ -240,6 +244,15 @@ describe.skipIf(!postgresUrl)("two replicas on one PostgreSQL server", () => {
     console.info(
       `${JOBS} jobs in ${burstMs} ms; VMs ${instances.length}; launched by a/b: ${launched.join("/")}`,
     );
+  });
+
+  it("never starts a VM in a subnet another live VM holds, with both replicas leasing", () => {
+    // The subnet lease (subnet-ledger.ts) is taken in each replica's dispatcher: EC2's record
+    // of every VM, with its subnet and life, shows whether two ever shared one.
+    const vms = world.ec2.instances().filter((i) => i.tags[FLEET_TAG] === FLEET);
+    assertNoSharedSubnets(vms, SHUTTING_DOWN_MS);
+    // Subnets were reused across the burst, so a lease given twice had the chance to show.
+    expect(new Set(vms.map((i) => i.subnetId)).size).toBeLessThan(vms.length);
   });
 
   it("reconciles on one replica at a time", () => {

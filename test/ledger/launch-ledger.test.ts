@@ -1,10 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { ClaimRequest, Ledger } from "../../src/ledger/ledger.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { jobEvent } from "../support/fixtures.js";
+import { needPostgres } from "../support/need-postgres.js";
 import { type LedgerKind, type TestLedger, testLedger } from "../support/test-ledger.js";
 
-const postgresUrl = inject("postgresUrl");
+const postgres = needPostgres("the PostgreSQL launch suites (test/ledger/launch-ledger.test.ts)");
+const postgresUrl = postgres.url;
 const kinds: LedgerKind[] = ["pglite", "postgresql"];
 const now = new Date("2026-11-23T12:00:00Z");
 const later = (seconds: number) => new Date(now.getTime() + seconds * 1000);
@@ -57,8 +59,7 @@ describe.each(kinds)("launches on %s", (kind) => {
   });
   beforeEach(async (ctx) => {
     if (unavailable) {
-      console.warn("PostgreSQL server binaries not found: skipping the PostgreSQL launch suite");
-      ctx.skip();
+      ctx.skip(postgres.why);
     }
     await t.truncate();
   });
@@ -425,6 +426,79 @@ describe.each(kinds)("launches on %s", (kind) => {
     ).toEqual([]);
   });
 
+  // GitHub's in_progress and completed can reach the ledger after the VM that ran the job
+  // has powered off and been recorded: its usage then waits for the job to name its runner.
+  const start = (jobId: number, runnerName: string) =>
+    t.ledger.ingest(
+      { id: nextDelivery(), event: "workflow_job", receivedAt: now },
+      jobEvent({ jobId, action: "in_progress", startedAt: later(40), runnerId: 1, runnerName }),
+      "b",
+    );
+  const ended = (n: number, at = later(600)) =>
+    t.ledger.recordTerminated([{ instanceId: `i-${n}`, terminatedAt: at, reason: null }], prices);
+
+  it("counts a job whose in_progress and completed arrive after its VM's usage was written", async () => {
+    await queue(1, "b");
+    const [intent] = await t.ledger.claimLaunches(claim());
+    if (!intent) throw new Error("expected a launch");
+    await t.ledger.recordLaunch(intent.runnerRowId, vm(1));
+    expect(await ended(1)).toBe(1);
+    expect(await usage()).toMatchObject([{ job_id: null, ran: null, hosted: 0 }]);
+    await start(1, intent.runnerName);
+    expect(await usage()).toMatchObject([{ job_id: 1, ran: null, hosted: 0 }]);
+    await finish(1, intent.runnerName);
+    // The same figures as when the job's webhooks come before the VM ends (see above).
+    expect(await usage()).toEqual([
+      {
+        runner_id: intent.runnerRowId,
+        job_id: 1,
+        day: "2026-11-23",
+        billed: 600,
+        ran: 540,
+        usd: 0.06,
+        hosted: 0.054,
+      },
+    ]);
+    expect(
+      await t.ledger.usageReport({ since: new Date("2026-11-01T00:00:00Z"), by: ["repo"] }),
+    ).toMatchObject([{ key: { repo: "example-org/app" }, vms: 1, jobs: 1, jobSeconds: 540 }]);
+  });
+
+  it("counts a job toward its own repository when it took, late, a runner launched for another", async () => {
+    await queue(1, "b");
+    await t.ledger.ingest(
+      { id: nextDelivery(), event: "workflow_job", receivedAt: now },
+      jobEvent({ jobId: 2, repository: "example-org/site", workflowName: "Deploy" }),
+      "b",
+    );
+    const one = (await t.ledger.claimLaunches(claim())).find((i) => i.jobId === 1);
+    if (!one) throw new Error("expected a launch for job 1");
+    await t.ledger.recordLaunch(one.runnerRowId, vm(1));
+    await ended(1);
+    await start(2, one.runnerName);
+    await finish(2, one.runnerName);
+    expect(
+      await t.query(
+        "select job_id::int, repository, workflow_name, job_seconds::float8 as ran from usage",
+      ),
+    ).toEqual([{ job_id: 2, repository: "example-org/site", workflow_name: "Deploy", ran: 540 }]);
+    expect(
+      await t.ledger.usageReport({ since: new Date("2026-11-01T00:00:00Z"), by: ["repo"] }),
+    ).toMatchObject([{ key: { repo: "example-org/site" }, vms: 1, jobs: 1, jobSeconds: 540 }]);
+  });
+
+  it("adds the job's seconds when its completed arrives after its VM's usage was written", async () => {
+    await queue(1, "b");
+    const [intent] = await t.ledger.claimLaunches(claim());
+    if (!intent) throw new Error("expected a launch");
+    await t.ledger.recordLaunch(intent.runnerRowId, vm(1));
+    await start(1, intent.runnerName);
+    await ended(1);
+    expect(await usage()).toMatchObject([{ job_id: 1, ran: null, hosted: 0 }]);
+    await finish(1, intent.runnerName);
+    expect(await usage()).toMatchObject([{ job_id: 1, billed: 600, ran: 540, hosted: 0.054 }]);
+  });
+
   it("ignores terminations of instances it does not know", async () => {
     expect(
       await t.ledger.recordTerminated(
@@ -436,7 +510,8 @@ describe.each(kinds)("launches on %s", (kind) => {
   });
 });
 
-describe.skipIf(!postgresUrl)("launches with two replicas on one PostgreSQL server", () => {
+const TWO_REPLICAS = postgres.title("launches with two replicas on one PostgreSQL server");
+describe.skipIf(!postgresUrl)(TWO_REPLICAS, () => {
   let t: TestLedger;
   const queue = (jobId: number, pool: string, queuedMinutesAgo = 1) =>
     queueJob(t.ledger, jobId, pool, queuedMinutesAgo);

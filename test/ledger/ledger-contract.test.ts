@@ -1,8 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { jobEvent } from "../support/fixtures.js";
+import { needPostgres } from "../support/need-postgres.js";
 import { type LedgerKind, type TestLedger, testLedger } from "../support/test-ledger.js";
 
-const postgresUrl = inject("postgresUrl");
+const postgres = needPostgres(
+  "the PostgreSQL ledger contract (test/ledger/ledger-contract.test.ts)",
+);
+const postgresUrl = postgres.url;
 const kinds: LedgerKind[] = ["pglite", "postgresql"];
 
 const delivery = (id: string, receivedAt = new Date("2026-11-23T10:00:00Z")) => ({
@@ -24,8 +28,7 @@ describe.each(kinds)("ledger on %s", (kind) => {
   });
   beforeEach(async (ctx) => {
     if (unavailable) {
-      console.warn("PostgreSQL server binaries not found: skipping the PostgreSQL ledger suite");
-      ctx.skip();
+      ctx.skip(postgres.why);
     }
     await t.truncate();
   });
@@ -218,6 +221,28 @@ describe.each(kinds)("ledger on %s", (kind) => {
   });
 
   it("leases a subnet to one runner at a time", async () => {
+    await t.query(
+      "insert into runners (pool, runner_name, launch_token, state) values ('p', 'r1', 't1', 'launching'), ('p', 'r2', 't2', 'launching')",
+    );
+    const [r1, r2] = (await t.query<{ id: number }>("select id::int from runners order by id")).map(
+      (r) => r.id,
+    ) as [number, number];
+    const subnet = { subnetId: "subnet-1", availabilityZone: "eu-west-1a", cidr: "10.0.128.0/28" };
+    await t.ledger.addSubnets([subnet]);
+    const at = new Date("2026-11-23T10:00:00Z");
+    expect(await t.ledger.leaseSubnet(r1, ["eu-west-1a"], at)).toEqual(subnet);
+    // Held: the other runner gets none, and the holder asking again keeps the same one.
+    expect(await t.ledger.leaseSubnet(r2, ["eu-west-1a"], at)).toBeUndefined();
+    expect(await t.ledger.leaseSubnet(r1, ["eu-west-1a"], at)).toEqual(subnet);
+    expect(await t.ledger.listSubnets()).toMatchObject([{ subnetId: "subnet-1", leased: true }]);
+    await t.ledger.releaseSubnet(r1);
+    expect(await t.ledger.leaseSubnet(r2, ["eu-west-1a"], at)).toEqual(subnet);
+    expect(await t.query("select subnet_id, runner_id::int from subnets")).toEqual([
+      { subnet_id: "subnet-1", runner_id: r2 },
+    ]);
+  });
+
+  it("lets a runner hold at most one subnet", async () => {
     await t.query(
       "insert into runners (pool, runner_name, launch_token, state) values ('p', 'r1', 't1', 'launching'), ('p', 'r2', 't2', 'launching')",
     );

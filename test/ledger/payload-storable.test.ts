@@ -1,9 +1,13 @@
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toJobEvent, workflowJobPayload } from "../../src/intake/workflow-job-payload.js";
+import { needPostgres } from "../support/need-postgres.js";
 import { type LedgerKind, type TestLedger, testLedger } from "../support/test-ledger.js";
 
-const postgresUrl = inject("postgresUrl");
+const postgres = needPostgres(
+  "the PostgreSQL payload property (test/ledger/payload-storable.test.ts)",
+);
+const postgresUrl = postgres.url;
 const kinds: LedgerKind[] = ["pglite", "postgresql"];
 
 // One UTF-16 unit or code point at a time, weighted towards what PostgreSQL refuses or
@@ -66,8 +70,7 @@ describe.each(kinds)("every payload the schema accepts, %s stores as sent", (kin
 
   it("records it and reads back the same strings", async (ctx) => {
     if (unavailable) {
-      console.warn("PostgreSQL server binaries not found: skipping the PostgreSQL property");
-      ctx.skip();
+      ctx.skip(postgres.why);
     }
     let nextJob = 1;
     let accepted = 0;
