@@ -182,7 +182,8 @@ function queueSeconds(event: JobEvent): number | null {
   return Math.max(0, (event.startedAt.getTime() - event.createdAt.getTime()) / 1000);
 }
 
-function githubFrom(settings: Settings, logger: Logger): GitHub | undefined {
+/** The production GitHub adapter the settings describe, or undefined without App credentials. */
+export function githubFrom(settings: Settings, logger: Logger): GitHub | undefined {
   if (settings.githubApp === undefined) return undefined;
   return new OctokitGitHub({
     appId: settings.githubApp.appId,

@@ -68,7 +68,7 @@ export class SimGitHubState {
   readonly jobs = new Map<number, SimJob>();
   readonly deliveries: SimDelivery[] = [];
   readonly tokens = new Map<string, { installationId: number; expiresAt: number }>();
-  readonly requests: { method: string; path: string }[] = [];
+  readonly requests: { method: string; path: string; atMs: number }[] = [];
   /** Every App, by ID: the configured one and those created from a manifest. */
   readonly apps = new Map<number, SimApp>();
   /** Codes of the manifest flow not yet exchanged. */

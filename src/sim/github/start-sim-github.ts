@@ -56,6 +56,8 @@ export interface SimGitHub {
   deliveryAnswered(id: number, statusCode: number): void;
   /** Requests received (every answer counts), optionally only those whose path matches. */
   requestCount(path?: string | RegExp): number;
+  /** When each request for `path` arrived (milliseconds since the epoch), in order. */
+  requestTimes(method: string, path: string | RegExp): number[];
   /** Installation tokens minted so far. */
   tokenRequests(): number;
 }
@@ -102,7 +104,7 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", baseUrl);
     const method = req.method ?? "GET";
-    state.requests.push({ method, path: url.pathname });
+    state.requests.push({ method, path: url.pathname, atMs: Date.now() });
     const rawBody = await readText(req);
     const body = parseJson(rawBody);
     const faultStatus = options.fault?.({ method, path: url.pathname });
@@ -212,6 +214,13 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
         typeof path === "string" ? r.path === path : path.test(r.path),
       ).length;
     },
+    requestTimes: (method, path) =>
+      state.requests
+        .filter(
+          (r) =>
+            r.method === method && (typeof path === "string" ? r.path === path : path.test(r.path)),
+        )
+        .map((r) => r.atMs),
     tokenRequests: () => state.tokenRequests,
   };
 }
