@@ -1,4 +1,5 @@
 import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -55,6 +56,61 @@ describe("mayfly command", () => {
     const env = { MAYFLY_DATA_DIR: mkdtempSync(join(tmpdir(), "mayfly-data-")) };
     expect(await mayfly(["migrate"], env)).toMatchObject({ code: 0, out: "ledger migrated" });
     expect(await mayfly(["migrate"], env)).toMatchObject({ code: 0, out: "ledger migrated" });
+  });
+});
+
+describe("exit codes (sysexits.h)", () => {
+  const freePort = () =>
+    new Promise<number>((resolve) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+      });
+    });
+
+  it("exits 69 (unavailable) when the controller named by --url cannot be reached", async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const { code, err } = await mayfly(["jobs", "--url", url], {
+      MAYFLY_ADMIN_TOKEN: "t".repeat(32),
+    });
+    expect(code).toBe(69);
+    expect(err).toContain(`cannot reach the controller at ${url}`);
+  });
+
+  it("exits 69 when PostgreSQL does not answer, naming no password", async () => {
+    const port = await freePort();
+    const { code, err } = await mayfly(["migrate"], {
+      DATABASE_URL: `postgres://mayfly:hush-hush@127.0.0.1:${port}/mayfly`,
+    });
+    expect(code).toBe(69);
+    expect(err).not.toContain("hush-hush");
+  });
+
+  it("exits 77 (no permission) when the controller refuses the admin token", async () => {
+    const good = "g".repeat(40);
+    const config = loadConfig(
+      {
+        GITHUB_WEBHOOK_SECRET: "exit-code-secret",
+        MAYFLY_DATA_DIR: mkdtempSync(join(tmpdir(), "mayfly-data-")),
+        MAYFLY_PORT: "0",
+        MAYFLY_ADMIN_TOKEN: good,
+        LOG_LEVEL: "silent",
+      },
+      "examples/fleet.yaml",
+    );
+    const running = await serve(config, { logger: memoryLogger("info").logger });
+    try {
+      const address = running.app.server.address();
+      const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+      const refused = await mayfly(["jobs", "--url", url], { MAYFLY_ADMIN_TOKEN: "w".repeat(40) });
+      expect(refused.code).toBe(77);
+      expect(refused.err).toContain("a valid admin token is required");
+      expect(refused.err).not.toContain("w".repeat(40));
+      // The same command with the right token is served: 77 is about the token alone.
+      expect((await mayfly(["jobs", "--url", url], { MAYFLY_ADMIN_TOKEN: good })).code).toBe(0);
+    } finally {
+      await running.stop();
+    }
   });
 });
 

@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { run } from "../../src/cli.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
@@ -8,6 +10,9 @@ import { type SimEc2, startSimEc2 } from "../../src/sim/ec2/sim-ec2.js";
 import { type SimGitHub, startSimGitHub } from "../../src/sim/github/start-sim-github.js";
 import { testEc2Client } from "../cloud/ec2-test-client.js";
 import { jobEvent } from "../support/fixtures.js";
+import { needPostgres } from "../support/need-postgres.js";
+
+const postgres = needPostgres("mayfly reconcile's leader test (test/fleet/reconcile-cli.test.ts)");
 
 const FLEET = `
 fleet: cli
@@ -94,6 +99,36 @@ describe("mayfly reconcile", () => {
     expect(out).toContain("failed phases: recovery");
     expect(out).toMatch(/relaunch\s+1/);
   });
+
+  it(
+    postgres.title("exits 75 (try again) and does nothing while another replica is reconciling"),
+    async (ctx) => {
+      if (postgres.url === "") return ctx.skip(postgres.why);
+      const name = `mayfly_cli_${randomBytes(6).toString("hex")}`;
+      const admin = new pg.Client({ connectionString: postgres.url });
+      await admin.connect();
+      await admin.query(`create database ${name}`);
+      await admin.end();
+      env.DATABASE_URL = postgres.url.replace(/\/[^/]*$/, `/${name}`);
+      expect((await mayfly(["migrate"])).code).toBe(0);
+      // Another replica's pass holds the reconcile lock (sql-ledger.ts asLeader).
+      const replica = new pg.Client({ connectionString: env.DATABASE_URL });
+      await replica.connect();
+      try {
+        await replica.query("select pg_advisory_lock(hashtext('mayfly:reconcile'))");
+        ec2.seed(1, { "mayfly:fleet": "cli" });
+        const { code, err } = await mayfly(["reconcile"]);
+        expect(code).toBe(75);
+        expect(err).toContain("another replica is reconciling now; nothing done");
+        expect(ec2.calls("TerminateInstances")).toBe(0);
+        expect(gh.requestCount(/\/app\/hook\/deliveries/)).toBe(0);
+      } finally {
+        await replica.end();
+      }
+      // Once that replica is gone, the same command runs the pass.
+      expect((await mayfly(["reconcile"])).code).toBe(0);
+    },
+  );
 
   it("refuses to run without the GitHub App", async () => {
     delete env.GITHUB_APP_ID;
