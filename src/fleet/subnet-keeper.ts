@@ -67,10 +67,19 @@ export function createSubnetKeeper(deps: SubnetKeeperDeps): SubnetKeeper {
       }
     }
     let removed = 0;
+    const byId = new Map(inCloud.map((s) => [s.subnetId, s]));
     for (const subnetId of plan.remove) {
       if (!(await deps.ledger.removeSubnet(subnetId))) continue;
-      await deps.cloud.deleteSubnet(subnetId);
-      removed++;
+      try {
+        await deps.cloud.deleteSubnet(subnetId);
+        removed++;
+      } catch (error) {
+        // EC2 keeps a subnet a while after its instance ended (DependencyViolation while the
+        // network interface goes): it is free again in the ledger, and deleted a round later.
+        const subnet = byId.get(subnetId);
+        if (subnet !== undefined) await deps.ledger.addSubnets([subnet]);
+        log.warn({ err: error, subnetId }, "subnet not deleted; kept for a later round");
+      }
     }
     return { adopted, created, removed };
   }

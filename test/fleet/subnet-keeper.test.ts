@@ -1,4 +1,9 @@
-import { CreateSubnetCommand, type EC2Client } from "@aws-sdk/client-ec2";
+import {
+  CreateSubnetCommand,
+  type EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from "@aws-sdk/client-ec2";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Ec2Cloud } from "../../src/cloud/ec2/ec2-cloud.js";
 import { parseFleet } from "../../src/config/load-fleet.js";
@@ -142,5 +147,55 @@ describe("the subnet keeper", () => {
         .map((s) => s.subnetId)
         .sort(),
     ).toEqual(left.map((s) => s.subnetId).sort());
+  });
+
+  it("keeps a surplus subnet EC2 will not delete yet (its instance's interface still there) and deletes it later", async () => {
+    await ec2.stop();
+    // EC2's clock is the keeper's: the interface of an ended VM goes 30 minutes after it.
+    ec2 = await startSimEc2({
+      vpcId: "vpc-0511",
+      vpcCidr: "10.0.0.0/16",
+      strictSubnets: true,
+      now: () => clock.getTime(),
+      eniReleaseMs: 30 * 60_000,
+    });
+    client = testEc2Client(ec2.url);
+    deps = { ...deps, cloud: new Ec2Cloud({ client, fleet: fleet.fleet, network: fleet.network }) };
+    const keeper = createSubnetKeeper(deps);
+    await keeper.ensureFree(4);
+    // A VM ran and ended in every subnet, so EC2 refuses to delete any of them for now.
+    const ids = [];
+    for (const subnet of await t.ledger.listSubnets()) {
+      const run = await client.send(
+        new RunInstancesCommand({
+          ImageId: "ami-0123456789abcdef0",
+          MinCount: 1,
+          MaxCount: 1,
+          SubnetId: subnet.subnetId,
+        }),
+      );
+      ids.push(run.Instances?.[0]?.InstanceId as string);
+    }
+    await client.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+    clock = new Date(clock.getTime() + 11 * 60_000);
+    // Two are surplus past the TTL; EC2 refuses both, so both stay in the ledger, free.
+    expect(await keeper.round()).toMatchObject({ removed: 0 });
+    const left = await t.ledger.listSubnets();
+    expect(left).toHaveLength(4);
+    expect(left.every((s) => !s.leased)).toBe(true);
+    expect(
+      ours()
+        .map((s) => s.subnetId)
+        .sort(),
+    ).toEqual(left.map((s) => s.subnetId).sort());
+    clock = new Date(clock.getTime() + 31 * 60_000);
+    expect(await keeper.round()).toMatchObject({ removed: 2 });
+    const after = await t.ledger.listSubnets();
+    expect(after).toHaveLength(2);
+    expect(
+      ours()
+        .map((s) => s.subnetId)
+        .sort(),
+    ).toEqual(after.map((s) => s.subnetId).sort());
   });
 });

@@ -31,11 +31,23 @@ export interface SimEc2StateOptions {
   readonly pendingMs?: number;
   readonly shuttingDownMs?: number;
   readonly region?: string;
+  /** Launch template names (or IDs) that exist; RunInstances naming another is refused. */
+  readonly launchTemplates?: readonly string[];
   /**
    * Called once per new instance (not for a repeated ClientToken) with its decoded user
    * data, so a test can play the VM's part; the data is handed over, never kept.
    */
   readonly onLaunch?: (instance: SimInstance, userData: string) => void;
+}
+
+/** The DescribeInstances filters the sim answers (#field); EC2 has more, the sim refuses them. */
+const INSTANCE_FILTERS = new Set(["instance-state-name", "instance-type", "availability-zone"]);
+
+/** A RunInstances request's parameters but its ClientToken, in one comparable string. */
+function requestKey(p: Params): string {
+  return JSON.stringify(
+    [...p].filter(([k]) => k !== "ClientToken").sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
 }
 
 // "User data is limited to 16 KB, in raw form, before it is base64-encoded."
@@ -57,7 +69,7 @@ const CAPACITY_MESSAGES: Record<CapacityFault["code"], [number, string]> = {
 /** The instances of the simulated EC2 and the actions on them. */
 export class SimEc2State {
   readonly #instances = new Map<string, SimInstance>();
-  readonly #byToken = new Map<string, string>();
+  readonly #byToken = new Map<string, { instanceId: string; request: string }>();
   #faults: CapacityFault[] = [];
   #next = 0;
 
@@ -144,9 +156,38 @@ export class SimEc2State {
     if (this.options.strictSubnets && this.subnetZone(subnet) === undefined) {
       throw new SimEc2Error("InvalidSubnetID.NotFound", `The subnet ID '${subnet}' does not exist`);
     }
+    const template =
+      p.get("LaunchTemplate.LaunchTemplateName") ?? p.get("LaunchTemplate.LaunchTemplateId");
+    if (template !== undefined && !this.options.launchTemplates?.includes(template)) {
+      // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+      throw p.has("LaunchTemplate.LaunchTemplateName")
+        ? new SimEc2Error(
+            "InvalidLaunchTemplateName.NotFoundException",
+            `The specified launch template, with template name ${template}, does not exist.`,
+          )
+        : new SimEc2Error(
+            "InvalidLaunchTemplateId.NotFound",
+            `The specified launch template, with template ID ${template}, does not exist.`,
+          );
+    }
     const token = p.get("ClientToken");
+    // "Constraints: Maximum 64 ASCII characters" (RunInstances, ClientToken).
+    if (token !== undefined && (token.length > 64 || !/^[\x20-\x7e]*$/.test(token))) {
+      throw new SimEc2Error("InvalidParameterValue", "ClientToken: at most 64 ASCII characters");
+    }
+    const request = token === undefined ? "" : requestKey(p);
     const known = token === undefined ? undefined : this.#byToken.get(token);
-    if (known !== undefined) return this.#reservation(this.#instances.get(known) as SimInstance);
+    if (known !== undefined) {
+      // The same token with other parameters is refused, not answered with the first VM.
+      // https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html
+      if (known.request !== request) {
+        throw new SimEc2Error(
+          "IdempotentParameterMismatch",
+          "The client token you have provided is associated with a resource that is already deleted or with different parameters.",
+        );
+      }
+      return this.#reservation(this.#instances.get(known.instanceId) as SimInstance);
+    }
 
     const userData = Buffer.from(p.get("UserData") ?? "", "base64");
     if (userData.length > USER_DATA_LIMIT) {
@@ -171,7 +212,7 @@ export class SimEc2State {
     }
     const params = Object.fromEntries(p);
     const i = this.#add(params, tagsFor("instance"), tagsFor("volume"), userData.length);
-    if (token !== undefined) this.#byToken.set(token, i.instanceId);
+    if (token !== undefined) this.#byToken.set(token, { instanceId: i.instanceId, request });
     this.options.onLaunch?.(i, userData.toString("utf8"));
     return this.#reservation(i);
   }
@@ -214,6 +255,13 @@ export class SimEc2State {
       name: f.Name ?? "",
       values: listOf(new Map(Object.entries(f)), "Value"),
     }));
+    // EC2 refuses a filter name it does not know rather than matching nothing.
+    const unknown = filters.find(
+      (f) => !f.name.startsWith("tag:") && !INSTANCE_FILTERS.has(f.name),
+    );
+    if (unknown !== undefined) {
+      throw new SimEc2Error("InvalidParameterValue", `The filter '${unknown.name}' is invalid`);
+    }
     const matching = this.all().filter(
       (i) =>
         (ids.size === 0 || ids.has(i.instanceId)) &&

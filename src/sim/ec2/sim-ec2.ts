@@ -29,6 +29,11 @@ export interface SimEc2Options extends SimEc2StateOptions, SimEc2NetworkOptions 
   readonly throttleWhen?: (action: string) => boolean;
   /** Milliseconds since the epoch; defaults to the wall clock. */
   readonly now?: () => number;
+  /**
+   * How long after an instance is terminated its subnet still answers DeleteSubnet with
+   * DependencyViolation (its network interface is still being deleted); default 0.
+   */
+  readonly eniReleaseMs?: number;
 }
 
 export interface SimEc2 {
@@ -65,8 +70,18 @@ const VERSION = "2016-11-15";
  */
 export async function startSimEc2(options: SimEc2Options = {}): Promise<SimEc2> {
   const now = options.now ?? Date.now;
+  // A subnet stays in use while a VM in it is not terminated, and for `eniReleaseMs` after,
+  // as EC2 takes a while to delete a terminated instance's network interface.
   const network = new SimEc2Network(options, (subnetId) =>
-    state.all().some((i) => i.subnetId === subnetId && state.statusOf(i) !== "terminated"),
+    state
+      .all()
+      .some(
+        (i) =>
+          i.subnetId === subnetId &&
+          (state.statusOf(i) !== "terminated" ||
+            now() - (i.terminatedAtMs ?? 0) <
+              (options.shuttingDownMs ?? 0) + (options.eniReleaseMs ?? 0)),
+      ),
   );
   const state = new SimEc2State(options, now, (id) => network.subnet(id)?.availabilityZone);
   const networkActions = network.actions();

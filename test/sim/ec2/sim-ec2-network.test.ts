@@ -1,9 +1,11 @@
 import {
   CreateSubnetCommand,
+  DeleteSubnetCommand,
   DescribeNetworkAclsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   RunInstancesCommand,
+  TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { afterEach, describe, expect, it } from "vitest";
 import { type SimEc2, type SimEc2Options, startSimEc2 } from "../../../src/sim/ec2/sim-ec2.js";
@@ -35,6 +37,30 @@ const codeOf = (p: Promise<unknown>) =>
   );
 
 describe("simulated EC2 network", () => {
+  it("keeps a subnet undeletable for a while after its instance ended, as its interface goes", async () => {
+    let t = 1_000_000;
+    const { ec2 } = await setUp({ now: () => t, shuttingDownMs: 1000, eniReleaseMs: 5000 });
+    const id = (await ec2.send(subnet("10.0.7.0/28"))).Subnet?.SubnetId as string;
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: "ami-0123456789abcdef0",
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: id,
+      }),
+    );
+    const instance = run.Instances?.[0]?.InstanceId as string;
+    const del = () => codeOf(ec2.send(new DeleteSubnetCommand({ SubnetId: id })));
+    expect(await del()).toBe("DependencyViolation");
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instance] }));
+    t += 1000; // terminated now, its network interface not yet gone
+    expect(await del()).toBe("DependencyViolation");
+    t += 4999;
+    expect(await del()).toBe("DependencyViolation");
+    t += 1;
+    expect(await del()).toBe("ok");
+  });
+
   it("has a VPC whose subnets start on its default ACL", async () => {
     const { sim, ec2 } = await setUp({ subnets: { "subnet-1": "eu-west-1a" } });
     const vpcs = await ec2.send(new DescribeVpcsCommand({ VpcIds: ["vpc-0511"] }));

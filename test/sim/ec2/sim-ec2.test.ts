@@ -134,6 +134,54 @@ describe("simulated EC2", () => {
     expect(sim.instances()).toHaveLength(2);
   });
 
+  it("refuses a repeated ClientToken with other parameters, and tokens over 64 characters", async () => {
+    const { sim, ec2 } = await setUp();
+    await ec2.send(new RunInstancesCommand({ ...RUN, ClientToken: "tok" }));
+    await expect(
+      ec2.send(new RunInstancesCommand({ ...RUN, InstanceType: "c7i.large", ClientToken: "tok" })),
+    ).rejects.toMatchObject({ name: "IdempotentParameterMismatch" });
+    await expect(
+      ec2.send(new RunInstancesCommand({ ...RUN, ClientToken: "t".repeat(65) })),
+    ).rejects.toMatchObject({ name: "InvalidParameterValue" });
+    await ec2.send(new RunInstancesCommand({ ...RUN, ClientToken: "t".repeat(64) }));
+    expect(sim.instances()).toHaveLength(2);
+  });
+
+  it("refuses a launch template it does not have, by name and by ID", async () => {
+    const { sim, ec2 } = await setUp({ launchTemplates: ["mayfly-runner"] });
+    await expect(
+      ec2.send(
+        new RunInstancesCommand({ ...RUN, LaunchTemplate: { LaunchTemplateName: "someone-else" } }),
+      ),
+    ).rejects.toMatchObject({ name: "InvalidLaunchTemplateName.NotFoundException" });
+    await expect(
+      ec2.send(
+        new RunInstancesCommand({
+          ...RUN,
+          LaunchTemplate: { LaunchTemplateId: "lt-0123456789abcdef0" },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "InvalidLaunchTemplateId.NotFound" });
+    await ec2.send(
+      new RunInstancesCommand({ ...RUN, LaunchTemplate: { LaunchTemplateName: "mayfly-runner" } }),
+    );
+    expect(sim.instances()).toHaveLength(1);
+  });
+
+  it("refuses a DescribeInstances filter it does not know instead of matching nothing", async () => {
+    const { ec2 } = await setUp();
+    await ec2.send(new RunInstancesCommand(RUN));
+    await expect(
+      ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "tag-key", Values: ["x"] }] })),
+    ).rejects.toMatchObject({ name: "InvalidParameterValue" });
+    const known = await ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [{ Name: "instance-state-name", Values: ["pending", "running"] }],
+      }),
+    );
+    expect(known.Reservations).toHaveLength(1);
+  });
+
   it("places a subnet in its mapped zone, or a stable derived one", async () => {
     const { ec2 } = await setUp({ subnets: { "subnet-1": "eu-west-1c" } });
     const mapped = await ec2.send(new RunInstancesCommand(RUN));
