@@ -137,6 +137,11 @@ describe("the simulated GitHub guards its API like GitHub", () => {
     expect(refused.status).toBe(403);
     expect(refused.body.message).toMatch(/secondary rate limit/);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    // GitHub may answer the same limit with 429: the next refusal is one.
+    const again = await call("/orgs/example-org/actions/runners", token);
+    expect(again.status).toBe(429);
+    expect(again.body.message).toMatch(/secondary rate limit/);
+    expect(Number(again.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
   });
 
   it("fails the requests a fault function picks, and stops listening on stop()", async () => {

@@ -99,6 +99,7 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
     createdAt: new Date(now()),
   });
   const limits = new RateLimits({ ...GITHUB_RATE_LIMITS, ...options.rateLimits }, now);
+  let secondaryAnswers = 0;
   let baseUrl = "";
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -152,9 +153,13 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
       return sendError(res, 403, `API rate limit exceeded for ${who}.`, verdict.headers);
     }
     if (verdict.kind === "secondary") {
+      // GitHub answers a secondary limit with 403 or 429: the sim alternates, so clients
+      // must handle both.
+      // https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit
+      secondaryAnswers += 1;
       return sendError(
         res,
-        403,
+        secondaryAnswers % 2 === 0 ? 429 : 403,
         "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
         verdict.headers,
       );
