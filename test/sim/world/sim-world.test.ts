@@ -125,11 +125,14 @@ describe("startSimWorld: a job's whole life", () => {
     expect(world.stats()).toMatchObject({ vmsBooted: 1, jobsRun: 0 });
   });
 
-  it("boots one VM for a launch repeated with the same ClientToken", async () => {
+  it("boots no second VM for a ClientToken used again with other parameters", async () => {
     const { world, receiver } = await setUp();
     const controller = standInController(world, receiver, () => false);
     await controller.launch(7, LABELS);
-    await controller.launch(8, LABELS, "job-7");
+    // Another runner's user data and tags under job 7's token: EC2 refuses it.
+    await expect(controller.launch(8, LABELS, "job-7")).rejects.toThrow(
+      /IdempotentParameterMismatch/,
+    );
     await vi.waitFor(() => expect(world.stats().vmsBooted).toBe(1), WAIT);
     await new Promise((r) => setTimeout(r, 100));
     expect(world.ec2.instances()).toHaveLength(1);
