@@ -20,7 +20,7 @@ import {
   reconcilerOptionsOf,
   startReconciler,
 } from "./fleet/reconciler.js";
-import { scheduleTask } from "./fleet/scheduled-task.js";
+import { type Schedule, scheduleTask } from "./fleet/scheduled-task.js";
 import { createSubnetKeeper, startSubnetKeeper } from "./fleet/subnet-keeper.js";
 import type { GitHub } from "./github/github.js";
 import { OctokitGitHub } from "./github/octokit-github.js";
@@ -51,7 +51,7 @@ export interface Parts {
     readonly concurrency: number;
   };
   /** The reconciler's cron schedule (node-cron, seconds field allowed) and limits. */
-  readonly reconcileSchedule?: string;
+  readonly reconcileSchedule?: string | Schedule;
   readonly reconciler?: Partial<ReconcilerOptions>;
 }
 

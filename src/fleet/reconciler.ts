@@ -9,7 +9,7 @@ import {
   type RecoveryProgress,
   recoverDeliveries,
 } from "./recover-deliveries.js";
-import { type ScheduledTask, scheduleTask } from "./scheduled-task.js";
+import { type Schedule, type ScheduledTask, scheduleTask } from "./scheduled-task.js";
 
 export interface ReconcilerOptions {
   /** Seconds a launch may be in flight before a missing VM or row counts as lost. */
@@ -309,7 +309,10 @@ async function closeFinishedJobs(
  */
 export function startReconciler(
   deps: FleetDeps,
-  options: ReconcilerOptions & { readonly schedule: string; readonly onRelaunch?: () => void },
+  options: ReconcilerOptions & {
+    readonly schedule: string | Schedule;
+    readonly onRelaunch?: () => void;
+  },
 ): ScheduledTask {
   const state = newReconcilerState(deps.now());
   const pass = async (): Promise<Record<string, unknown>> => {

@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { kickSoon, startLoop } from "../../src/fleet/loop.js";
 import { memoryLogger } from "../support/fixtures.js";
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const WAIT = { timeout: 10_000, interval: 5 };
 
 describe("supervised loop", () => {
   it("runs rounds one at a time, survives a failing round, and stops", async () => {
@@ -23,10 +24,10 @@ describe("supervised loop", () => {
       },
       { intervalMs: 10, logger, random: () => 0.5 },
     );
-    await pause(150);
+    // Until the fourth round, however slow the machine: a condition, not a window.
+    await vi.waitFor(() => expect(rounds).toBeGreaterThanOrEqual(4), WAIT);
     await loop.stop();
     const seen = rounds;
-    expect(seen).toBeGreaterThanOrEqual(4);
     expect(overlapped).toBe(false);
     expect(lines()).toContain('"loop":"test-loop"');
     expect(lines()).toContain('"msg":"round failed"');
@@ -41,11 +42,10 @@ describe("supervised loop", () => {
       logger: memoryLogger().logger,
       random: () => 0,
     });
-    await pause(20);
-    expect(rounds).toBe(1);
+    await vi.waitFor(() => expect(rounds).toBe(1), WAIT);
     loop.kick();
-    await pause(20);
-    expect(rounds).toBe(2);
+    // The interval is a minute: only the kick can run the second round within the wait.
+    await vi.waitFor(() => expect(rounds).toBe(2), WAIT);
     await loop.stop();
   });
 
@@ -54,10 +54,10 @@ describe("supervised loop", () => {
     const soon = kickSoon({ kick: () => kicks++ }, 40);
     for (let i = 0; i < 25; i++) soon();
     expect(kicks).toBe(0);
+    await vi.waitFor(() => expect(kicks).toBe(1), WAIT);
     await pause(80);
     expect(kicks).toBe(1);
     soon();
-    await pause(80);
-    expect(kicks).toBe(2);
+    await vi.waitFor(() => expect(kicks).toBe(2), WAIT);
   });
 });

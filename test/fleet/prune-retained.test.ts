@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { pruneRetained } from "../../src/fleet/prune-retained.js";
 import { scheduleTask } from "../../src/fleet/scheduled-task.js";
 import { jobEvent, memoryLogger } from "../support/fixtures.js";
+import { handSchedule } from "../support/hand-schedule.js";
 import { type TestLedger, testLedger } from "../support/test-ledger.js";
 
 describe("retention", () => {
@@ -93,27 +94,58 @@ describe("retention", () => {
 });
 
 describe("scheduled task", () => {
-  it("runs on schedule, logs its name and result, survives a failure, and stops", async () => {
+  it("runs when its schedule says, logs its name and result, survives a failure, and stops", async () => {
     const { logger, lines } = memoryLogger();
+    const hand = handSchedule();
     let runs = 0;
+    let release: () => void = () => {};
     const task = scheduleTask(
-      "every-second",
-      "* * * * * *",
+      "by-hand",
+      hand.schedule,
       async () => {
         runs++;
         if (runs === 1) throw new Error("first run fails");
+        if (runs === 2) await new Promise<void>((done) => (release = done));
         return { runs };
       },
       logger,
     );
-    await new Promise((resolve) => setTimeout(resolve, 2600));
+    expect(runs).toBe(0);
+    await hand.tick();
+    expect(lines()).toContain('"loop":"by-hand"');
+    expect(lines()).toContain('"msg":"task failed"');
+    // A tick while a run is in progress joins it: never two runs at once.
+    const second = hand.tick();
+    const third = hand.tick();
+    expect(runs).toBe(2);
+    release();
+    await Promise.all([second, third]);
+    expect(runs).toBe(2);
+    expect(lines()).toContain('"msg":"task done"');
+    await task.stop();
+    await hand.tick();
+    expect(runs).toBe(2);
+  });
+
+  it("runs on a cron expression until stopped, and once at start when asked", async () => {
+    let runs = 0;
+    const task = scheduleTask(
+      "every-second",
+      "* * * * * *",
+      async () => ({ runs: ++runs }),
+      memoryLogger().logger,
+      {
+        runAtStart: true,
+      },
+    );
+    expect(runs).toBe(1);
+    await vi.waitFor(() => expect(runs).toBeGreaterThanOrEqual(2), {
+      timeout: 10_000,
+      interval: 50,
+    });
     await task.stop();
     const seen = runs;
-    expect(seen).toBeGreaterThanOrEqual(2);
-    expect(lines()).toContain('"loop":"every-second"');
-    expect(lines()).toContain('"msg":"task failed"');
-    expect(lines()).toContain('"msg":"task done"');
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(runs).toBe(seen);
   });
 });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { parseFleet } from "../../src/config/load-fleet.js";
 import { readSettings } from "../../src/config/settings.js";
 import type { ReconcilerOptions } from "../../src/fleet/reconciler.js";
+import type { Schedule } from "../../src/fleet/scheduled-task.js";
 import { OctokitGitHub } from "../../src/github/octokit-github.js";
 import { type Running, serve } from "../../src/main.js";
 import type { SimEc2Options } from "../../src/sim/ec2/sim-ec2.js";
@@ -42,7 +43,8 @@ export interface ControllerInWorld {
  * keeper, reconciler) between a simulated GitHub and EC2 whose runner VMs boot and run jobs.
  */
 export interface WorldOptions {
-  readonly reconcileSchedule?: string;
+  /** A cron expression, or a HandSchedule the test ticks (test/support/hand-schedule.ts). */
+  readonly reconcileSchedule?: string | Schedule;
   readonly reconciler?: Partial<ReconcilerOptions>;
   /** The fleet file; default WORLD_FLEET_YAML. */
   readonly fleetYaml?: string;
