@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +8,7 @@ import { DEFAULT_RECONCILER } from "../../src/fleet/reconciler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { type SimWorld, startSimWorld } from "../../src/sim/world/start-sim-world.js";
 import { assertNoSharedSubnets } from "../support/assert-no-shared-subnets.js";
+import { buildController, type ControllerBuild } from "../support/build-controller.js";
 import { WORLD_FLEET_YAML } from "../support/controller-in-world.js";
 import { ControllerProcess, freePort, type LogLine } from "../support/controller-process.js";
 import { seeded } from "../support/seeded.js";
@@ -41,15 +41,17 @@ describe("a controller killed during a burst", () => {
   let dir: string;
   const random = seeded(SEED);
 
+  let build: ControllerBuild;
   beforeAll(() => {
-    // The controller runs from dist/, as `mayfly serve` does: build it as `npm run build` does.
-    execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { stdio: "pipe" });
+    // The controller runs built, as `mayfly serve` does: a build of its own, not dist/.
+    build = buildController();
   }, 120_000);
 
   afterAll(async () => {
     await controller?.kill("SIGKILL");
     await world?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    build?.remove();
   });
 
   it("serves every job, leaves no VM and leaks no subnet lease", async () => {
@@ -85,6 +87,7 @@ describe("a controller killed during a burst", () => {
         LOG_LEVEL: "info",
       },
       ["serve", "--config", fleetPath],
+      build.cli,
     );
     world.connect({ url: `http://127.0.0.1:${port}/webhook`, secret });
     await controller.start();

@@ -1,14 +1,13 @@
 export { freePort } from "../../src/bench/free-port.js";
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 
 /** One structured log line of the controller (pino JSON). */
 export type LogLine = Record<string, unknown> & { readonly msg?: string };
 
 /**
- * `node dist/cli.js serve` as its own OS process (and process group), so a test can SIGKILL
+ * The built CLI's `serve` as its own OS process (and process group), so a test can SIGKILL
  * it and start it again on the same data dir. Log lines of every run are kept in order.
  */
 export class ControllerProcess {
@@ -21,6 +20,8 @@ export class ControllerProcess {
   constructor(
     private readonly env: Readonly<Record<string, string>>,
     private readonly args: readonly string[],
+    /** The built CLI to run (test/support/build-controller.ts). */
+    private readonly cli: string,
   ) {}
 
   /** Starts the controller; resolves once it logs "mayfly serving". */
@@ -28,7 +29,7 @@ export class ControllerProcess {
     if (this.#child !== undefined) throw new Error("the controller is already running");
     this.starts += 1;
     const from = this.lines.length;
-    const child = spawn(process.execPath, [resolve("dist/cli.js"), ...this.args], {
+    const child = spawn(process.execPath, [this.cli, ...this.args], {
       env: { PATH: process.env.PATH ?? "", ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
       // Its own process group: stop() ends whatever it may have started too.
