@@ -1,27 +1,17 @@
 import { createRequire } from "node:module";
+import {
+  type JsonSchema,
+  schemaProblems as problemsOf,
+} from "../../src/sim/github/schema-problems.js";
 
 // GitHub's own OpenAPI 3.0 description of the REST API, as published by Octokit.
 // https://github.com/github/rest-api-description
-type Schema = {
-  $ref?: string;
-  type?: string;
-  nullable?: boolean;
-  enum?: unknown[];
-  required?: string[];
-  properties?: Record<string, Schema>;
-  items?: Schema;
-  anyOf?: Schema[];
-  oneOf?: Schema[];
-  allOf?: Schema[];
+type Operation = {
+  requestBody?: { content?: Record<string, { schema: JsonSchema }> };
+  responses: Record<string, { $ref?: string; content?: Record<string, { schema: JsonSchema }> }>;
 };
 type Spec = {
-  paths: Record<
-    string,
-    Record<
-      string,
-      { responses: Record<string, { $ref?: string; content?: Record<string, { schema: Schema }> }> }
-    >
-  >;
+  paths: Record<string, Record<string, Operation>>;
   components: Record<string, Record<string, unknown>>;
 };
 
@@ -38,65 +28,73 @@ function resolve<T>(ref: string): T {
   return found as T;
 }
 
-function typeOf(value: unknown): string {
-  if (Array.isArray(value)) return "array";
-  if (Number.isInteger(value)) return "integer";
-  return typeof value;
+/** Where a value breaks a schema of GitHub's description ($refs resolved in it). */
+export function schemaProblems(schema: JsonSchema, value: unknown, at = "$"): string[] {
+  return problemsOf(schema, value, at, (ref) => resolve<JsonSchema>(ref));
 }
 
-/** Where a value breaks a schema: missing required properties, wrong JSON types, bad enums. */
-export function schemaProblems(schema: Schema, value: unknown, at = "$"): string[] {
-  if (schema.$ref !== undefined) return schemaProblems(resolve<Schema>(schema.$ref), value, at);
-  if (value === null) return schema.nullable || schema.type === undefined ? [] : [`${at}: null`];
-  const branches = schema.anyOf ?? schema.oneOf;
-  if (branches !== undefined) {
-    const results = branches.map((b) => schemaProblems(b, value, at));
-    return results.some((r) => r.length === 0)
-      ? []
-      : [`${at}: matches no branch (${results.flat()[0]})`];
-  }
-  if (schema.allOf !== undefined) return schema.allOf.flatMap((s) => schemaProblems(s, value, at));
-  const actual = typeOf(value);
-  const expected = schema.type;
-  if (
-    expected !== undefined &&
-    expected !== actual &&
-    !(expected === "number" && actual === "integer")
-  ) {
-    return [`${at}: ${actual}, expected ${expected}`];
-  }
-  if (schema.enum !== undefined && !schema.enum.includes(value))
-    return [`${at}: ${String(value)} not in enum`];
-  if (actual === "array") {
-    return schema.items === undefined
-      ? []
-      : (value as unknown[]).flatMap((v, i) =>
-          schemaProblems(schema.items as Schema, v, `${at}[${i}]`),
-        );
-  }
-  if (actual !== "object") return [];
-  const object = value as Record<string, unknown>;
-  const missing = (schema.required ?? [])
-    .filter((k) => !(k in object))
-    .map((k) => `${at}.${k}: missing`);
-  const wrong = Object.entries(schema.properties ?? {})
-    .filter(([k]) => k in object)
-    .flatMap(([k, s]) => schemaProblems(s, object[k], `${at}.${k}`));
-  return [...missing, ...wrong];
+function operation(method: string, path: string): Operation {
+  const found = load().paths[path]?.[method.toLowerCase()];
+  if (found === undefined) throw new Error(`no operation ${method} ${path}`);
+  return found;
 }
 
 /** The JSON schema GitHub documents for an answer of `method path` with `status`. */
-export function responseSchema(method: string, path: string, status: number): Schema {
-  const operation = load().paths[path]?.[method.toLowerCase()];
-  if (operation === undefined) throw new Error(`no operation ${method} ${path}`);
-  let response = operation.responses[String(status)];
+export function responseSchema(method: string, path: string, status: number): JsonSchema {
+  let response = operation(method, path).responses[String(status)];
   if (response?.$ref !== undefined) response = resolve(response.$ref);
   const schema = response?.content?.["application/json"]?.schema;
   if (schema === undefined) throw new Error(`no ${status} JSON schema for ${method} ${path}`);
   return schema;
 }
 
+/** The JSON schema GitHub documents for the body of `method path`, if it takes one. */
+export function requestSchema(method: string, path: string): JsonSchema | undefined {
+  return operation(method, path).requestBody?.content?.["application/json"]?.schema;
+}
+
+/** Whether GitHub's description has the operation `method path`. */
+export function hasOperation(method: string, path: string): boolean {
+  return load().paths[path]?.[method.toLowerCase()] !== undefined;
+}
+
 /** A named schema of GitHub's description, e.g. "basic-error". */
-export function componentSchema(name: string): Schema {
-  return resolve<Schema>(`#/components/schemas/${name}`);
+export function componentSchema(name: string): JsonSchema {
+  return resolve<JsonSchema>(`#/components/schemas/${name}`);
+}
+
+const VALIDATION_KEYWORDS = [
+  "type",
+  "nullable",
+  "enum",
+  "required",
+  "properties",
+  "items",
+  "minItems",
+  "maxItems",
+  "anyOf",
+  "oneOf",
+  "allOf",
+] as const;
+
+/** A schema with its $refs followed and only the keywords the sim checks (JsonSchema) kept. */
+export function validationKeywords(schema: JsonSchema): JsonSchema {
+  if (schema.$ref !== undefined) return validationKeywords(resolve<JsonSchema>(schema.$ref));
+  const kept: Record<string, unknown> = {};
+  for (const key of VALIDATION_KEYWORDS) {
+    const value = schema[key];
+    if (value === undefined) continue;
+    if (key === "properties")
+      kept[key] = Object.fromEntries(
+        Object.entries(value as Record<string, JsonSchema>).map(([k, s]) => [
+          k,
+          validationKeywords(s),
+        ]),
+      );
+    else if (key === "items") kept[key] = validationKeywords(value as JsonSchema);
+    else if (key === "anyOf" || key === "oneOf" || key === "allOf")
+      kept[key] = (value as JsonSchema[]).map(validationKeywords);
+    else kept[key] = value;
+  }
+  return kept as JsonSchema;
 }

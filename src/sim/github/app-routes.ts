@@ -116,6 +116,7 @@ export const appRoutes: Route[] = [
   {
     method: "GET",
     path: /^\/app$/,
+    openapi: "/app",
     auth: "app",
     handle(ctx) {
       const app = ctx.state.apps.get(ctx.appId ?? 0);
@@ -126,6 +127,7 @@ export const appRoutes: Route[] = [
   {
     method: "POST",
     path: /^\/app\/installations\/(\d+)\/access_tokens$/,
+    openapi: "/app/installations/{installation_id}/access_tokens",
     auth: "app",
     handle(ctx) {
       const id = Number(ctx.params[0]);
@@ -153,6 +155,7 @@ export const appRoutes: Route[] = [
   {
     method: "GET",
     path: /^\/orgs\/([^/]+)\/installation$/,
+    openapi: "/orgs/{org}/installation",
     auth: "app",
     handle(ctx) {
       const installation = ctx.state.installationOf(ctx.params[0] ?? "");
@@ -162,6 +165,18 @@ export const appRoutes: Route[] = [
       sendJson(ctx.res, 200, installationBody(ctx, installation.id, installation.org), ctx.headers);
     },
   },
-  { method: "GET", path: /^\/app\/hook\/deliveries$/, auth: "app", handle: listDeliveries },
-  { method: "GET", path: /^\/app\/hook\/deliveries\/(\d+)$/, auth: "app", handle: getDelivery },
+  {
+    method: "GET",
+    path: /^\/app\/hook\/deliveries$/,
+    openapi: "/app/hook/deliveries",
+    auth: "app",
+    handle: listDeliveries,
+  },
+  {
+    method: "GET",
+    path: /^\/app\/hook\/deliveries\/(\d+)$/,
+    openapi: "/app/hook/deliveries/{delivery_id}",
+    auth: "app",
+    handle: getDelivery,
+  },
 ];

@@ -51,6 +51,7 @@ export const jobRoutes: Route[] = [
   {
     method: "GET",
     path: /^\/repos\/([^/]+)\/([^/]+)\/actions\/jobs\/(\d+)$/,
+    openapi: "/repos/{owner}/{repo}/actions/jobs/{job_id}",
     auth: "installation",
     handle: getJob,
   },

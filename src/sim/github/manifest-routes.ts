@@ -134,6 +134,7 @@ export const manifestRoutes: Route[] = [
   {
     method: "POST",
     path: /^\/app-manifests\/([^/]+)\/conversions$/,
+    openapi: "/app-manifests/{code}/conversions",
     auth: "none",
     handle: convert,
   },

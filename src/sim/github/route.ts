@@ -29,6 +29,11 @@ export interface RouteContext {
 export interface Route {
   method: string;
   path: RegExp;
+  /**
+   * The operation's path in GitHub's OpenAPI description (API routes only): the sim checks a
+   * request body against the schema GitHub documents for it (request-schemas.ts).
+   */
+  openapi?: string;
   auth: "app" | "installation" | "none";
   handle(ctx: RouteContext): void;
 }

@@ -15,25 +15,10 @@ function runnerBody(runner: SimRunner): Record<string, unknown> {
   };
 }
 
-/** Why a generate-jitconfig body is invalid, or undefined when it is fine. */
-function jitBodyProblem(body: unknown): string | undefined {
-  if (typeof body !== "object" || body === null) return "Body must be a JSON object";
-  const { name, runner_group_id, labels } = body as Record<string, unknown>;
-  if (typeof name !== "string" || name === "") return "name is required";
-  if (!Number.isInteger(runner_group_id)) return "runner_group_id is required";
-  if (!Array.isArray(labels) || labels.length < 1 || labels.length > 100) {
-    return "labels must hold between 1 and 100 items";
-  }
-  if (!labels.every((l) => typeof l === "string" && l !== "")) return "labels must be strings";
-  return undefined;
-}
-
 // https://docs.github.com/en/rest/actions/self-hosted-runners#create-configuration-for-a-just-in-time-runner-for-an-organization
 function generateJitConfig(ctx: RouteContext, org: string, repository?: string): undefined {
   if (!ownsOrg(ctx, org)) return;
-  const problem = jitBodyProblem(ctx.body);
-  if (problem !== undefined)
-    return sendError(ctx.res, 422, `Invalid request.\n\n${problem}`, ctx.headers);
+  // The body was checked against GitHub's schema for this operation (request-schemas.ts).
   const body = ctx.body as { name: string; runner_group_id: number; labels: string[] };
   const taken = [...ctx.state.runners.values()].some(
     (r) => r.org === org && r.repository === repository && r.name === body.name,
@@ -99,12 +84,14 @@ export const runnerRoutes: Route[] = [
   {
     method: "POST",
     path: /^\/orgs\/([^/]+)\/actions\/runners\/generate-jitconfig$/,
+    openapi: "/orgs/{org}/actions/runners/generate-jitconfig",
     auth: "installation",
     handle: (ctx) => generateJitConfig(ctx, ctx.params[0] ?? ""),
   },
   {
     method: "POST",
     path: /^\/repos\/([^/]+)\/([^/]+)\/actions\/runners\/generate-jitconfig$/,
+    openapi: "/repos/{owner}/{repo}/actions/runners/generate-jitconfig",
     auth: "installation",
     handle: (ctx) =>
       generateJitConfig(ctx, ctx.params[0] ?? "", `${ctx.params[0]}/${ctx.params[1]}`),
@@ -112,12 +99,14 @@ export const runnerRoutes: Route[] = [
   {
     method: "GET",
     path: /^\/orgs\/([^/]+)\/actions\/runners$/,
+    openapi: "/orgs/{org}/actions/runners",
     auth: "installation",
     handle: listRunners,
   },
   {
     method: "DELETE",
     path: /^\/orgs\/([^/]+)\/actions\/runners\/(\d+)$/,
+    openapi: "/orgs/{org}/actions/runners/{runner_id}",
     auth: "installation",
     handle: deleteRunner,
   },

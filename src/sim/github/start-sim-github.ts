@@ -8,8 +8,10 @@ import { parseJson, readText, sendError } from "./http-io.js";
 import { jobRoutes } from "./job-routes.js";
 import { manifestRoutes } from "./manifest-routes.js";
 import { GITHUB_RATE_LIMITS, type RateLimitOptions, RateLimits } from "./rate-limits.js";
+import { REQUEST_SCHEMAS } from "./request-schemas.js";
 import type { Route } from "./route.js";
 import { runnerRoutes } from "./runner-routes.js";
+import { schemaProblems } from "./schema-problems.js";
 import type { SimApp } from "./sim-app.js";
 import {
   type SimDelivery,
@@ -164,6 +166,11 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
         verdict.headers,
       );
     }
+    const problems = bodyProblems(route, method, rawBody, body);
+    if (problems !== undefined) {
+      const [status, message] = problems;
+      return sendError(res, status, message, verdict.headers);
+    }
     route.handle({ ...context, installationId, appId: callerApp, headers: verdict.headers });
   }
 
@@ -228,4 +235,24 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
         .map((r) => r.atMs),
     tokenRequests: () => state.tokenRequests,
   };
+}
+
+/**
+ * GitHub's answer to a body it cannot take: 400 when it is not JSON, 422 naming each place
+ * where it breaks the schema GitHub documents for the operation. Undefined when it is fine.
+ * https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api
+ */
+function bodyProblems(
+  route: Route,
+  method: string,
+  rawBody: string,
+  body: unknown,
+): [number, string] | undefined {
+  const schema = REQUEST_SCHEMAS[`${method} ${route.openapi}`];
+  if (schema === undefined) return undefined;
+  const empty = rawBody.trim() === "";
+  if (!empty && body === undefined) return [400, "Problems parsing JSON"];
+  // No body is an empty object: fine where nothing is required.
+  const problems = schemaProblems(schema, empty ? {} : body);
+  return problems.length === 0 ? undefined : [422, `Invalid request.\n\n${problems.join("\n")}`];
 }
