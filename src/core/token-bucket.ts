@@ -38,3 +38,9 @@ export function take(bucket: Bucket, rate: Rate, nowMs: number, n: number): Buck
   const full = refill(bucket, rate, nowMs);
   return { tokens: Math.max(0, full.tokens - n), at: full.at };
 }
+
+/** Milliseconds from `nowMs` until one whole token is there (0 when one is now). */
+export function msUntilToken(bucket: Bucket, rate: Rate, nowMs: number): number {
+  const full = refill(bucket, rate, nowMs);
+  return full.tokens >= 1 ? 0 : Math.ceil(((1 - full.tokens) / rate.perSecond) * 1000);
+}

@@ -1,6 +1,7 @@
 import { available, type Bucket, charge, type Rate, take } from "../core/token-bucket.js";
 import { type LaunchDeps, launchRunner } from "./launch-runner.js";
 import { type Loop, startLoop } from "./loop.js";
+import { createPacer } from "./pacer.js";
 import type { SubnetKeeper } from "./subnet-keeper.js";
 
 export interface DispatcherOptions {
@@ -41,6 +42,9 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
   // Requests taken from the budget at claim time that the launches have not made yet.
   let reserved = 0;
   let ec2: Bucket = { tokens: ec2Rate.capacity, at: start };
+  // The same rate again at each RunInstances, on the wall clock it waits on: one claim's
+  // calls can bunch with a later claim's.
+  const launchDeps: LaunchDeps = { ...deps, paceRunInstances: createPacer(ec2Rate, Date.now) };
   const maxByPool = new Map(deps.fleet.pools.map((p) => [p.name, p.maxRunners]));
   const inFlight = new Set<Promise<unknown>>();
 
@@ -95,7 +99,7 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
       // Launches run beside the loop, so a job queued meanwhile does not wait for the
       // others' GitHub and EC2 calls; each one done frees a slot and claims again at once.
       for (const intent of intents) {
-        const launch = launchRunner(intent, deps).finally(() => {
+        const launch = launchRunner(intent, launchDeps).finally(() => {
           inFlight.delete(launch);
           loop.kick();
         });

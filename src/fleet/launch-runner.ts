@@ -7,9 +7,13 @@ import type { LaunchIntent, Subnet } from "../ledger/ledger.js";
 import type { Logger } from "../log/logger.js";
 import type { LaunchFailureReason } from "../metrics/fleet-metrics.js";
 import type { FleetDeps } from "./fleet-deps.js";
+import type { Pacer } from "./pacer.js";
 import { renderUserData } from "./user-data.js";
 
-export type LaunchDeps = FleetDeps;
+export type LaunchDeps = FleetDeps & {
+  /** Waits for EC2's launch rate before each RunInstances (the dispatcher's pacer). */
+  readonly paceRunInstances?: Pacer;
+};
 
 /** `settled`: GitHub says the job started or ended, so no VM was launched for it. */
 export type LaunchOutcome = "launched" | "failed" | "settled";
@@ -123,6 +127,7 @@ async function launchWithFallback(
       subnet = moved;
     }
     try {
+      await deps.paceRunInstances?.();
       return await deps.cloud.launch(
         {
           pool: pool.name,

@@ -41,6 +41,21 @@ pools:
     expect(launched).toBe(jobs);
     // Every RunInstances EC2 received started a VM: none was answered RequestLimitExceeded.
     expect(world.world.ec2.calls("RunInstances")).toBe(launched);
+    // And the dispatcher claimed no more launches than the rate allows since its first claim
+    // (3 at once, then 2 a second): it holds no lease or registration waiting for EC2.
+    const claims = world.log
+      .lines()
+      .split("\n")
+      .filter((l) => l.includes('"loop":"dispatcher"') && l.includes('"claimed"'))
+      .map((l) => JSON.parse(l) as { time: number; claimed: number });
+    expect(claims.length).toBeGreaterThan(1);
+    const first = claims[0]?.time ?? 0;
+    let claimed = 0;
+    for (const round of claims) {
+      claimed += round.claimed;
+      expect(claimed).toBeLessThanOrEqual(3 + Math.floor((2 * (round.time - first)) / 1000) + 1);
+    }
+    expect(claimed).toBe(jobs);
   });
 
   it("spaces JIT registrations one second apart by default, as GitHub asks of Apps", async () => {
