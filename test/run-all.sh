@@ -112,9 +112,9 @@ run_step typecheck npm run --silent typecheck
 run_step lint npm run --silent lint
 run_step build npm run --silent build
 
-step "npm test"
+step "npm test (with coverage: vitest.config.ts holds the thresholds)"
 # shellcheck disable=SC2046 # one word per reporter option
-npm test -- $(vitest_json vitest.json) || failed_runs+=(test-results/vitest.json)
+npm test -- --coverage $(vitest_json vitest.json) || failed_runs+=(test-results/vitest.json)
 
 if has_script test:vm; then
   step "npm run test:vm"
