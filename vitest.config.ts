@@ -12,7 +12,7 @@ export default defineConfig({
     // `--coverage` (npm run test:coverage, and the test command CI runs) measures src/ as the
     // suites run it in process; code the suites run as `dist/cli.js` in a child process
     // (crash-restart, the bench's controller) is not counted. The thresholds are what main
-    // measured when they were set (docs/coverage.md), never lowered.
+    // measured when they were set (README, Testing), never lowered.
     coverage: {
       provider: "v8",
       include: ["src/**/*.ts"],
@@ -20,7 +20,9 @@ export default defineConfig({
       reportsDirectory: "coverage",
       // Figures even when a test fails, so a red run still shows what it measured.
       reportOnFailure: true,
-      thresholds: { lines: 0, branches: 0, functions: 0, statements: 0 },
+      // Measured on main, 2026-12-03: lines 87.91%, statements 86.03%, functions 87.84%,
+      // branches 78.44%; the thresholds are those figures rounded down.
+      thresholds: { lines: 87, statements: 86, functions: 87, branches: 78 },
     },
   },
 });
