@@ -7,6 +7,7 @@ import type { PoolLabels } from "../core/pool-choice.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { Logger } from "../log/logger.js";
 import { apiRoutes } from "./api-routes.js";
+import { type AssignmentRouteDeps, assignmentRoute } from "./assignment-route.js";
 import { errorHandler } from "./error-handler.js";
 import { healthRoutes } from "./health-routes.js";
 import { metricsRoute } from "./metrics-route.js";
@@ -24,6 +25,8 @@ export interface AppDeps {
   readonly now: () => Date;
   /** Told when a job event was recorded (with the job's pool, null if none of ours). */
   readonly onJobRecorded?: (event: JobEvent, pool: string | null) => void;
+  /** The runner VMs' assignment endpoint; absent: not served. */
+  readonly assignment?: AssignmentRouteDeps;
   /** The admin API, status page and metrics; absent: not served. */
   readonly admin?: {
     readonly token: Secret | undefined;
@@ -55,6 +58,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
   app.register(webhookRoute(deps));
   app.register(healthRoutes(deps.ledger));
+  if (deps.assignment !== undefined) app.register(assignmentRoute(deps.assignment));
   if (deps.admin !== undefined) {
     const { token, fleet, registry } = deps.admin;
     app.register(apiRoutes({ ledger: deps.ledger, adminToken: token, now: deps.now }));
