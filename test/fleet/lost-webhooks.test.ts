@@ -25,7 +25,8 @@ describe("nothing lost", () => {
       const id = await c.queue(50);
       if (i % 5 === 0) dropped.push(id);
     }
-    await c.allCompleted(240_000);
+    // 1000 jobs take about two minutes on 2 idle cores; the deadline leaves room for a loaded machine.
+    await c.allCompleted(480_000);
     const jobs = c.world.jobs();
     expect(jobs).toHaveLength(JOBS);
     expect(jobs.filter((j) => j.conclusion !== "success")).toEqual([]);
@@ -48,5 +49,5 @@ describe("nothing lost", () => {
     console.info(
       `jobs queued while a drop was armed: ${dropped.length}; queued -> started p50 ${waits[Math.floor(waits.length / 2)]} ms, max ${waits.at(-1)} ms (reconcile every 2 s)`,
     );
-  }, 300_000);
+  }, 600_000);
 });
