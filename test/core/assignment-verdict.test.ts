@@ -74,6 +74,11 @@ describe("assignment verdict", () => {
     });
     const near = { ...identity, pendingTime: at(LAUNCH_TIME_TOLERANCE_MS) };
     expect(assignmentVerdict(facts({ identity: near }))).toEqual({ kind: "register" });
+    // A row whose launch time is not recorded yet is not compared.
+    const unrecorded = { ...vm, launchedAt: null };
+    expect(assignmentVerdict(facts({ identity: far, vm: unrecorded }))).toEqual({
+      kind: "register",
+    });
   });
 
   it("answers a lost 200 again for a minute, then 410; 410 at once once the runner started", () => {

@@ -78,6 +78,9 @@ describe("the admin API, status page and metrics", () => {
     expect(ok.headers["content-type"]).toBe("text/html; charset=utf-8");
     expect(ok.headers["content-security-policy"]).toContain("default-src 'none'");
     expect(ok.body).toContain("example-org/secret-project");
+    // Basic credentials are "user:password"; the token alone, with no colon, is not them.
+    const bare = `Basic ${Buffer.from(TOKEN).toString("base64")}`;
+    expect((await app.inject({ url: "/", headers: { authorization: bare } })).statusCode).toBe(401);
   });
 
   it("serves the reports and metrics with the token", async () => {
