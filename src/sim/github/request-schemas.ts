@@ -1,5 +1,30 @@
 import type { JsonSchema } from "./schema-problems.js";
 
+// The org and repository routes document the same body.
+const JIT_CONFIG_BODY: JsonSchema = {
+  type: "object",
+  required: ["name", "runner_group_id", "labels"],
+  properties: {
+    name: {
+      type: "string",
+    },
+    runner_group_id: {
+      type: "integer",
+    },
+    labels: {
+      type: "array",
+      items: {
+        type: "string",
+      },
+      minItems: 1,
+      maxItems: 100,
+    },
+    work_folder: {
+      type: "string",
+    },
+  },
+};
+
 /**
  * The request bodies GitHub documents for the operations the sim takes a body on, keyed
  * "METHOD /openapi/path": the validation keywords of @octokit/openapi's dereferenced
@@ -249,50 +274,6 @@ export const REQUEST_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       },
     },
   },
-  "POST /orgs/{org}/actions/runners/generate-jitconfig": {
-    type: "object",
-    required: ["name", "runner_group_id", "labels"],
-    properties: {
-      name: {
-        type: "string",
-      },
-      runner_group_id: {
-        type: "integer",
-      },
-      labels: {
-        type: "array",
-        items: {
-          type: "string",
-        },
-        minItems: 1,
-        maxItems: 100,
-      },
-      work_folder: {
-        type: "string",
-      },
-    },
-  },
-  "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig": {
-    type: "object",
-    required: ["name", "runner_group_id", "labels"],
-    properties: {
-      name: {
-        type: "string",
-      },
-      runner_group_id: {
-        type: "integer",
-      },
-      labels: {
-        type: "array",
-        items: {
-          type: "string",
-        },
-        minItems: 1,
-        maxItems: 100,
-      },
-      work_folder: {
-        type: "string",
-      },
-    },
-  },
+  "POST /orgs/{org}/actions/runners/generate-jitconfig": JIT_CONFIG_BODY,
+  "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig": JIT_CONFIG_BODY,
 };
