@@ -97,9 +97,10 @@ describe.each(kinds)("launches on %s", (kind) => {
       "b",
     );
     const [intent] = await t.ledger.claimLaunches(claim());
+    if (!intent) throw new Error("expected a launch for job 1");
     // Its VM launching, then booted and waiting for the job: either way it is the job's runner.
     expect((await t.ledger.claimLaunches(claim())).map((i) => i.jobId)).toEqual([]);
-    await t.ledger.recordLaunch(intent?.runnerRowId ?? 0, vm(1));
+    await t.ledger.recordLaunch(intent.runnerRowId, vm(1));
     expect((await t.ledger.claimLaunches(claim())).map((i) => i.jobId)).toEqual([]);
   });
 
