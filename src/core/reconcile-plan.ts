@@ -21,8 +21,9 @@ export interface TerminateAction {
   readonly ageSeconds: number;
   /**
    * The registration to delete first: the VM is ended only if GitHub then no longer has the
-   * runner (deleted, or 404); a busy answer (422) leaves it. Null when GitHub lists no
-   * registration of that name, or past the max lifetime, which ends the VM whatever it runs.
+   * runner (deleted, or 404); a busy answer (422) leaves it. The listing's ID, else the
+   * ledger's; null when neither knows one (never registered), or past the max lifetime,
+   * which ends the VM whatever it runs.
    */
   readonly deregisterFirst: number | null;
 }
@@ -150,11 +151,12 @@ export function planReconcile(
 }
 
 /**
- * VMs to end, each deregistered first when GitHub lists its runner: an idle online runner
- * can be handed a job at any moment, and GitHub's DELETE answer is the race-free word on it
- * (FIELD-NOTES.md, "DELETE of a runner answers 422 while it is busy"). The listing is read
- * after the cloud's, and a runner is registered before its VM starts, so a runner of a
- * listed VM that GitHub does not list is one GitHub no longer has.
+ * VMs to end, each deregistered first when its runner is known: an idle online runner can
+ * be handed a job at any moment, and GitHub's DELETE answer is the race-free word on it
+ * (FIELD-NOTES.md, "DELETE of a runner answers 422 while it is busy"). A runner missing
+ * from the listing is asked about too, by the ledger's ID: the listing is paged by offset,
+ * so registrations GitHub removes between two pages move the rest up unseen, and a runner
+ * it skipped may have just been handed a job.
  */
 function planTerminations(s: ReconcileSnapshot, match: VmMatch): TerminateAction[] {
   const pools = new Map(s.pools.map((p) => [p.name, p]));
@@ -181,7 +183,9 @@ function planTerminations(s: ReconcileSnapshot, match: VmMatch): TerminateAction
           reason,
           ageSeconds: Math.floor(ageMs / 1000),
           // Past the max lifetime, the hard cap, a VM ends whatever GitHub would answer.
-          deregisterFirst: isPastLifetime(pool, ageMs) ? null : (registration?.id ?? null),
+          deregisterFirst: isPastLifetime(pool, ageMs)
+            ? null
+            : (registration?.id ?? row?.githubRunnerId ?? null),
         },
       ];
     });

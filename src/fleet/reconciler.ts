@@ -169,6 +169,9 @@ async function observeAndPlan(
   }
   const now = deps.now();
   const view = await deps.ledger.reconcileView(seenSince);
+  // A runner the listing missed is asked about where the ledger registered it.
+  for (const [id, at] of view.registeredIn)
+    if (!whereRegistered.has(id)) whereRegistered.set(id, at);
   const plan = planReconcile(
     {
       now,
@@ -258,7 +261,8 @@ async function deregisterFirst(
       ending.push(t);
       continue;
     }
-    // Every listed registration has its place; one without is left, never ended unasked.
+    // Every runner asked about has its place (the listing's or the ledger's); one without is
+    // left, never ended unasked.
     const at = whereRegistered.get(t.deregisterFirst);
     if (at === undefined) continue;
     const log = { runnerId: t.deregisterFirst, instanceId: t.instanceId, reason: t.reason };

@@ -116,6 +116,11 @@ export interface ReconcileView {
   readonly leases: readonly SubnetLease[];
   /** App installations and their organisations seen in recent jobs. */
   readonly installations: readonly { readonly installationId: number; readonly org: string }[];
+  /** Where each live runner the ledger knows a GitHub ID for is registered, by that ID. */
+  readonly registeredIn: ReadonlyMap<
+    number,
+    { readonly installationId: number; readonly org: string }
+  >;
 }
 
 /** A job to ask GitHub about. */

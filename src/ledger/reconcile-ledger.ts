@@ -29,6 +29,8 @@ export async function reconcileView(db: Kysely<Database>, since: Date): Promise<
           "r.runner_id",
           "j.state as job_state",
           "j.runner_name as taken_by",
+          "j.installation_id",
+          "j.org",
         ])
         .where("r.state", "<>", "terminated")
         .orderBy("r.id")
@@ -88,6 +90,13 @@ export async function reconcileView(db: Kysely<Database>, since: Date): Promise<
           installationId: Number(i.installation_id),
           org: i.org,
         })),
+        registeredIn: new Map(
+          runners.flatMap((r) =>
+            r.runner_id === null || r.installation_id === null || r.org === null
+              ? []
+              : [[Number(r.runner_id), { installationId: Number(r.installation_id), org: r.org }]],
+          ),
+        ),
       };
     });
 }

@@ -155,7 +155,7 @@ describe("terminate", () => {
           runnerRowId: 1,
           reason: "job-ended",
           ageSeconds: 300,
-          deregisterFirst: null,
+          deregisterFirst: 5001,
         },
       ],
     ],
@@ -168,7 +168,7 @@ describe("terminate", () => {
           runnerRowId: 1,
           reason: "job-ended",
           ageSeconds: 300,
-          deregisterFirst: null,
+          deregisterFirst: 5001,
         },
       ],
     ],
@@ -181,7 +181,7 @@ describe("terminate", () => {
           runnerRowId: 1,
           reason: "job-ended",
           ageSeconds: 300,
-          deregisterFirst: null,
+          deregisterFirst: 5001,
         },
       ],
     ],
@@ -217,6 +217,19 @@ describe("terminate", () => {
           runnerRowId: 1,
           reason: "idle-past-timeout",
           ageSeconds: 721,
+          deregisterFirst: 5001,
+        },
+      ],
+    ],
+    [
+      "ends without asking a VM whose runner was never registered",
+      withVm(row(1, { jobEnded: true, githubRunnerId: null })),
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: 1,
+          reason: "job-ended",
+          ageSeconds: 300,
           deregisterFirst: null,
         },
       ],
@@ -255,7 +268,7 @@ describe("terminate", () => {
           runnerRowId: 1,
           reason: "idle-past-timeout",
           ageSeconds: 721,
-          deregisterFirst: null,
+          deregisterFirst: 5001,
         },
       ],
     ],
@@ -799,6 +812,7 @@ describe("properties", () => {
     return {
       pastLifetime: pool !== undefined && age > pool.maxLifetime * 1000,
       registration: snapshot.registrations.find((g) => g.name === name),
+      ledgerRunnerId: r?.githubRunnerId ?? null,
     };
   };
 
@@ -816,14 +830,16 @@ describe("properties", () => {
     );
   });
 
-  it("deregisters first every runner GitHub lists before ending its VM, unless past max lifetime", () => {
+  it("deregisters first every runner GitHub lists or the ledger knows before ending its VM, unless past max lifetime", () => {
     fc.assert(
       fc.property(worldArb, ({ snapshot, options }) => {
         for (const t of planReconcile(snapshot, options).terminate) {
           const v = snapshot.vms.find((x) => x.instanceId === t.instanceId);
           if (v === undefined) throw new Error("ended a VM the cloud did not list");
-          const { pastLifetime, registration } = judged(snapshot, v);
-          expect(t.deregisterFirst).toBe(pastLifetime ? null : (registration?.id ?? null));
+          const { pastLifetime, registration, ledgerRunnerId } = judged(snapshot, v);
+          expect(t.deregisterFirst).toBe(
+            pastLifetime ? null : (registration?.id ?? ledgerRunnerId),
+          );
         }
       }),
       { numRuns: 500 },

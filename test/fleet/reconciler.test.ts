@@ -166,7 +166,7 @@ describe("the reconciler", () => {
     const [intent] = await claim();
     if (!intent) throw new Error("expected a launch");
     expect(await launchRunner(intent, deps)).toBe("launched");
-    const [runner] = gh.runners();
+    const runner = gh.runners().find((r) => r.name === intent.runnerName);
     if (!runner) throw new Error("expected a registration");
     return runner;
   };
@@ -182,7 +182,7 @@ describe("the reconciler", () => {
     // That job ended; GitHub removed the ephemeral runner, whose VM is now idle again.
     gh.removeRunner(runner.id);
     expect((await pass()).plan?.terminate).toMatchObject([
-      { reason: "idle-past-timeout", deregisterFirst: null },
+      { reason: "idle-past-timeout", deregisterFirst: runner.id },
     ]);
     expect(live()).toEqual([]);
   });
@@ -221,6 +221,49 @@ describe("the reconciler", () => {
     expect(live()).toHaveLength(1);
     expect(gh.runners()).toHaveLength(1);
     expect(await t.query("select state from runners")).toEqual([{ state: "running" }]);
+  });
+
+  it("asks GitHub before ending a VM whose runner a paged listing missed: registrations removed between pages shift the rest", async () => {
+    await t.ledger.addSubnets([
+      { subnetId: "subnet-r3", availabilityZone: "eu-west-1a", cidr: "10.0.128.32/28" },
+    ]);
+    const gone = await launchedIdle(21);
+    const busy = await launchedIdle(22);
+    // One registration per page: page 1 holds the first runner, page 2 the second.
+    deps = {
+      ...deps,
+      github: new OctokitGitHub({
+        appId: gh.appId,
+        privateKey: gh.privateKey,
+        baseUrl: gh.url,
+        logger: memoryLogger().logger,
+        tuning: { ...FAST, pageSize: 1 },
+      }),
+    };
+    gh.setRunner(busy.id, { status: "online", busy: true });
+    let listings = 0;
+    githubFault = (r) => {
+      // Between the pages GitHub removes the first runner (its job ended), so the second
+      // moves up to page 1 and page 2 comes back empty: the listing never shows it.
+      if (r.method === "GET" && r.path.endsWith("/actions/runners") && ++listings === 2)
+        gh.removeRunner(gone.id);
+      return undefined;
+    };
+    later(5 * 60 + 61);
+    const plan = (await pass()).plan;
+    expect(listings).toBe(2);
+    // GitHub was asked about both: the busy one answered 422 and keeps its VM (its job is
+    // running there); the removed one answered 404 and its VM ended.
+    expect(plan?.terminate).toMatchObject([
+      { reason: "idle-past-timeout", deregisterFirst: gone.id },
+      { reason: "idle-past-timeout", deregisterFirst: busy.id },
+    ]);
+    expect(live()).toHaveLength(1);
+    expect(gh.runners().map((r) => r.id)).toEqual([busy.id]);
+    expect(await t.query("select runner_name, state from runners order by id")).toEqual([
+      { runner_name: gone.name, state: "terminating" },
+      { runner_name: busy.name, state: "running" },
+    ]);
   });
 
   it("closes a queued job GitHub has finished, so its VM is reaped", async () => {
