@@ -50,6 +50,9 @@ export interface RunnersTable {
   terminated_at: Date | null;
   terminate_asked_at: Date | null;
   deregister_retry_at: Date | null;
+  assignment_claimed_at: Generated<Date | null>;
+  assigned_at: Generated<Date | null>;
+  runner_started_at: Generated<Date | null>;
 }
 
 export interface DeliveriesTable {

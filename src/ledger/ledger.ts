@@ -84,6 +84,35 @@ export interface LedgerSubnet extends Subnet {
   readonly freeSince: Date | null;
 }
 
+/** The runner row an instance asks for its assignment as (assignment-ledger.ts). */
+export interface AssignmentRow {
+  readonly runnerRowId: number;
+  readonly instanceId: string;
+  readonly state: "launching" | "running" | "terminating" | "terminated";
+  readonly pool: string;
+  readonly runnerName: string;
+  /** GitHub's ID of its registration, once registered. */
+  readonly runnerId: number | null;
+  /** EC2's launch time, once recorded. */
+  readonly launchedAt: Date | null;
+  /** When a replica began registering its runner, while that is in flight. */
+  readonly claimedAt: Date | null;
+  /** When the first answer went out. */
+  readonly assignedAt: Date | null;
+  /** When GitHub first named its runner as running a job. */
+  readonly runnerStartedAt: Date | null;
+  /** The job it serves now and where that job's runner registers; null for none. */
+  readonly job: {
+    readonly jobId: number;
+    readonly ended: boolean;
+    readonly labels: readonly string[];
+    readonly installationId: number;
+    readonly org: string;
+    /** "owner/name", for a pool whose runners register at repository level. */
+    readonly repository: string;
+  } | null;
+}
+
 /** A live VM the reaper should end. */
 export interface ReapTarget {
   readonly runnerRowId: number;
@@ -155,6 +184,16 @@ export interface Ledger {
   claimLaunches(req: ClaimRequest): Promise<LaunchIntent[]>;
   /** Records the VM started for an intent; repeating it is a no-op. */
   recordLaunch(runnerRowId: number, vm: LaunchedVm): Promise<void>;
+  /** The runner row an instance asks for its assignment as; undefined when none. */
+  findAssignment(instanceId: string): Promise<AssignmentRow | undefined>;
+  /** Takes the one right to register an instance's runner; false when another holds it or it was answered. */
+  claimAssignment(runnerRowId: number, now: Date, staleBefore: Date): Promise<boolean>;
+  /** Takes the one right to register an answered VM's runner again (its answer was lost, and the JIT config is not kept). */
+  claimReissue(runnerRowId: number, now: Date, staleBefore: Date): Promise<boolean>;
+  /** Records the registration made under a claim and when its answer went out. */
+  recordAssignment(runnerRowId: number, runnerId: number, now: Date): Promise<void>;
+  /** Gives a claim up when the registration failed, so that the VM's next ask tries again. */
+  releaseAssignmentClaim(runnerRowId: number): Promise<void>;
   /** Ends a failed intent, returns its subnet, and backs the job off until `retryAt`. */
   recordLaunchFailure(runnerRowId: number, reason: string, retryAt: Date, now: Date): Promise<void>;
   /** Ends an intent not carried out because GitHub says its job started or ended; the job follows. */

@@ -178,4 +178,16 @@ export const migrations: Record<string, Migration> = {
                 check (hosted_usd_per_minute >= 0)`.execute(db);
     },
   },
+  "0009_assignment": {
+    async up(db: Kysely<unknown>) {
+      // The assignment handoff (DESIGN.md, "The assignment endpoint"): a VM asks for its JIT
+      // config by instance ID. `assignment_claimed_at` holds the one registration in flight,
+      // `assigned_at` is when the first answer went out, `runner_started_at` when GitHub
+      // first named the runner as running a job (a later ask is then a replay).
+      await sql`alter table runners add column assignment_claimed_at timestamptz`.execute(db);
+      await sql`alter table runners add column assigned_at timestamptz`.execute(db);
+      await sql`alter table runners add column runner_started_at timestamptz`.execute(db);
+      await sql`create index runners_instance_id on runners (instance_id)`.execute(db);
+    },
+  },
 };

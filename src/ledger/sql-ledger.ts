@@ -4,6 +4,7 @@ import { applyEvent } from "../core/job-state.js";
 import type { GiveUpReason } from "../core/reconcile-plan.js";
 import type { UsagePrices } from "../core/usage-cost.js";
 import { LedgerError } from "../errors.js";
+import * as assignments from "./assignment-ledger.js";
 import type { Database, JobsTable } from "./db-schema.js";
 import * as deliveryLedger from "./delivery-ledger.js";
 import * as counts from "./fleet-counts.js";
@@ -11,6 +12,7 @@ import { listJobs } from "./job-listing.js";
 import { addLateJobToUsage } from "./late-job-usage.js";
 import * as launches from "./launch-ledger.js";
 import type {
+  AssignmentRow,
   ClaimRequest,
   Delivery,
   IngestOutcome,
@@ -118,6 +120,7 @@ export class SqlLedger implements Ledger {
           .executeTakeFirst();
         if (inserted !== undefined) {
           await rebindTakenRunner(tx, job);
+          await assignments.markRunnerStarted(tx, job, delivery.receivedAt);
           await addLateJobToUsage(tx, job);
           return "recorded";
         }
@@ -129,6 +132,7 @@ export class SqlLedger implements Ledger {
       if (changed) {
         await tx.updateTable("jobs").set(toRow(job)).where("id", "=", job.id).execute();
         await rebindTakenRunner(tx, job);
+        await assignments.markRunnerStarted(tx, job, delivery.receivedAt);
         await addLateJobToUsage(tx, job);
       }
       return "recorded";
@@ -166,6 +170,26 @@ export class SqlLedger implements Ledger {
 
   recordLaunch(runnerRowId: number, vm: LaunchedVm): Promise<void> {
     return launches.recordLaunch(this.db, runnerRowId, vm);
+  }
+
+  findAssignment(instanceId: string): Promise<AssignmentRow | undefined> {
+    return assignments.findAssignment(this.db, instanceId);
+  }
+
+  claimAssignment(runnerRowId: number, now: Date, staleBefore: Date): Promise<boolean> {
+    return assignments.claimAssignment(this.db, runnerRowId, now, staleBefore);
+  }
+
+  claimReissue(runnerRowId: number, now: Date, staleBefore: Date): Promise<boolean> {
+    return assignments.claimReissue(this.db, runnerRowId, now, staleBefore);
+  }
+
+  recordAssignment(runnerRowId: number, runnerId: number, now: Date): Promise<void> {
+    return assignments.recordAssignment(this.db, runnerRowId, runnerId, now);
+  }
+
+  releaseAssignmentClaim(runnerRowId: number): Promise<void> {
+    return assignments.releaseAssignmentClaim(this.db, runnerRowId);
   }
 
   recordLaunchFailure(

@@ -1,0 +1,136 @@
+import type { PoolConfig } from "../config/fleet-schema.js";
+import type { Secret } from "../config/secret.js";
+import { assignmentVerdict, REPEAT_ANSWER_MS } from "../core/assignment-verdict.js";
+import type { GitHub } from "../github/github.js";
+import type { AssignmentRow, Ledger } from "../ledger/ledger.js";
+import type { Logger } from "../log/logger.js";
+import type { AssignmentAnswer, Assignments } from "./assignments.js";
+import type { InstanceIdentity } from "./identity-verifier.js";
+
+/** A registration claim older than this is taken over: its claimer died or hung. */
+export const STALE_CLAIM_MS = 30_000;
+/** Retry-After when GitHub could not register the runner this time. */
+export const GITHUB_FAILED_RETRY_AFTER_S = 5;
+/** Retry-After while another request (or replica) registers this VM's runner. */
+export const REGISTERING_RETRY_AFTER_S = 1;
+
+export interface LedgerAssignmentsDeps {
+  readonly ledger: Pick<
+    Ledger,
+    | "findAssignment"
+    | "claimAssignment"
+    | "claimReissue"
+    | "recordAssignment"
+    | "releaseAssignmentClaim"
+  >;
+  readonly github: Pick<GitHub, "generateJitConfig" | "deleteRunner">;
+  readonly pools: readonly Pick<PoolConfig, "name" | "registration" | "runnerGroupId">[];
+  /** The fleet's AWS account (undefined: not checked) and Region. */
+  readonly fleet: { readonly accountId: string | undefined; readonly region: string };
+  readonly now: () => Date;
+  readonly logger: Logger;
+}
+
+/**
+ * The assignment service over the ledger (DESIGN.md, "Assignment"): the first ask of a
+ * launched VM registers its JIT runner, once across requests and replicas (a claim in the
+ * ledger), and answers it. The JIT config is kept only in this process's memory, for the
+ * repeat window of a lost 200; a replica without it registers the runner again in place of
+ * the first registration, which it deletes first (GitHub's 422 there means the runner
+ * started, and the ask is refused).
+ */
+export class LedgerAssignments implements Assignments {
+  readonly #answered = new Map<string, { readonly jitConfig: Secret; readonly until: number }>();
+  readonly #inFlight = new Map<string, Promise<AssignmentAnswer>>();
+
+  constructor(private readonly deps: LedgerAssignmentsDeps) {}
+
+  /** Concurrent asks of one VM in this process share one answer. */
+  answer(identity: InstanceIdentity): Promise<AssignmentAnswer> {
+    const id = identity.instanceId;
+    const running = this.#inFlight.get(id);
+    if (running !== undefined) return running;
+    const answer = this.#answer(identity).finally(() => this.#inFlight.delete(id));
+    this.#inFlight.set(id, answer);
+    return answer;
+  }
+
+  async #answer(identity: InstanceIdentity): Promise<AssignmentAnswer> {
+    const now = this.deps.now();
+    this.#forget(now);
+    const row = await this.deps.ledger.findAssignment(identity.instanceId);
+    const verdict = assignmentVerdict({ identity, fleet: this.deps.fleet, vm: row, now });
+    if (verdict.kind === "wait" || verdict.kind === "refuse" || verdict.kind === "gone")
+      return verdict;
+    // The verdict registers or repeats only for a row; this narrows the type.
+    if (row === undefined) return { kind: "refuse", reason: "unknown-instance" };
+    if (verdict.kind === "repeat") {
+      const kept = this.#answered.get(identity.instanceId);
+      if (kept !== undefined) return { kind: "assigned", jitConfig: kept.jitConfig };
+    }
+    return this.#register(row, verdict.kind === "register" ? "first" : "again", now);
+  }
+
+  async #register(
+    row: AssignmentRow,
+    which: "first" | "again",
+    now: Date,
+  ): Promise<AssignmentAnswer> {
+    const pool = this.deps.pools.find((p) => p.name === row.pool);
+    const job = row.job;
+    // Nothing for it to run: its job ended (the reaper ends the VM) or its pool was removed.
+    if (job === null || job.ended || pool === undefined) return { kind: "gone", reason: "retired" };
+    const staleBefore = new Date(now.getTime() - STALE_CLAIM_MS);
+    const claimed =
+      which === "first"
+        ? await this.deps.ledger.claimAssignment(row.runnerRowId, now, staleBefore)
+        : await this.deps.ledger.claimReissue(row.runnerRowId, now, staleBefore);
+    if (!claimed) return { kind: "wait", retryAfterSeconds: REGISTERING_RETRY_AFTER_S };
+    const log = this.deps.logger.child({
+      instanceId: row.instanceId,
+      runnerName: row.runnerName,
+      jobId: job.jobId,
+    });
+    try {
+      if (which === "again" && row.runnerId !== null) {
+        const outcome = await this.deps.github.deleteRunner(
+          job.installationId,
+          job.org,
+          row.runnerId,
+        );
+        if (outcome === "busy") {
+          await this.deps.ledger.releaseAssignmentClaim(row.runnerRowId);
+          return { kind: "gone", reason: "runner-started" };
+        }
+      }
+      const jit = await this.deps.github.generateJitConfig({
+        installationId: job.installationId,
+        org: job.org,
+        ...(pool.registration === "repo" ? { repository: job.repository } : {}),
+        name: row.runnerName,
+        runnerGroupId: pool.runnerGroupId,
+        labels: [...job.labels],
+      });
+      await this.deps.ledger.recordAssignment(row.runnerRowId, jit.runnerId, now);
+      this.#answered.set(row.instanceId, {
+        jitConfig: jit.jitConfig,
+        until: now.getTime() + REPEAT_ANSWER_MS,
+      });
+      log.info(
+        { runnerId: jit.runnerId, reissued: which === "again" },
+        "runner registered for its VM",
+      );
+      return { kind: "assigned", jitConfig: jit.jitConfig };
+    } catch (error) {
+      await this.deps.ledger.releaseAssignmentClaim(row.runnerRowId);
+      log.warn({ err: error }, "could not register the runner its VM asked for: it asks again");
+      return { kind: "wait", retryAfterSeconds: GITHUB_FAILED_RETRY_AFTER_S };
+    }
+  }
+
+  /** Drops kept answers past their repeat window. */
+  #forget(now: Date): void {
+    for (const [id, kept] of this.#answered)
+      if (kept.until < now.getTime()) this.#answered.delete(id);
+  }
+}
