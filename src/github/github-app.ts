@@ -36,9 +36,12 @@ export interface GitHubAppOptions {
   onThrottle?: () => void;
 }
 
-// Plain client errors are final; 403 and 429 are the throttling plugin's to retry.
+// Plain client errors are final; 403 and 429 are the throttling plugin's to retry, after
+// their retry-after (GitHub answers a secondary limit with either). The retry plugin's own
+// list leaves 429 out, so it would retry a 429 on its short back-off as well, and each of the
+// throttling plugin's retries would bring up to three more requests.
 // https://github.com/octokit/plugin-retry.js#options — 409 added: a duplicate runner name stays one.
-const DO_NOT_RETRY = [400, 401, 403, 404, 409, 410, 422, 451];
+const DO_NOT_RETRY = [400, 401, 403, 404, 409, 410, 422, 429, 451];
 
 /**
  * The Octokit App: JWT for /app endpoints, installation tokens cached until shortly before

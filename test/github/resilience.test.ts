@@ -69,6 +69,20 @@ describe("GitHub adapter: auth, faults and rate limits", () => {
     expect(lines()).toContain("GitHub secondary rate limit reached");
   });
 
+  it("retries a secondary rate limit at most three times, whether GitHub answers 403 or 429", async () => {
+    // One write per minute-long window: after the first registration every request is over
+    // the limit, answered 403 and 429 in turn. Only the throttling plugin may retry these,
+    // after their retry-after; the retry plugin's own back-off would ignore it.
+    sim = await startSimGitHub({ rateLimits: { secondaryPoints: 5, secondaryWindowMs: 60_000 } });
+    const { github } = adapterFor(sim, { waitUnitMs: 1 });
+    await github.generateJitConfig(request);
+    await expect(github.generateJitConfig({ ...request, name: "r-2" })).rejects.toBeInstanceOf(
+      GitHubError,
+    );
+    // One request for r-1; for r-2 the first try and three retries.
+    expect(sim.requestCount("/orgs/example-org/actions/runners/generate-jitconfig")).toBe(5);
+  });
+
   it("fails fast when the hourly rate limit is spent and resets too late", async () => {
     sim = await startSimGitHub({ rateLimits: { primaryLimit: 2 } });
     const { github, lines } = adapterFor(sim);
