@@ -74,8 +74,10 @@ export function readSettings(
   const githubApp = readGithubApp(text, readFile, problems);
 
   const githubApiUrl = (text("GITHUB_API_URL") ?? "https://api.github.com").replace(/\/+$/, "");
-  if (!isHttpUrl(githubApiUrl)) {
-    problems.push(`GITHUB_API_URL: expected an http(s) URL, got "${githubApiUrl}"`);
+  if (!isHttpsOrLoopback(githubApiUrl)) {
+    problems.push(
+      `GITHUB_API_URL: expected an https URL (http only to this machine), got "${githubApiUrl}"`,
+    );
   }
 
   const database = readDatabase(text, problems);
@@ -193,11 +195,20 @@ function readGithubApp(
   return key === undefined ? undefined : { appId, privateKey: new Secret(key) };
 }
 
-function isHttpUrl(text: string): boolean {
+/**
+ * An https URL, or http to this machine only (tests, the demo): a request to anywhere else
+ * in clear could be read or answered by the network between.
+ */
+function isHttpsOrLoopback(text: string): boolean {
+  let url: URL;
   try {
-    const url = new URL(text);
-    return url.protocol === "https:" || url.protocol === "http:";
+    url = new URL(text);
   } catch {
     return false;
   }
+  return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname));
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
 }

@@ -46,7 +46,7 @@ describe("settings from the environment", () => {
       expect.stringMatching(/^GITHUB_WEBHOOK_SECRET: required/),
       'GITHUB_APP_ID: expected a number, got "abc"',
       expect.stringMatching(/^GITHUB_APP_PRIVATE_KEY: required when GITHUB_APP_ID is set/),
-      'GITHUB_API_URL: expected an http(s) URL, got "ftp://x"',
+      'GITHUB_API_URL: expected an https URL (http only to this machine), got "ftp://x"',
       expect.stringMatching(/^LOG_LEVEL: expected one of/),
       'MAYFLY_PORT: expected a whole number from 0 to 65535, got "http"',
     ]);
@@ -140,6 +140,27 @@ describe("settings from the environment", () => {
         MAYFLY_CONFIG_YAML: "not: used",
       }).fleetPath,
     ).toBe("examples/fleet.yaml");
+  });
+
+  it("takes GITHUB_API_URL over https, or over http only to this machine", () => {
+    for (const url of [
+      "https://ghe.example.com/api/v3",
+      "http://127.0.0.1:8443",
+      "http://localhost:3000",
+      "http://[::1]:9000",
+    ])
+      expect(readSettings({ GITHUB_WEBHOOK_SECRET: "s", GITHUB_API_URL: url }).githubApiUrl).toBe(
+        url,
+      );
+    // The installation tokens and JIT configs it answers would cross the network in clear.
+    for (const url of [
+      "http://ghe.example.com/api/v3",
+      "http://10.0.0.5",
+      "http://127.example.com",
+    ])
+      expect(problems({ GITHUB_WEBHOOK_SECRET: "s", GITHUB_API_URL: url })).toEqual([
+        `GITHUB_API_URL: expected an https URL (http only to this machine), got "${url}"`,
+      ]);
   });
 
   it("reads the reconcile schedule and GitHub write spacing, refusing bad values by name", () => {
