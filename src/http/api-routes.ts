@@ -17,6 +17,10 @@ export function apiRoutes(deps: {
   readonly now: () => Date;
 }): FastifyPluginAsync {
   return async (app) => {
+    // Reports name repositories and costs: no browser or proxy keeps a copy, refusals included.
+    app.addHook("onRequest", async (_request, reply) => {
+      void reply.header("cache-control", "no-store");
+    });
     app.addHook("preHandler", requireAdmin(deps.adminToken, "Bearer"));
     app.get("/api/usage", async (request, reply) => {
       const params = paramsOf(request.query);

@@ -31,7 +31,7 @@ export function jobsTable(jobs: readonly JobListing[]): string {
     j.vm?.instanceType ?? "-",
     j.vm?.availabilityZone ?? "-",
   ]);
-  const rows = [header, ...body];
+  const rows = [header, ...body.map((r) => r.map(printable))];
   const widths = header.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows
     .map((r) =>
@@ -41,6 +41,15 @@ export function jobsTable(jobs: readonly JobListing[]): string {
         .trimEnd(),
     )
     .join("\n");
+}
+
+/**
+ * A repository, job name or launch error comes from webhooks and APIs: a control character
+ * in it (an escape sequence, a carriage return) could rewrite what the terminal shows.
+ */
+function printable(cell: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
+  return cell.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
 }
 
 function stateCell(j: JobListing): string {

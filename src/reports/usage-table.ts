@@ -100,8 +100,9 @@ function wastePercent(r: UsageRow): string {
   return r.instanceSeconds === 0 ? "-" : ((100 * r.wasteSeconds) / r.instanceSeconds).toFixed(0);
 }
 
-// A repository or workflow name may hold commas, quotes or a leading "=" (a spreadsheet formula).
+// A repository or workflow name may hold commas, quotes or a leading "=" (a spreadsheet
+// formula); a leading TAB or CR is read as one too (OWASP, "CSV Injection").
 function csvField(value: string): string {
-  const safe = /^[=+\-@]/.test(value) ? `'${value}` : value;
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }

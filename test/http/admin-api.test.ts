@@ -61,6 +61,7 @@ describe("the admin API, status page and metrics", () => {
         ...(authorization === undefined ? {} : { headers: { authorization } }),
       });
       expect(res.statusCode).toBe(401);
+      if (url.startsWith("/api")) expect(res.headers["cache-control"]).toBe("no-store");
       expect(res.headers["www-authenticate"]).toMatch(/^(Bearer|Basic) realm="mayfly"/);
       expect(res.json()).toEqual({
         error: "UNAUTHORIZED",
@@ -88,7 +89,9 @@ describe("the admin API, status page and metrics", () => {
     const jobs = await app.inject({ url: "/api/jobs?state=live", headers: auth });
     expect(jobs.statusCode).toBe(200);
     expect(jobs.json().jobs).toMatchObject([{ jobId: 42, state: "queued", vm: null }]);
+    expect(jobs.headers["cache-control"]).toBe("no-store");
     const usage = await app.inject({ url: "/api/usage?by=repo,day", headers: auth });
+    expect(usage.headers["cache-control"]).toBe("no-store");
     expect(usage.json()).toMatchObject({ by: ["repo", "day"], rows: [], total: { vms: 0 } });
     const metrics = await app.inject({ url: "/metrics", headers: auth });
     expect(metrics.statusCode).toBe(200);
@@ -108,6 +111,7 @@ describe("the admin API, status page and metrics", () => {
   ])("answers %s with 400 naming the problem", async (url, message) => {
     const res = await app.inject({ url, headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.statusCode).toBe(400);
+    expect(res.headers["cache-control"]).toBe("no-store");
     expect(res.json().error).toBe("QUERY_INVALID");
     expect(res.json().message).toContain(message);
   });

@@ -35,6 +35,25 @@ describe("mayfly jobs", () => {
     expect(table.split("\n")[1]).toContain(`queued (given up: ${words})`);
   });
 
+  it("shows control characters in names and errors as ?, so they cannot drive the terminal", () => {
+    const table = jobsTable([
+      {
+        ...queued,
+        jobName: "build\u001b[2J\u001b[31mred",
+        repository: "acme/api\r\u009b",
+        vm: null,
+        launchError: "line\nbreak",
+      },
+    ]);
+    const row = table.split("\n")[1] ?? "";
+    expect(row).toContain("build?[2J?[31mred");
+    expect(row).toContain("acme/api??");
+    expect(row).toContain("(failed: line?break)");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not be there.
+    expect(table).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(table.split("\n")).toHaveLength(2);
+  });
+
   it("shows a job still being served as plainly queued", () => {
     const row = jobsTable([queued]).split("\n")[1] ?? "";
     expect(row).toContain("queued");
