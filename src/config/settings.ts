@@ -32,9 +32,10 @@ type Env = Readonly<Record<string, string | undefined>>;
 type ReadFile = (path: string) => string;
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-// GitHub caps webhook payloads at 25 MB:
-// https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap
-const DEFAULT_BODY_LIMIT = 25 * 1024 * 1024;
+// A workflow_job payload is a few kilobytes; a body is buffered whole before its signature
+// is checked, so the default keeps what anyone can make the controller hold small. GitHub's
+// own cap is 25 MB: https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /**
  * Reads the settings from an environment. Every problem is collected and reported together,

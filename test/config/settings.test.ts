@@ -30,7 +30,7 @@ describe("settings from the environment", () => {
       port: 8080,
       logLevel: "info",
     });
-    expect(settings.webhookBodyLimitBytes).toBe(25 * 1024 * 1024);
+    expect(settings.webhookBodyLimitBytes).toBe(1024 * 1024);
     expect(settings.databaseUrl).toBeUndefined();
   });
 
