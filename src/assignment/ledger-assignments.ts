@@ -97,6 +97,7 @@ export class LedgerAssignments implements Assignments {
           job.installationId,
           job.org,
           row.runnerId,
+          pool.registration === "repo" ? job.repository : undefined,
         );
         if (outcome === "busy") {
           await this.deps.ledger.releaseAssignmentClaim(row.runnerRowId);

@@ -60,7 +60,8 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
     return "launched";
   } catch (error) {
     deps.metrics?.launchFailed(intent.pool, failureReason(error));
-    await undo(intent, runnerId, error, deps, log);
+    const repository = pool?.registration === "repo" ? intent.repository : undefined;
+    await undo(intent, runnerId, repository, error, deps, log);
     return "failed";
   }
 }
@@ -155,6 +156,7 @@ async function launchWithFallback(
 async function undo(
   intent: LaunchIntent,
   runnerId: number | undefined,
+  repository: string | undefined,
   error: unknown,
   deps: LaunchDeps,
   log: Logger,
@@ -162,7 +164,7 @@ async function undo(
   const reason = error instanceof Error ? error.message : String(error);
   if (runnerId !== undefined && intent.installationId !== null) {
     try {
-      await deps.github.deleteRunner(intent.installationId, intent.org, runnerId);
+      await deps.github.deleteRunner(intent.installationId, intent.org, runnerId, repository);
     } catch (deleteError) {
       // The reconciler deletes offline registrations of ours; the launch failure stands.
       log.warn(

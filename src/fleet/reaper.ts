@@ -3,6 +3,7 @@ import { afterDeregistration, reapStep } from "../core/reap-step.js";
 import type { ReapTarget, TerminatedVm } from "../ledger/ledger.js";
 import type { FleetDeps } from "./fleet-deps.js";
 import { type Loop, startLoop } from "./loop.js";
+import { registeredRepository } from "./registered-repository.js";
 
 export type ReaperDeps = FleetDeps;
 
@@ -85,7 +86,12 @@ async function deregister(
 ): Promise<"deleted" | "gone" | "busy" | "failed"> {
   if (t.runnerId === null || t.installationId === null || t.org === null) return "failed";
   try {
-    const outcome = await deps.github.deleteRunner(t.installationId, t.org, t.runnerId);
+    const outcome = await deps.github.deleteRunner(
+      t.installationId,
+      t.org,
+      t.runnerId,
+      registeredRepository(deps.fleet.pools, t.pool, t.repository),
+    );
     if (outcome === "busy")
       deps.logger.info(
         { runnerId: t.runnerId, jobId: t.jobId, instanceId: t.instanceId },

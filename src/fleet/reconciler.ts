@@ -9,6 +9,7 @@ import {
   type RecoveryProgress,
   recoverDeliveries,
 } from "./recover-deliveries.js";
+import { registeredRepository } from "./registered-repository.js";
 import { type Schedule, type ScheduledTask, scheduleTask } from "./scheduled-task.js";
 
 export interface ReconcilerOptions {
@@ -144,7 +145,13 @@ export async function reconcileOnce(
   };
 }
 
-type WhereRegistered = ReadonlyMap<number, { installationId: number; org: string }>;
+/** Where a runner is registered: its installation, organisation and, at repository level, repository. */
+interface RegisteredAt {
+  readonly installationId: number;
+  readonly org: string;
+  readonly repository?: string;
+}
+type WhereRegistered = ReadonlyMap<number, RegisteredAt>;
 
 /**
  * Reads the cloud and GitHub, then the ledger, and decides. The cloud and GitHub are read
@@ -159,7 +166,7 @@ async function observeAndPlan(
   const vms = [];
   for await (const vm of deps.cloud.listOurs()) vms.push(vm);
   const registrations: ObservedRegistration[] = [];
-  const whereRegistered = new Map<number, { installationId: number; org: string }>();
+  const whereRegistered = new Map<number, RegisteredAt>();
   for (const at of installations) {
     for await (const r of deps.github.listRunners(at.installationId, at.org)) {
       if (parseRunnerName(deps.fleet.fleet, r.name) === undefined) continue;
@@ -169,9 +176,17 @@ async function observeAndPlan(
   }
   const now = deps.now();
   const view = await deps.ledger.reconcileView(seenSince);
-  // A runner the listing missed is asked about where the ledger registered it.
-  for (const [id, at] of view.registeredIn)
-    if (!whereRegistered.has(id)) whereRegistered.set(id, at);
+  // A runner the listing missed (or a repository-level one, which it never shows) is asked
+  // about where the ledger registered it.
+  for (const [id, at] of view.registeredIn) {
+    if (whereRegistered.has(id)) continue;
+    const repository = registeredRepository(deps.fleet.pools, at.pool, at.repository);
+    whereRegistered.set(id, {
+      installationId: at.installationId,
+      org: at.org,
+      ...(repository === undefined ? {} : { repository }),
+    });
+  }
   const plan = planReconcile(
     {
       now,
@@ -241,7 +256,8 @@ async function deleteRegistrations(
 ): Promise<void> {
   for (const d of plan.deleteRunners) {
     const at = whereRegistered.get(d.runnerId);
-    if (at !== undefined) await deps.github.deleteRunner(at.installationId, at.org, d.runnerId);
+    if (at !== undefined)
+      await deps.github.deleteRunner(at.installationId, at.org, d.runnerId, at.repository);
   }
 }
 
@@ -253,7 +269,7 @@ async function deleteRegistrations(
 async function deregisterFirst(
   terminate: readonly TerminateAction[],
   deps: FleetDeps,
-  whereRegistered: ReadonlyMap<number, { installationId: number; org: string }>,
+  whereRegistered: WhereRegistered,
 ): Promise<TerminateAction[]> {
   const ending: TerminateAction[] = [];
   for (const t of terminate) {
@@ -267,7 +283,12 @@ async function deregisterFirst(
     if (at === undefined) continue;
     const log = { runnerId: t.deregisterFirst, instanceId: t.instanceId, reason: t.reason };
     try {
-      const outcome = await deps.github.deleteRunner(at.installationId, at.org, t.deregisterFirst);
+      const outcome = await deps.github.deleteRunner(
+        at.installationId,
+        at.org,
+        t.deregisterFirst,
+        at.repository,
+      );
       if (afterDeregistration(outcome) === "terminate") ending.push(t);
       else deps.logger.info(log, "runner is running a job: its VM is left running");
     } catch (error) {

@@ -83,11 +83,16 @@ export interface GitHub {
   rateLimitsMet(): number;
   /** Registers a single-use runner and returns its JIT config (a secret: never store or log it). */
   generateJitConfig(req: JitConfigRequest): Promise<JitRunner>;
-  /** Removes a runner registration; "gone" if it did not exist, "busy" while it runs a job. */
+  /**
+   * Removes a runner registration; "gone" if it did not exist, "busy" while it runs a job.
+   * A runner registered at repository level is found only on its repository's route, so
+   * `repository` ("owner/name") must be given for one; without it, the organisation's.
+   */
   deleteRunner(
     installationId: number,
     org: string,
     runnerId: number,
+    repository?: string,
   ): Promise<"deleted" | "gone" | "busy">;
   /** Every organisation-level runner registration, page by page. */
   listRunners(installationId: number, org: string): AsyncIterable<RunnerInfo>;

@@ -139,11 +139,26 @@ export class OctokitGitHub implements GitHub {
     }
   }
 
-  async deleteRunner(installationId: number, org: string, runnerId: number) {
-    const route = "DELETE /orgs/{org}/actions/runners/{runner_id}";
+  async deleteRunner(installationId: number, org: string, runnerId: number, repository?: string) {
+    const [owner, repo] = (repository ?? "").split("/");
+    const route =
+      repository === undefined
+        ? "DELETE /orgs/{org}/actions/runners/{runner_id}"
+        : "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}";
     try {
       const octokit = await this.#client(installationId);
-      await this.#writes.cleanup(() => octokit.request(route, { org, runner_id: runnerId }));
+      await this.#writes.cleanup(() =>
+        repository === undefined
+          ? octokit.request("DELETE /orgs/{org}/actions/runners/{runner_id}", {
+              org,
+              runner_id: runnerId,
+            })
+          : octokit.request("DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}", {
+              owner: owner ?? "",
+              repo: repo ?? "",
+              runner_id: runnerId,
+            }),
+      );
       return "deleted" as const;
     } catch (error) {
       // 422: the runner is running a job. https://docs.github.com/en/rest/actions/self-hosted-runners#delete-a-self-hosted-runner-from-an-organization

@@ -122,6 +122,9 @@ export interface ReapTarget {
   readonly jobId: number | null;
   readonly org: string | null;
   readonly installationId: number | null;
+  readonly pool: string;
+  /** The job's repository ("owner/name"): where a pool's repository-level runner is registered. */
+  readonly repository: string | null;
   /** Whether the runner took its job (then GitHub removes it by itself). */
   readonly ranJob: boolean;
   /** Termination was asked for before and the VM outlived it: ask again. */
@@ -145,10 +148,18 @@ export interface ReconcileView {
   readonly leases: readonly SubnetLease[];
   /** App installations and their organisations seen in recent jobs. */
   readonly installations: readonly { readonly installationId: number; readonly org: string }[];
-  /** Where each live runner the ledger knows a GitHub ID for is registered, by that ID. */
+  /**
+   * Where each live runner the ledger knows a GitHub ID for is registered, by that ID, with
+   * its pool and its job's repository (a pool's repository-level runner is registered there).
+   */
   readonly registeredIn: ReadonlyMap<
     number,
-    { readonly installationId: number; readonly org: string }
+    {
+      readonly installationId: number;
+      readonly org: string;
+      readonly pool: string;
+      readonly repository: string;
+    }
   >;
 }
 

@@ -32,7 +32,9 @@ export async function runnersToReap(
       "r.runner_name",
       "r.job_id",
       "r.state",
+      "r.pool",
       "j.org",
+      "j.repository",
       "j.installation_id",
       "j.runner_name as taken_by",
     ])
@@ -66,6 +68,8 @@ export async function runnersToReap(
     jobId: r.job_id === null ? null : Number(r.job_id),
     org: r.org,
     installationId: r.installation_id === null ? null : Number(r.installation_id),
+    pool: r.pool,
+    repository: r.repository,
     ranJob: r.taken_by === r.runner_name,
     terminating: r.state === "terminating",
   }));

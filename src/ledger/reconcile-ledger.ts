@@ -31,6 +31,7 @@ export async function reconcileView(db: Kysely<Database>, since: Date): Promise<
           "j.runner_name as taken_by",
           "j.installation_id",
           "j.org",
+          "j.repository",
         ])
         .where("r.state", "<>", "terminated")
         .orderBy("r.id")
@@ -94,7 +95,17 @@ export async function reconcileView(db: Kysely<Database>, since: Date): Promise<
           runners.flatMap((r) =>
             r.runner_id === null || r.installation_id === null || r.org === null
               ? []
-              : [[Number(r.runner_id), { installationId: Number(r.installation_id), org: r.org }]],
+              : [
+                  [
+                    Number(r.runner_id),
+                    {
+                      installationId: Number(r.installation_id),
+                      org: r.org,
+                      pool: r.pool,
+                      repository: r.repository ?? "",
+                    },
+                  ],
+                ],
           ),
         ),
       };

@@ -177,6 +177,34 @@ describe("the reaper and a runner GitHub gave another job", () => {
     expect((await t.ledger.listSubnets()).every((s) => !s.leased)).toBe(true);
   });
 
+  it("asks about a repository-level runner on its repository's route, where GitHub has it", async () => {
+    // The organisation's route answers 404 for a repository's runner: taken for "gone", it
+    // would end R's VM while it runs B.
+    deps = {
+      ...deps,
+      fleet: parseFleet(
+        `
+fleet: test
+network: { vpcId: vpc-0abc, runnerCidr: 10.0.128.0/17, availabilityZones: [eu-west-1a] }
+pools:
+  - { name: x64, labels: [mayfly-4cpu], instanceTypes: [c7i.xlarge], image: ami-0123456789abcdef0, maxRunners: 5, registration: repo }
+`,
+        "test.yaml",
+      ),
+    };
+    const { r } = await setTheScene();
+    expect(gh.runners().find((x) => x.id === r.id)?.repository).toBe("example-org/app");
+    expect(await reapOnce(deps)).toMatchObject({ terminating: 0, leftBusy: 1 });
+    expect(status(r.instanceId)).toBe("running");
+    expect(gh.requestCount(`/repos/example-org/app/actions/runners/${r.id}`)).toBe(1);
+    expect(gh.requestCount(/^\/orgs\/[^/]+\/actions\/runners\/\d+$/)).toBe(0);
+    // B ends on R; GitHub removes it. A minute on, the repository's route says 404: reaped.
+    gh.removeRunner(r.id);
+    later(61);
+    expect(await reapOnce(deps)).toMatchObject({ terminating: 1 });
+    expect(status(r.instanceId)).not.toBe("running");
+  });
+
   it("leaves R's VM when B's in_progress never arrives, and reaps it once GitHub no longer has R", async () => {
     const { r, own } = await setTheScene();
     await reapOnce(deps);

@@ -103,6 +103,20 @@ describe("GitHub adapter: runners", () => {
     expect(sim.runners().map((r) => r.name)).toEqual(["busy"]);
   });
 
+  it("deletes a repository's runner on the repository's route only", async () => {
+    sim = await startSimGitHub();
+    const { github } = adapterFor(sim);
+    const idle = await github.generateJitConfig({ ...jit("idle"), repository: "example-org/app" });
+    const busy = await github.generateJitConfig({ ...jit("busy"), repository: "example-org/app" });
+    sim.setRunner(busy.runnerId, { status: "online", busy: true });
+    // The organisation's route does not know it: 404, as GitHub answers.
+    expect(await github.deleteRunner(77, ORG, busy.runnerId)).toBe("gone");
+    expect(await github.deleteRunner(77, ORG, busy.runnerId, "example-org/app")).toBe("busy");
+    expect(await github.deleteRunner(77, ORG, idle.runnerId, "example-org/other")).toBe("gone");
+    expect(await github.deleteRunner(77, ORG, idle.runnerId, "example-org/app")).toBe("deleted");
+    expect(sim.runners().map((r) => r.name)).toEqual(["busy"]);
+  });
+
   it("lists every runner across pages", async () => {
     sim = await startSimGitHub();
     const { github } = adapterFor(sim, { pageSize: 2 });

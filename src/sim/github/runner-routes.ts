@@ -60,11 +60,13 @@ function listRunners(ctx: RouteContext): undefined {
 }
 
 // https://docs.github.com/en/rest/actions/self-hosted-runners#delete-a-self-hosted-runner-from-an-organization
-function deleteRunner(ctx: RouteContext): undefined {
+// https://docs.github.com/en/rest/actions/self-hosted-runners#delete-a-self-hosted-runner-from-a-repository
+// A runner is found only on the route of the level it was registered at.
+function deleteRunner(ctx: RouteContext, repository?: string): undefined {
   const org = ctx.params[0] ?? "";
   if (!ownsOrg(ctx, org)) return;
-  const runner = ctx.state.runners.get(Number(ctx.params[1]));
-  if (runner === undefined || runner.org !== org || runner.repository !== undefined) {
+  const runner = ctx.state.runners.get(Number(ctx.params[repository === undefined ? 1 : 2]));
+  if (runner === undefined || runner.org !== org || runner.repository !== repository) {
     return sendError(ctx.res, 404, "Not Found", ctx.headers);
   }
   if (runner.busy) {
@@ -108,6 +110,13 @@ export const runnerRoutes: Route[] = [
     path: /^\/orgs\/([^/]+)\/actions\/runners\/(\d+)$/,
     openapi: "/orgs/{org}/actions/runners/{runner_id}",
     auth: "installation",
-    handle: deleteRunner,
+    handle: (ctx) => deleteRunner(ctx),
+  },
+  {
+    method: "DELETE",
+    path: /^\/repos\/([^/]+)\/([^/]+)\/actions\/runners\/(\d+)$/,
+    openapi: "/repos/{owner}/{repo}/actions/runners/{runner_id}",
+    auth: "installation",
+    handle: (ctx) => deleteRunner(ctx, `${ctx.params[0]}/${ctx.params[1]}`),
   },
 ];
