@@ -28,14 +28,28 @@ const SECRET_SHAPES: [RegExp, string][] = [
   [/\b(postgres(?:ql)?:\/\/[^:/@\s]+):[^@\s]+@/g, "$1:[redacted]@"],
   [/\bsha256=[0-9a-f]{64}\b/g, "sha256=[redacted]"],
   [/\b(Bearer|token)\s+[A-Za-z0-9._~+/-]{8,}=*/gi, "$1 [redacted]"],
+  // A JWT whole (an App JWT, or an installation token of that form, ~520 characters): its
+  // header and payload are base64url JSON, and the signature after them is part of it.
+  [/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, "[redacted jwt]"],
+  // AWS access key IDs, long-term (AKIA) and temporary (ASIA):
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids
+  [/\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, "[redacted aws key]"],
   // Base64 of a JSON object ("{" encodes as "ey"): a JIT config is one (GitHub's
   // encoded_jit_config holds the runner's credentials), and it can turn up in an error's
   // text, where no field name gives it away.
   [/\bey[A-Za-z0-9+/_-]{38,}={0,2}/g, "[redacted]"],
+  // Any other long base64 run with upper and lower case letters and digits (an AWS secret
+  // access key is 40). Hex digests and IDs have one case and pass; so do URL paths, whose
+  // runs hold three slashes or more.
+  [
+    /(?<![A-Za-z0-9+/])(?!(?:[A-Za-z0-9+]*\/){3})(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[0-9])[A-Za-z0-9+/]{40,}={0,2}/g,
+    "[redacted]",
+  ],
 ];
 
 // Keys whose values are secret at any depth of a logged object.
-const SECRET_KEY = /secret|token|password|authorization|private_?key|jit_?config|cookie/i;
+const SECRET_KEY =
+  /secret|token|password|authorization|private_?key|jit_?config|cookie|user_?data|credentials/i;
 
 /** Replaces credential-shaped substrings in a string. */
 export function scrub(text: string): string {

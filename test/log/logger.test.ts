@@ -43,6 +43,47 @@ describe("logs", () => {
   it("scrubs webhook signatures", () => {
     expect(scrub(`sha256=${"a".repeat(64)}`)).toBe("sha256=[redacted]");
   });
+
+  // Built at run time, like the tokens above.
+  const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const jwt = `${b64url({ alg: "RS256", typ: "JWT" })}.${b64url({ iss: 123, exp: 9 })}.${"Sg9_x-".repeat(40)}`;
+  const accessKey = `AKIA${"Q7".repeat(8)}`;
+  const sessionKey = `ASIA${"Z3".repeat(8)}`;
+  const secretKey = `wJalrXUtnFEMI/K7MDENG/bPxRfiCY${"Kz4".repeat(4)}`;
+
+  it.each([
+    ["a JWT, signature and all", `auth ${jwt} end`, "auth [redacted jwt] end"],
+    ["an AWS access key ID", `key ${accessKey}.`, "key [redacted aws key]."],
+    ["a temporary AWS access key ID", `key ${sessionKey}`, "key [redacted aws key]"],
+    ["a 40-character mixed-case base64 secret", `secret=${secretKey}`, "secret=[redacted]"],
+  ])("scrubs %s by its shape", (_what, text, scrubbed) => {
+    expect(secretKey.length).toBeGreaterThanOrEqual(40);
+    expect(scrub(text)).toBe(scrubbed);
+  });
+
+  it.each([
+    ["a hex digest", `sha ${"0123456789abcdef".repeat(4)}`],
+    ["a commit SHA", "head 7f3c2a9e1b4d5c6f7a8b9c0d1e2f3a4b5c6d7e8f"],
+    ["an API URL", "GET https://api.github.com/repos/Acme/Widgets/actions/jobs/12345678901"],
+    ["an instance ID", "i-0123456789abcdef0 in subnet-0a1b2c3d4e5f67890"],
+  ])("leaves %s alone", (_what, text) => {
+    expect(scrub(text)).toBe(text);
+  });
+
+  it("redacts userData and credentials fields by name", () => {
+    const line = logged((logger) =>
+      logger.info(
+        {
+          launch: { userData: "#cloud-config hush", UserData: "hush" },
+          credentials: { a: "hush" },
+        },
+        "launch",
+      ),
+    );
+    expect(line).not.toContain("hush");
+    expect(line).toContain('"userData":"[redacted]"');
+    expect(line).toContain('"credentials":"[redacted]"');
+  });
 });
 
 // A JIT config the way GitHub encodes one: base64 of a JSON object holding the runner's
