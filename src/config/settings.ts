@@ -31,6 +31,8 @@ export interface Settings {
 type Env = Readonly<Record<string, string | undefined>>;
 type ReadFile = (path: string) => string;
 
+// The admin token guards usage, job listings and metrics; one short enough to guess is none.
+const ADMIN_TOKEN_MIN_BYTES = 32;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 // A workflow_job payload is a few kilobytes; a body is buffered whole before its signature
 // is checked, so the default keeps what anyone can make the controller hold small. GitHub's
@@ -101,14 +103,20 @@ export function readSettings(
     problems,
   );
 
+  const adminToken = text("MAYFLY_ADMIN_TOKEN");
+  if (adminToken !== undefined && Buffer.byteLength(adminToken) < ADMIN_TOKEN_MIN_BYTES) {
+    // Its length only: the value is a secret.
+    problems.push(
+      `MAYFLY_ADMIN_TOKEN: expected at least ${ADMIN_TOKEN_MIN_BYTES} bytes (openssl rand -hex 32 makes one), got ${Buffer.byteLength(adminToken)}`,
+    );
+  }
+
   const settings: Settings = {
     webhookSecrets,
     ...(githubApp ? { githubApp } : {}),
     githubApiUrl,
     ...database,
-    ...(text("MAYFLY_ADMIN_TOKEN")
-      ? { adminToken: new Secret(text("MAYFLY_ADMIN_TOKEN") as string) }
-      : {}),
+    ...(adminToken ? { adminToken: new Secret(adminToken) } : {}),
     ...(text("MAYFLY_CONFIG") ? { configPath: text("MAYFLY_CONFIG") as string } : {}),
     host: text("MAYFLY_HOST") ?? "127.0.0.1",
     port: integer("MAYFLY_PORT", 8080, 0, 65535),

@@ -89,7 +89,7 @@ describe("settings from the environment", () => {
       GITHUB_APP_ID: "1",
       GITHUB_APP_PRIVATE_KEY: PEM,
       DATABASE_URL: "postgres://u:db-hush@h/d",
-      MAYFLY_ADMIN_TOKEN: "admin-hush",
+      MAYFLY_ADMIN_TOKEN: `admin-hush-${"0".repeat(32)}`,
     });
     for (const text of [
       JSON.stringify(settings),
@@ -103,6 +103,13 @@ describe("settings from the environment", () => {
       DATABASE_URL: "mysql://u:db-hush@h/d",
     });
     expect(problem).toBe("DATABASE_URL: expected a postgres:// or postgresql:// URL");
+    // A token refused for its length is not named in the refusal.
+    expect(problems({ GITHUB_WEBHOOK_SECRET: "s", MAYFLY_ADMIN_TOKEN: "admin-hush" })).toEqual([
+      "MAYFLY_ADMIN_TOKEN: expected at least 32 bytes (openssl rand -hex 32 makes one), got 10",
+    ]);
+    expect(
+      readSettings({ GITHUB_WEBHOOK_SECRET: "s", MAYFLY_ADMIN_TOKEN: "k".repeat(32) }).adminToken,
+    ).toBeDefined();
   });
 
   it("reads only the database settings for migrations", () => {
