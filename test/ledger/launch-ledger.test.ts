@@ -324,6 +324,8 @@ describe.each(kinds)("launches on %s", (kind) => {
         jobId: 1,
         org: "example-org",
         installationId: 77,
+        pool: "b",
+        repository: "example-org/app",
         ranJob: true,
         terminating: false,
       },
