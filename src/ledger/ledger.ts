@@ -66,7 +66,8 @@ export interface LaunchedVm {
   readonly instanceType: string;
   readonly market: "spot" | "on-demand";
   readonly availabilityZone: string;
-  readonly runnerId: number;
+  /** GitHub's ID of its runner; null when the runner registers as the VM asks (assignment-ledger.ts). */
+  readonly runnerId: number | null;
   readonly launchedAt: Date;
 }
 
