@@ -14,7 +14,8 @@ resource "aws_network_acl" "runner" {
 
 # Mirrors src/cloud/ec2/network-acl-entries.ts. Lower rule numbers win, so the denials of
 # the VPC's own blocks (100, 101, ...) come before the internet allowances (200+): a runner
-# reaches neither its neighbours nor the controller nor the database, only the internet.
+# reaches neither its neighbours nor the controller's tasks nor the database, only the
+# internet, the load balancer's public face among it (for /runner/*).
 # https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html
 resource "aws_network_acl_rule" "deny_vpc_in" {
   count          = length(local.vpc_cidrs)
@@ -37,7 +38,6 @@ resource "aws_network_acl_rule" "deny_vpc_out" {
 }
 
 resource "aws_network_acl_rule" "allow_internet_out" {
-  count          = var.runner_egress == "none" ? 0 : 1
   network_acl_id = aws_network_acl.runner.id
   rule_number    = 200
   egress         = true
@@ -49,7 +49,6 @@ resource "aws_network_acl_rule" "allow_internet_out" {
 # ACLs are stateless: answers come back to ephemeral ports, 1024-65535 to cover NAT
 # gateways. https://docs.aws.amazon.com/vpc/latest/userguide/nacl-ephemeral-ports.html
 resource "aws_network_acl_rule" "allow_replies_tcp" {
-  count          = var.runner_egress == "none" ? 0 : 1
   network_acl_id = aws_network_acl.runner.id
   rule_number    = 200
   egress         = false
@@ -61,7 +60,6 @@ resource "aws_network_acl_rule" "allow_replies_tcp" {
 }
 
 resource "aws_network_acl_rule" "allow_replies_udp" {
-  count          = var.runner_egress == "none" ? 0 : 1
   network_acl_id = aws_network_acl.runner.id
   rule_number    = 210
   egress         = false
@@ -124,10 +122,30 @@ resource "aws_security_group" "runner" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "runner_internet" {
-  count             = var.runner_egress == "none" ? 0 : 1
   security_group_id = aws_security_group.runner.id
   description       = "to the internet (the network ACL denies the VPC itself)"
   ip_protocol       = "-1"
   cidr_ipv4         = "0.0.0.0/0"
   tags              = local.tags
+}
+
+# These four were counted when runner_egress could be "none"; now they always exist.
+moved {
+  from = aws_network_acl_rule.allow_internet_out[0]
+  to   = aws_network_acl_rule.allow_internet_out
+}
+
+moved {
+  from = aws_network_acl_rule.allow_replies_tcp[0]
+  to   = aws_network_acl_rule.allow_replies_tcp
+}
+
+moved {
+  from = aws_network_acl_rule.allow_replies_udp[0]
+  to   = aws_network_acl_rule.allow_replies_udp
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.runner_internet[0]
+  to   = aws_vpc_security_group_egress_rule.runner_internet
 }

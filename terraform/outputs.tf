@@ -49,6 +49,11 @@ output "runner_network" {
   }
 }
 
+output "runner_source_cidrs" {
+  description = "The only sources the load balancer forwards /runner/* from: the runners' NAT addresses, or runner_direct_cidrs."
+  value       = local.runner_source_cidrs
+}
+
 output "launch_template_name" {
   description = "The runner launch template (the fleet file's launchTemplate)."
   value       = aws_launch_template.runner.name

@@ -87,13 +87,31 @@ variable "runner_idle_subnets" {
 }
 
 variable "runner_egress" {
-  description = "The runners' way to the internet: nat (NAT gateway), direct (public IP per VM) or none."
+  description = "The runners' way to the internet, and to the controller's assignment endpoint: nat (NAT gateway) or direct (public IP per VM)."
   type        = string
   default     = "nat"
 
+  # Runner VMs fetch their runner credential from the controller over the public load
+  # balancer; without a way out they never get one.
+  validation {
+    condition     = var.runner_egress != "none"
+    error_message = "runner_egress = \"none\": runner VMs could not reach the controller's assignment endpoint to fetch their runner credential."
+  }
+  # "none" passes this one, so that it gets the reason above alone.
   validation {
     condition     = contains(["nat", "direct", "none"], var.runner_egress)
-    error_message = "runner_egress: one of nat, direct, none."
+    error_message = "runner_egress: nat or direct."
+  }
+}
+
+variable "runner_direct_cidrs" {
+  description = "With runner_egress = direct (and only then): the addresses runner VMs reach /runner/* from. Their public IPs come from Amazon's pool for the Region, which the module cannot know; [\"0.0.0.0/0\"] leaves the identity document's signature as the endpoint's only guard."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.runner_direct_cidrs) <= 32 && alltrue([for c in var.runner_direct_cidrs : can(cidrhost(c, 0))])
+    error_message = "runner_direct_cidrs: at most 32 IPv4 CIDRs."
   }
 }
 

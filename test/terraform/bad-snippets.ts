@@ -187,3 +187,156 @@ resource "aws_ecs_task_definition" "controller" {
   }])
 }
 `;
+
+// /runner/* open to the operators and to everyone through a catch-all; no 403 for the path;
+// the default action forwards.
+export const OPEN_RUNNER_PATH = `
+resource "aws_lb_target_group" "controller" {}
+resource "aws_ecs_service" "controller" {
+  load_balancer { target_group_arn = aws_lb_target_group.controller.arn }
+}
+resource "aws_lb_listener" "https" {
+  protocol = "HTTPS"
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.controller.arn
+  }
+}
+resource "aws_lb_listener_rule" "runner_from_operators" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 1
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.controller.arn
+  }
+  condition {
+    path_pattern { values = ["/runner/*"] }
+  }
+  condition {
+    source_ip { values = var.operator_cidrs }
+  }
+}
+resource "aws_lb_listener_rule" "everything" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 5
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.controller.arn
+  }
+  condition {
+    path_pattern { values = ["/*"] }
+  }
+}
+`;
+
+// The NAT's rule forwards to another target group and comes after the 403; one more rule adds
+// the whole internet to the NAT; the operators' rule, matching every path, precedes the 403.
+export const MISORDERED_RUNNER_PATH = `
+resource "aws_eip" "nat" {}
+resource "aws_lb_target_group" "controller" {}
+resource "aws_lb_target_group" "other" {}
+resource "aws_ecs_service" "controller" {
+  load_balancer { target_group_arn = aws_lb_target_group.controller.arn }
+}
+resource "aws_lb_listener" "https" {
+  protocol = "HTTPS"
+  default_action { type = "fixed-response" }
+}
+resource "aws_lb_listener_rule" "operators" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.controller.arn
+  }
+  condition {
+    source_ip { values = var.operator_cidrs }
+  }
+}
+resource "aws_lb_listener_rule" "deny" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 20
+  action {
+    type = "fixed-response"
+    fixed_response { status_code = "403" }
+  }
+  condition {
+    path_pattern { values = ["/runner/*"] }
+  }
+}
+resource "aws_lb_listener_rule" "runner" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 30
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.other.arn
+  }
+  condition {
+    path_pattern { values = ["/runner/*"] }
+  }
+  condition {
+    source_ip { values = [for ip in aws_eip.nat[*].public_ip : "\${ip}/32"] }
+  }
+}
+resource "aws_lb_listener_rule" "runner_and_world" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 2
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.controller.arn
+  }
+  condition {
+    path_pattern { values = ["/runner/v1/*"] }
+  }
+  condition {
+    source_ip { values = concat([for ip in aws_eip.nat[*].public_ip : "\${ip}/32"], ["0.0.0.0/0"]) }
+  }
+}
+`;
+
+// The load balancer lets GitHub in on 443 and the NAT only on 80.
+export const CLOSED_TO_RUNNERS = `
+resource "aws_eip" "nat" {}
+resource "aws_security_group" "alb" {}
+resource "aws_lb" "controller" {
+  security_groups = [aws_security_group.alb.id]
+}
+resource "aws_vpc_security_group_ingress_rule" "github" {
+  for_each          = toset(var.webhook_ingress_cidrs)
+  security_group_id = aws_security_group.alb.id
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = each.value
+}
+resource "aws_vpc_security_group_ingress_rule" "nat_http" {
+  security_group_id = aws_security_group.alb.id
+  from_port         = 80
+  to_port           = 80
+  cidr_ipv4         = "\${aws_eip.nat[0].public_ip}/32"
+}
+`;
+
+export const EGRESS_NONE_ACCEPTED = `
+variable "runner_egress" {
+  type = string
+  validation {
+    condition     = contains(["nat", "direct", "none"], var.runner_egress)
+    error_message = "runner_egress: one of nat, direct, none."
+  }
+}
+`;
+
+// "none" is refused, but the message does not say why; direct egress opens /runner/* to all.
+export const EGRESS_UNEXPLAINED = `
+variable "runner_egress" {
+  type = string
+  validation {
+    condition     = contains(["nat", "direct"], var.runner_egress)
+    error_message = "runner_egress: nat or direct."
+  }
+}
+variable "runner_direct_cidrs" {
+  type    = list(string)
+  default = ["0.0.0.0/0"]
+}
+`;

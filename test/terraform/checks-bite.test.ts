@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { networkAclProblems } from "./acl-checks.js";
 import * as bad from "./bad-snippets.js";
+import { directSourcesProblems, egressNoneProblems } from "./egress-checks.js";
 import { parseHcl, type Terraform } from "./hcl.js";
 import { iamProblems } from "./iam-checks.js";
 import { launchTemplateProblems, runnerIngressProblems } from "./runner-checks.js";
+import { runnerIngressToLoadBalancerProblems, runnerPathProblems } from "./runner-path-checks.js";
 import {
   outputProblems,
   secretStoreProblems,
@@ -67,6 +69,48 @@ const cases: [string, string, Check, RegExp[]][] = [
     ],
   ],
   ["log group", bad.WEAK_LOAD_BALANCER, logGroupProblems, [/logs kept forever/]],
+  [
+    "/runner/* open to others",
+    bad.OPEN_RUNNER_PATH,
+    runnerPathProblems,
+    [
+      /no fixed 403 for \/runner\/\*/,
+      /no rule forwards \/runner\/\* from the runners' NAT addresses/,
+      /runner_from_operators: forwards \/runner\/\* from .*var\.operator_cidrs/,
+      /everything: forwards \/runner\/\* from anywhere/,
+      /default action forwards \/runner\/\* from anywhere/,
+    ],
+  ],
+  [
+    "/runner/* misordered",
+    bad.MISORDERED_RUNNER_PATH,
+    runnerPathProblems,
+    [
+      /runner: forwards \/runner\/\* elsewhere than the controller's target group/,
+      /runner: comes after the 403/,
+      /runner_and_world: forwards \/runner\/\* from .*0\.0\.0\.0\/0/,
+      /operators: forwards \/runner\/\* from .*var\.operator_cidrs/,
+    ],
+  ],
+  [
+    "runner ingress to the load balancer",
+    bad.CLOSED_TO_RUNNERS,
+    runnerIngressToLoadBalancerProblems,
+    [/does not let the runners' NAT in on 443/],
+  ],
+  ["egress none", bad.EGRESS_NONE_ACCEPTED, egressNoneProblems, [/accepts "none"/]],
+  [
+    "egress none unexplained",
+    bad.EGRESS_UNEXPLAINED,
+    egressNoneProblems,
+    [/refuses "none" without saying/],
+  ],
+  [
+    "direct egress sources",
+    bad.EGRESS_UNEXPLAINED,
+    directSourcesProblems,
+    [/does not default to an empty list/, /nothing requires runner_direct_cidrs/],
+  ],
   [
     "IAM",
     bad.BROAD_IAM,
@@ -136,6 +180,10 @@ describe("terraform checks bite", () => {
       loadBalancerProblems,
       logGroupProblems,
       taskDefinitionProblems,
+      runnerPathProblems,
+      runnerIngressToLoadBalancerProblems,
+      egressNoneProblems,
+      directSourcesProblems,
     ]) {
       expect(check(empty)).not.toEqual([]);
     }

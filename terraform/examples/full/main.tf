@@ -25,7 +25,8 @@ module "mayfly" {
   availability_zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 
   # An existing VPC: its subnets for the load balancer and the controller, its NAT gateway
-  # for the runners, and a range of it that nothing else uses.
+  # for the runners (whose addresses are the only ones /runner/* is forwarded from), and a
+  # range of it that nothing else uses.
   vpc_id                      = "vpc-0a1b2c3d4e5f60718"
   public_subnet_ids           = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]
   private_subnet_ids          = ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"]
