@@ -103,10 +103,19 @@ const networkSchema = z
     availabilityZones: z.array(z.string().min(1)).min(1),
     maxSubnets: z.number().int().min(1).max(10_000).default(200),
     idleSubnets: z.number().int().min(0).default(2),
+    // "none" stays in the enum so that it is refused with its reason, not as a typo: runner
+    // VMs pull their runner credential from the controller (DESIGN.md, "The assignment
+    // endpoint"), through this same path.
     egress: z
       .enum(["nat", "direct", "none"])
+      .refine((egress) => egress !== "none", {
+        message:
+          '"none": runner VMs could not reach the controller\'s assignment endpoint to fetch their runner credential; use nat or direct',
+      })
       .default("nat")
-      .describe("the internet path the runner subnets' network ACL allows"),
+      .describe(
+        "the runner subnets' internet path (nat or direct), which is also the runner VMs' way to the controller's assignment endpoint; none is refused",
+      ),
     routeTableId: z
       .string()
       .regex(/^rtb-[0-9a-f]+$/, "expected a route table ID such as rtb-0abc123")

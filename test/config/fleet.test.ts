@@ -88,6 +88,27 @@ pools:
     ]);
   });
 
+  it("refuses egress none, saying runner VMs could not fetch their credential, alongside other mistakes", () => {
+    const problems = problemsOf(`fleet: example
+network:
+  vpcId: vpc-0abc
+  runnerCidr: 10.0.128.0/17
+  availabilityZones: [eu-west-1a]
+  egress: none
+pools:
+  - { name: p, labels: [x], instanceTypes: [c7i.large], image: ami-0123456789abcdef0, maxRunners: 0 }
+`);
+    expect(problems).toEqual([
+      'fleet.yaml:6:11: network.egress: "none": runner VMs could not reach the controller\'s assignment endpoint to fetch their runner credential; use nat or direct',
+      expect.stringMatching(/^fleet\.yaml:8:\d+: pools\[0\]\.maxRunners: /),
+    ]);
+  });
+
+  it.each(["nat", "direct"])("accepts egress %s", (egress) => {
+    const yaml = TEST_FLEET_YAML.replace(/^network:\n/m, `network:\n  egress: ${egress}\n`);
+    expect(parseFleet(yaml, "t.yaml").network.egress).toBe(egress);
+  });
+
   it("reports YAML syntax errors with their position", () => {
     expect(problemsOf("fleet: [unclosed\n")[0]).toMatch(/^fleet\.yaml:\d+:\d+: not valid YAML/);
   });
