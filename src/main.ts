@@ -1,5 +1,8 @@
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { FastifyInstance } from "fastify";
+import { createIdentityVerifier } from "./assignment/create-identity-verifier.js";
+import { LedgerAssignments } from "./assignment/ledger-assignments.js";
+import { trustedIdentityCertificates } from "./assignment/trusted-identity-certificates.js";
 import type { Cloud } from "./cloud/cloud.js";
 import { createEc2Client, observeEc2Calls } from "./cloud/ec2/ec2-client.js";
 import { Ec2Cloud } from "./cloud/ec2/ec2-cloud.js";
@@ -89,26 +92,74 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
 
   const github = parts.github ?? githubFrom(settings, log);
   if (github !== undefined) watchGitHub(github);
-  const loops: Loop[] = [];
-  if (github === undefined) {
+  const now = () => new Date();
+  const ec2 = github === undefined ? undefined : (parts.ec2 ?? createEc2Client());
+  if (github === undefined)
     log.warn("GITHUB_APP_ID is not set: recording webhooks only, launching no runners");
-  } else {
-    const ec2 = parts.ec2 ?? createEc2Client();
+  else if (settings.awsAccountId === undefined)
+    log.warn(
+      "MAYFLY_AWS_ACCOUNT_ID is not set: assignment requests are matched to this fleet's VMs without checking their account",
+    );
+  const loops: Loop[] = [];
+  const [dispatcher, reaper] = [() => loops[0], () => loops[1]];
+  // Jobs end in bursts: gathering their terminations costs one TerminateInstances call.
+  const reapSoon = kickSoon({ kick: () => reaper()?.kick() }, REAP_GATHER_MS);
+
+  const app = buildApp({
+    ledger,
+    logger: log,
+    webhookSecrets: settings.webhookSecrets,
+    webhookBodyLimitBytes: settings.webhookBodyLimitBytes,
+    pools: fleet.pools,
+    bindingLabelPrefix: fleet.bindingLabelPrefix,
+    now,
+    onJobRecorded: (event, pool) => {
+      if (event.action === "queued") dispatcher()?.kick();
+      // A job cancelled before it started must not keep its VM: reap within half a second.
+      if (event.action === "completed") reapSoon();
+      const waited = queueSeconds(event);
+      if (pool !== null && event.action === "in_progress" && waited !== null)
+        metrics.jobStarted(waited);
+    },
+    admin: { token: settings.adminToken, fleet, registry },
+    ...(github === undefined || ec2 === undefined
+      ? {}
+      : {
+          assignment: {
+            verifier: createIdentityVerifier(trustedIdentityCertificates(settings)),
+            assignments: new LedgerAssignments({
+              ledger,
+              github,
+              pools: fleet.pools,
+              fleet: { accountId: settings.awsAccountId, region: await ec2.config.region() },
+              now,
+              logger: log,
+            }),
+            now,
+            onRefusal: (reason) => metrics.assignmentRefused(reason),
+          },
+        }),
+  });
+  if (settings.adminToken === undefined)
+    log.warn("MAYFLY_ADMIN_TOKEN is not set: /api, /metrics and the status page answer 401");
+  await app.listen({ host: settings.host, port: settings.port });
+
+  if (github !== undefined && ec2 !== undefined) {
     observeEc2Calls(ec2, {
       call: () => metrics.apiCall("ec2"),
       throttled: () => metrics.throttled("ec2"),
     });
-    const cloud = cloudFrom(fleet, ec2);
     const timing = parts.loops ?? DEFAULT_LOOPS;
     const deps = {
       ledger,
       github,
-      cloud,
+      cloud: cloudFrom(fleet, ec2),
       fleet,
       logger: log,
-      now: () => new Date(),
+      now,
       random: Math.random,
       metrics,
+      runnerEndpoint: settings.runnerEndpoint ?? listeningAt(app),
     };
     const subnets = createSubnetKeeper(deps);
     loops.push(
@@ -125,35 +176,10 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
         ...reconcilerOptionsOf(fleet),
         ...parts.reconciler,
         schedule: parts.reconcileSchedule ?? settings.reconcileSchedule ?? RECONCILE_SCHEDULE,
-        onRelaunch: () => loops[0]?.kick(),
+        onRelaunch: () => dispatcher()?.kick(),
       }),
     );
   }
-  const [dispatcher, reaper] = loops;
-  // Jobs end in bursts: gathering their terminations costs one TerminateInstances call.
-  const reapSoon = reaper === undefined ? () => {} : kickSoon(reaper, REAP_GATHER_MS);
-
-  const app = buildApp({
-    ledger,
-    logger: log,
-    webhookSecrets: settings.webhookSecrets,
-    webhookBodyLimitBytes: settings.webhookBodyLimitBytes,
-    pools: fleet.pools,
-    bindingLabelPrefix: fleet.bindingLabelPrefix,
-    now: () => new Date(),
-    onJobRecorded: (event, pool) => {
-      if (event.action === "queued") dispatcher?.kick();
-      // A job cancelled before it started must not keep its VM: reap within half a second.
-      if (event.action === "completed") reapSoon();
-      const waited = queueSeconds(event);
-      if (pool !== null && event.action === "in_progress" && waited !== null)
-        metrics.jobStarted(waited);
-    },
-    admin: { token: settings.adminToken, fleet, registry },
-  });
-  if (settings.adminToken === undefined)
-    log.warn("MAYFLY_ADMIN_TOKEN is not set: /api, /metrics and the status page answer 401");
-  await app.listen({ host: settings.host, port: settings.port });
   log.info(
     {
       address: app.server.address(),
@@ -174,6 +200,18 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
       await ledger.close();
     },
   };
+}
+
+/**
+ * Where the server listens, as a URL: the runner endpoint of a controller served on this
+ * machine only (settings.ts requires MAYFLY_RUNNER_ENDPOINT otherwise).
+ */
+function listeningAt(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (address === null || typeof address === "string")
+    throw new Error("the server is not listening on a TCP port");
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 /** GitHub's own queued-to-started time of a job, from its webhook. */

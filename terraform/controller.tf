@@ -16,6 +16,10 @@ locals {
     GITHUB_APP_ID             = var.github_app_id == null ? null : tostring(var.github_app_id)
     LOG_LEVEL                 = var.log_level
     MAYFLY_RECONCILE_SCHEDULE = var.reconcile_schedule
+    # Where runner VMs ask for their assignment (through their NAT, which the load
+    # balancer's /runner/* rule admits), and the account their identity documents must name.
+    MAYFLY_RUNNER_ENDPOINT = local.base_url
+    MAYFLY_AWS_ACCOUNT_ID  = local.account_id
   }
 
   task_secrets = {

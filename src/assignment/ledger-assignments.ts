@@ -13,6 +13,13 @@ export const STALE_CLAIM_MS = 30_000;
 export const GITHUB_FAILED_RETRY_AFTER_S = 5;
 /** Retry-After while another request (or replica) registers this VM's runner. */
 export const REGISTERING_RETRY_AFTER_S = 1;
+/**
+ * How long the ask of a VM whose launch is not recorded yet is held open, looking again
+ * every HOLD_POLL_MS, before a 204: RunInstances' answer is usually a moment behind the
+ * boot (the contract lets the controller hold up to 20 s).
+ */
+export const HOLD_UNRECORDED_MS = 5000;
+const HOLD_POLL_MS = 200;
 
 export interface LedgerAssignmentsDeps {
   readonly ledger: Pick<
@@ -29,6 +36,8 @@ export interface LedgerAssignmentsDeps {
   readonly fleet: { readonly accountId: string | undefined; readonly region: string };
   readonly now: () => Date;
   readonly logger: Logger;
+  /** Default HOLD_UNRECORDED_MS; real time, whatever `now` says. */
+  readonly holdUnrecordedMs?: number;
 }
 
 /**
@@ -58,8 +67,11 @@ export class LedgerAssignments implements Assignments {
   async #answer(identity: InstanceIdentity): Promise<AssignmentAnswer> {
     const now = this.deps.now();
     this.#forget(now);
-    const row = await this.deps.ledger.findAssignment(identity.instanceId);
-    const verdict = assignmentVerdict({ identity, fleet: this.deps.fleet, vm: row, now });
+    let row = await this.deps.ledger.findAssignment(identity.instanceId);
+    const fleet = this.deps.fleet;
+    if (row === undefined && assignmentVerdict({ identity, fleet, vm: row, now }).kind === "wait")
+      row = await this.#held(identity.instanceId);
+    const verdict = assignmentVerdict({ identity, fleet, vm: row, now });
     if (verdict.kind === "wait" || verdict.kind === "refuse" || verdict.kind === "gone")
       return verdict;
     // The verdict registers or repeats only for a row; this narrows the type.
@@ -127,6 +139,17 @@ export class LedgerAssignments implements Assignments {
       log.warn({ err: error }, "could not register the runner its VM asked for: it asks again");
       return { kind: "wait", retryAfterSeconds: GITHUB_FAILED_RETRY_AFTER_S };
     }
+  }
+
+  /** The ledger's row for a young instance, looked for again while its launch is on its way. */
+  async #held(instanceId: string): Promise<AssignmentRow | undefined> {
+    const until = Date.now() + (this.deps.holdUnrecordedMs ?? HOLD_UNRECORDED_MS);
+    while (Date.now() + HOLD_POLL_MS <= until) {
+      await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
+      const row = await this.deps.ledger.findAssignment(instanceId);
+      if (row !== undefined) return row;
+    }
+    return undefined;
   }
 
   /** Drops kept answers past their repeat window. */

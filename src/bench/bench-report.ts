@@ -16,6 +16,8 @@ export interface BenchFigures {
   intake_per_s_pglite: number | null;
   intake_per_s_postgres: number | null;
   vms_per_job: number | null;
+  assign_p99_ms: number | null;
+  queued_to_launch_p99_ms: number | null;
 }
 
 export const FIGURE_KEYS = [
@@ -35,6 +37,8 @@ export const FIGURE_KEYS = [
   "intake_per_s_pglite",
   "intake_per_s_postgres",
   "vms_per_job",
+  "assign_p99_ms",
+  "queued_to_launch_p99_ms",
 ] as const satisfies readonly (keyof BenchFigures)[];
 
 type Key = (typeof FIGURE_KEYS)[number];

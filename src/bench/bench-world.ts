@@ -101,6 +101,7 @@ export async function startBenchWorld(setup: WorldSetup): Promise<BenchWorld> {
   });
   const secret = randomBytes(24).toString("hex");
   writeFileSync(join(dir, "fleet.yaml"), fleetYaml(setup));
+  writeFileSync(join(dir, "identity-cert.pem"), world.identityCertificatePem);
   const port = await freePort();
   const controller = await startController(
     {
@@ -111,6 +112,7 @@ export async function startBenchWorld(setup: WorldSetup): Promise<BenchWorld> {
       MAYFLY_DATA_DIR: join(dir, "data"),
       ...(setup.databaseUrl ? { DATABASE_URL: setup.databaseUrl } : {}),
       MAYFLY_CONFIG: join(dir, "fleet.yaml"),
+      MAYFLY_EC2_IDENTITY_CERT_FILE: join(dir, "identity-cert.pem"),
       MAYFLY_GITHUB_WRITE_SPACING_MS: String(setup.writeSpacingMs),
       AWS_ENDPOINT_URL_EC2: ec2.url,
       AWS_REGION: "eu-west-1",

@@ -73,6 +73,8 @@ export async function runBench(
       intake_per_s_pglite: intakeLite.perSecond,
       intake_per_s_postgres: intakePg?.perSecond ?? null,
       vms_per_job: Math.max(vmsPerJob(steadyLite), steadyPg ? vmsPerJob(steadyPg) : 0),
+      assign_p99_ms: main.assignP99,
+      queued_to_launch_p99_ms: main.queuedToLaunchP99,
     };
     notes.push(...detailNotes(options.quick, p, steadyLite, steadyPg, burst));
     io.out(options.json ? benchJson(figures) : benchTable(figures, notes));
@@ -99,6 +101,7 @@ function detailNotes(
 ): string[] {
   const steady = (name: string, f: SteadyFigures) =>
     `steady ${name}: ${f.jobs} jobs at ${p.steady.perSecond}/s, ${f.launches} launches; overhead p50 ${f.overheadP50} ms p99 ${f.overheadP99} ms; ` +
+    `queued to RunInstances p50 ${f.queuedToLaunchP50} ms p99 ${f.queuedToLaunchP99} ms; assignment p50 ${f.assignP50} ms p99 ${f.assignP99} ms; ` +
     `GitHub ${f.githubCallsPerJob}/job, EC2 mutating ${f.ec2MutatingPerLaunch}/launch, TerminateInstances ${f.terminateCallsPerJob}/job; ` +
     `start-boot p50 ${f.startOverBootP50} ms; reap p99 ${f.reapP99} ms, cancelled p99 ${f.cancelReapP99} ms (${f.selfEnded} VMs ended before any TerminateInstances); ` +
     `peak RSS ${f.peakRssMb} MB, CPU ${f.cpuSecondsPer1000Jobs} s per 1000 jobs; lost ${f.jobsLost}; ` +

@@ -1,4 +1,3 @@
-import type { Secret } from "../config/secret.js";
 import type { Market } from "../core/launch-attempts.js";
 
 /** One runner VM to start. */
@@ -14,8 +13,8 @@ export interface LaunchRequest {
   readonly diskGiB: number;
   /** The image's root device, which the disk size and encryption apply to (default /dev/sda1). */
   readonly rootDevice?: string;
-  /** Holds the runner's JIT config: never logged, never stored. */
-  readonly userData: Secret;
+  /** The cloud-config the VM boots with: no secret (src/fleet/user-data.ts). */
+  readonly userData: string;
 }
 
 /** A VM the cloud started. */

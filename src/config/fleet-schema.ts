@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { UsagePrices } from "../core/usage-cost.js";
-import { PLACEHOLDER_JIT_CONFIG_CHARS, userDataHeadroom } from "../fleet/user-data.js";
+import { PLACEHOLDER_URL_CHARS, userDataHeadroom } from "../fleet/user-data.js";
 import { USER_DATA_LIMIT_BYTES } from "../runner-vm/render-user-data.js";
 import { durationSeconds } from "./duration.js";
 
@@ -68,6 +68,11 @@ export const poolSchema = z
     runnerGroupId: z.number().int().positive().default(1),
     registration: z.enum(["org", "repo"]).default("org"),
     idleTimeout: durationSeconds.default(600),
+    bootTimeout: durationSeconds
+      .default(180)
+      .describe(
+        "a VM that has not asked for its assignment this long after launch is ended and its job launched again",
+      ),
     maxLifetime: durationSeconds.default(6 * 3600),
     repositories: z
       .array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected "owner/repo"'))
@@ -261,7 +266,7 @@ function userDataFits(pool: PoolConfig, index: number, ctx: z.RefinementCtx): vo
       ctx.addIssue({
         code: "custom",
         path,
-        message: `the runner VM's user data would be ${bytes} bytes (with a ${PLACEHOLDER_JIT_CONFIG_CHARS}-character JIT config), ${-headroom} bytes over EC2's ${USER_DATA_LIMIT_BYTES}-byte limit: shorten the hooks`,
+        message: `the runner VM's user data would be ${bytes} bytes (with a ${PLACEHOLDER_URL_CHARS}-character assignment URL), ${-headroom} bytes over EC2's ${USER_DATA_LIMIT_BYTES}-byte limit: shorten the hooks`,
       });
   } catch (error) {
     ctx.addIssue({

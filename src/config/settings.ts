@@ -26,6 +26,14 @@ export interface Settings {
   readonly githubWriteSpacingMs?: number;
   /** PEM certificates trusted for EC2 identity documents instead of AWS's; absent: AWS's. */
   readonly ec2IdentityCertificates?: readonly string[];
+  /**
+   * The controller's base URL as runner VMs reach it (through their subnets' egress), for
+   * `POST /runner/v1/assignment`; required to launch runners unless the controller listens
+   * on loopback only (then: where it listens).
+   */
+  readonly runnerEndpoint?: string;
+  /** The AWS account runner VMs must belong to; absent: not checked. */
+  readonly awsAccountId?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -103,6 +111,25 @@ export function readSettings(
     problems,
   );
 
+  const runnerEndpoint = text("MAYFLY_RUNNER_ENDPOINT")?.replace(/\/+$/, "");
+  if (runnerEndpoint !== undefined && !isHttpsOrLoopback(runnerEndpoint)) {
+    problems.push(
+      `MAYFLY_RUNNER_ENDPOINT: expected an https URL (http only to this machine), got "${runnerEndpoint}"`,
+    );
+  } else if (
+    runnerEndpoint === undefined &&
+    githubApp !== undefined &&
+    !isLoopbackHost(text("MAYFLY_HOST") ?? "127.0.0.1")
+  ) {
+    // Served on this machine only, VMs on it (the simulators') ask where it listens.
+    problems.push(
+      "MAYFLY_RUNNER_ENDPOINT: required to launch runners (the controller's https URL as runner VMs reach it, for their assignment)",
+    );
+  }
+  const awsAccountId = text("MAYFLY_AWS_ACCOUNT_ID");
+  if (awsAccountId !== undefined && !/^\d{12}$/.test(awsAccountId))
+    problems.push(`MAYFLY_AWS_ACCOUNT_ID: expected 12 digits, got "${awsAccountId}"`);
+
   const adminToken = text("MAYFLY_ADMIN_TOKEN");
   if (adminToken !== undefined && Buffer.byteLength(adminToken) < ADMIN_TOKEN_MIN_BYTES) {
     // Its length only: the value is a secret.
@@ -132,6 +159,8 @@ export function readSettings(
       ? {}
       : { githubWriteSpacingMs: integer("MAYFLY_GITHUB_WRITE_SPACING_MS", 1000, 0, 60_000) }),
     ...(identityCertificates ? { ec2IdentityCertificates: identityCertificates } : {}),
+    ...(runnerEndpoint ? { runnerEndpoint } : {}),
+    ...(awsAccountId ? { awsAccountId } : {}),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(settings);
@@ -219,5 +248,10 @@ function isHttpsOrLoopback(text: string): boolean {
 }
 
 function isLoopbackHost(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
+  return (
+    hostname === "localhost" ||
+    hostname === "[::1]" ||
+    hostname === "::1" ||
+    /^127(\.\d{1,3}){3}$/.test(hostname)
+  );
 }

@@ -10,7 +10,12 @@ import { parseRunnerName } from "./runner-name.js";
 import { isSpotInterruption } from "./spot-interruption.js";
 
 /** Why a VM is ended. */
-export type TerminateReason = "orphan" | "job-ended" | "past-max-lifetime" | "idle-past-timeout";
+export type TerminateReason =
+  | "orphan"
+  | "job-ended"
+  | "past-max-lifetime"
+  | "never-asked"
+  | "idle-past-timeout";
 
 /** End a live VM (and mark its runner row terminating, if it has one). */
 export interface TerminateAction {
@@ -146,7 +151,8 @@ export function planReconcile(
     relaunchCount:
       queued.length -
       giveUp.length +
-      terminate.filter((t) => t.reason === "idle-past-timeout").length,
+      terminate.filter((t) => t.reason === "idle-past-timeout" || t.reason === "never-asked")
+        .length,
   };
 }
 
@@ -214,6 +220,10 @@ export function terminateReason(
   if (pastLifetime) return "past-max-lifetime";
   // An unknown pool (removed from the config) has no limits to judge by; job-ended still applies.
   if (pool === undefined || row.tookJob) return undefined;
+  // A VM that never asked for its assignment did not boot (or cannot reach the controller):
+  // known dead at the pool's boot timeout rather than its idle timeout plus the grace.
+  if (!row.asked && row.githubRunnerId === null && ageMs > pool.bootTimeout * 1000)
+    return "never-asked";
   return ageMs > pool.idleTimeout * 1000 + graceMs ? "idle-past-timeout" : undefined;
 }
 

@@ -19,6 +19,8 @@ export interface PoolLimits {
   readonly name: string;
   /** A VM whose runner has not taken its job this long after launch is ended. */
   readonly idleTimeout: number;
+  /** A VM that has not asked for its assignment this long after launch is ended. */
+  readonly bootTimeout: number;
   /** No VM of the pool lives longer than this, whatever it serves. */
   readonly maxLifetime: number;
 }
@@ -46,6 +48,8 @@ export interface LedgerRunner {
   readonly tookJob: boolean;
   /** GitHub's ID of its registration, once known. */
   readonly githubRunnerId: number | null;
+  /** Whether its VM has asked for its assignment (a claim or an answer is recorded). */
+  readonly asked: boolean;
 }
 
 /** A job of the ledger that is queued and has no live runner. */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEc2Client } from "../cloud/ec2/ec2-client.js";
@@ -44,7 +44,9 @@ export interface DemoOptions {
    * Called once the controller serves, before any job is queued; it runs beside the demo,
    * which waits for it before stopping the controller.
    */
-  readonly onServing?: (controller: Omit<DemoResult, "figures" | "vms">) => Promise<void>;
+  readonly onServing?: (
+    controller: Omit<DemoResult, "figures" | "vms" | "issuedJitConfigs" | "logPath" | "dataDir">,
+  ) => Promise<void>;
 }
 
 /** What a demo run hands `onFinished`. */
@@ -55,6 +57,11 @@ export interface DemoResult {
   /** The controller's base URL, e.g. http://127.0.0.1:PORT. */
   readonly url: string;
   readonly adminToken: string;
+  /** Every JIT config the simulated GitHub issued: none may be stored, logged or in user data. */
+  readonly issuedJitConfigs: readonly string[];
+  /** The controller's log file, and its embedded database's directory. */
+  readonly logPath: string;
+  readonly dataDir: string;
 }
 
 const REPOSITORIES = ["example-org/web", "example-org/api", "example-org/infra"];
@@ -82,6 +89,9 @@ export async function runDemo(io: DemoIo, options: DemoOptions = {}): Promise<nu
   const dir = mkdtempSync(join(tmpdir(), "mayfly-demo-"));
   const secret = randomBytes(24).toString("hex");
   const adminToken = randomBytes(24).toString("hex");
+  // The controller trusts the simulated EC2's identity certificate instead of AWS's.
+  const certFile = join(dir, "identity-cert.pem");
+  writeFileSync(certFile, world.identityCertificatePem);
   const settings = readSettings({
     GITHUB_WEBHOOK_SECRET: secret,
     GITHUB_APP_ID: String(world.github.appId),
@@ -90,6 +100,7 @@ export async function runDemo(io: DemoIo, options: DemoOptions = {}): Promise<nu
     MAYFLY_DATA_DIR: join(dir, "data"),
     MAYFLY_ADMIN_TOKEN: adminToken,
     MAYFLY_PORT: "0",
+    MAYFLY_EC2_IDENTITY_CERT_FILE: certFile,
   });
   const fleet = parseFleet(demoFleetYaml(vpcId), "demo fleet");
   const logPath = join(dir, "mayfly.log");
@@ -152,6 +163,9 @@ export async function runDemo(io: DemoIo, options: DemoOptions = {}): Promise<nu
       ledger: running.ledger,
       url,
       adminToken,
+      issuedJitConfigs: world.github.issuedJitConfigs(),
+      logPath,
+      dataDir: settings.dataDir,
     });
     await serving;
     io.out(`\n${demoReport(figures)}\n`);

@@ -12,8 +12,9 @@ export interface DispatcherOptions {
   readonly subnets?: SubnetKeeper;
 }
 
-// A launch costs GitHub one JIT registration and EC2 one RunInstances (plus retries the
-// clients pace themselves). The budgets come from the fleet file's limits.
+// A launch costs EC2 one RunInstances and GitHub one JIT registration, made when its VM
+// asks for its assignment, seconds later (plus retries the clients pace themselves): the
+// registration is reserved here, at claim time. The budgets come from the fleet file's limits.
 const GITHUB_CALLS_PER_LAUNCH = 1;
 // Of an installation's hourly limit, at least this share is left to the reaper's and the
 // reconciler's reads, however much the fleet file lets launches spend.

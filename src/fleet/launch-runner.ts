@@ -11,6 +11,8 @@ import type { Pacer } from "./pacer.js";
 import { renderUserData } from "./user-data.js";
 
 export type LaunchDeps = FleetDeps & {
+  /** The controller's base URL as runner VMs reach it: their user data names it. */
+  readonly runnerEndpoint: string;
   /** Waits for EC2's launch rate before each RunInstances (the dispatcher's pacer). */
   readonly paceRunInstances?: Pacer;
 };
@@ -19,9 +21,10 @@ export type LaunchDeps = FleetDeps & {
 export type LaunchOutcome = "launched" | "failed" | "settled";
 
 /**
- * Carries out one launch intent: subnet lease → JIT runner → VM → ledger. Any failure
- * deregisters the runner it registered, returns the lease and backs the job off; the JIT
- * config lives only in memory and in the VM's user data.
+ * Carries out one launch intent: subnet lease → VM → ledger. No GitHub write precedes the
+ * VM: its runner is registered when the booted VM asks for its assignment
+ * (src/assignment/), so the user data holds no secret. Any failure returns the lease and
+ * backs the job off.
  */
 export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Promise<LaunchOutcome> {
   const log = deps.logger.child({
@@ -30,7 +33,6 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
     pool: intent.pool,
   });
   const pool = deps.fleet.pools.find((p) => p.name === intent.pool);
-  let runnerId: number | undefined;
   try {
     if (pool === undefined) throw new Error(`pool ${intent.pool} is no longer in the fleet file`);
     if (intent.installationId === null)
@@ -40,18 +42,9 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
     const zones = rotate(deps.fleet.network.availabilityZones, deps.random());
     const lease = await deps.ledger.leaseSubnet(intent.runnerRowId, zones, deps.now());
     if (lease === undefined) throw new NoSubnetError("no free runner subnet");
-    const jit = await deps.github.generateJitConfig({
-      installationId: intent.installationId,
-      org: intent.org,
-      ...(pool.registration === "repo" ? { repository: intent.repository } : {}),
-      name: intent.runnerName,
-      runnerGroupId: pool.runnerGroupId,
-      labels: intent.labels,
-    });
-    runnerId = jit.runnerId;
-    const userData = renderUserData(jit.jitConfig, pool);
+    const userData = renderUserData(deps.runnerEndpoint, pool);
     const vm = await launchWithFallback(pool, lease, userData, intent, deps);
-    await deps.ledger.recordLaunch(intent.runnerRowId, { ...vm, runnerId: jit.runnerId });
+    await deps.ledger.recordLaunch(intent.runnerRowId, { ...vm, runnerId: null });
     log.info(
       { instanceId: vm.instanceId, instanceType: vm.instanceType, market: vm.market },
       "runner launched",
@@ -60,8 +53,7 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
     return "launched";
   } catch (error) {
     deps.metrics?.launchFailed(intent.pool, failureReason(error));
-    const repository = pool?.registration === "repo" ? intent.repository : undefined;
-    await undo(intent, runnerId, repository, error, deps, log);
+    await backOff(intent, error, deps, log);
     return "failed";
   }
 }
@@ -101,7 +93,7 @@ async function settledOnGitHub(
 async function launchWithFallback(
   pool: PoolConfig,
   lease: Subnet,
-  userData: ReturnType<typeof renderUserData>,
+  userData: string,
   intent: LaunchIntent,
   deps: LaunchDeps,
 ) {
@@ -153,26 +145,13 @@ async function launchWithFallback(
   throw lastError ?? new NoSubnetError("no free subnet in any zone to try");
 }
 
-async function undo(
-  intent: LaunchIntent,
-  runnerId: number | undefined,
-  repository: string | undefined,
-  error: unknown,
-  deps: LaunchDeps,
-  log: Logger,
-) {
+/**
+ * A failed launch returns its lease and is tried again later. A VM started whose record
+ * then failed asks for an assignment nobody has for it: it powers off at its boot
+ * timeout, and the reconciler ends it as an orphan past the launch grace.
+ */
+async function backOff(intent: LaunchIntent, error: unknown, deps: LaunchDeps, log: Logger) {
   const reason = error instanceof Error ? error.message : String(error);
-  if (runnerId !== undefined && intent.installationId !== null) {
-    try {
-      await deps.github.deleteRunner(intent.installationId, intent.org, runnerId, repository);
-    } catch (deleteError) {
-      // The reconciler deletes offline registrations of ours; the launch failure stands.
-      log.warn(
-        { err: deleteError, runnerId },
-        "could not deregister the runner of a failed launch",
-      );
-    }
-  }
   const retry = retryAt(deps.now(), intent.launchFailures + 1, deps.random());
   await deps.ledger.recordLaunchFailure(intent.runnerRowId, reason, retry, deps.now());
   log.warn({ err: error, retryAt: retry.toISOString() }, "launch failed");

@@ -1,4 +1,3 @@
-import { Secret } from "../config/secret.js";
 import {
   type RunnerVmHooks,
   renderUserData as renderRunnerVm,
@@ -10,6 +9,8 @@ import {
 export type RunnerVmTimes = {
   /** Seconds the VM waits for its job before powering off. */
   readonly idleTimeout: number;
+  /** Seconds the VM may take to get its assignment before powering off. */
+  readonly bootTimeout: number;
   /** Seconds after which the VM powers off whatever it is doing. */
   readonly maxLifetime: number;
   /** The runner tarball for images without the runner preinstalled. */
@@ -20,34 +21,36 @@ export type RunnerVmTimes = {
   readonly operatorAccess?: boolean | undefined;
 };
 
-// The fleet file's defaults (src/config/fleet-schema.ts), for callers without a pool.
-const DEFAULT_TIMES: RunnerVmTimes = { idleTimeout: 600, maxLifetime: 6 * 3600 };
+/** The path of the assignment endpoint under the controller's runner endpoint (DESIGN.md). */
+export const ASSIGNMENT_PATH = "/runner/v1/assignment";
 
-/** The JIT config size the config-time check assumes: generous, GitHub's are smaller. */
-export const PLACEHOLDER_JIT_CONFIG_CHARS = 4096;
+/** The assignment URL length the config-time check assumes: generous, real ones are shorter. */
+export const PLACEHOLDER_URL_CHARS = 512;
 
 /**
  * The runner VM's user data for one job: the cloud-init bootstrap in cloud-init/, rendered
- * by src/runner-vm/. Only the JIT config (checked to be base64), the pool's watchdog times,
- * its runner tarball and its hooks reach the VM; no job field ever does.
+ * by src/runner-vm/. It holds no secret: the pool's watchdog times, its runner tarball, its
+ * hooks and where the VM asks for its JIT config (`runnerEndpoint` + ASSIGNMENT_PATH). EC2
+ * shows user data to any principal allowed ec2:DescribeInstanceAttribute, for the VM's life.
  */
-export function renderUserData(jitConfig: Secret, times: RunnerVmTimes = DEFAULT_TIMES): Secret {
-  return renderRunnerVm(inputFor(jitConfig, times));
+export function renderUserData(runnerEndpoint: string, times: RunnerVmTimes): string {
+  return renderRunnerVm(inputFor(`${runnerEndpoint}${ASSIGNMENT_PATH}`, times));
 }
 
 /**
- * How far a pool's user data is under EC2's limit (negative: over), with a placeholder JIT
- * config of PLACEHOLDER_JIT_CONFIG_CHARS: the fleet file is checked with it at load time.
+ * How far a pool's user data is under EC2's limit (negative: over), with a placeholder
+ * assignment URL of PLACEHOLDER_URL_CHARS: the fleet file is checked with it at load time.
  */
 export function userDataHeadroom(pool: RunnerVmTimes): { bytes: number; headroom: number } {
-  const placeholder = new Secret("A".repeat(PLACEHOLDER_JIT_CONFIG_CHARS));
+  const placeholder = `https://${"a".repeat(PLACEHOLDER_URL_CHARS - 8 - ASSIGNMENT_PATH.length)}${ASSIGNMENT_PATH}`;
   const bytes = userDataBytes(inputFor(placeholder, pool));
   return { bytes, headroom: USER_DATA_LIMIT_BYTES - bytes };
 }
 
-function inputFor(jitConfig: Secret, times: RunnerVmTimes): UserDataInput {
+function inputFor(assignmentUrl: string, times: RunnerVmTimes): UserDataInput {
   return {
-    jitConfig,
+    assignmentUrl,
+    bootTimeoutSeconds: times.bootTimeout,
     idleTimeoutSeconds: times.idleTimeout,
     maxLifetimeSeconds: times.maxLifetime,
     ...(times.runner ? { runner: times.runner } : {}),

@@ -27,6 +27,8 @@ export async function reconcileView(db: Kysely<Database>, since: Date): Promise<
           "r.created_at",
           "r.launched_at",
           "r.runner_id",
+          "r.assignment_claimed_at",
+          "r.assigned_at",
           "j.state as job_state",
           "j.runner_name as taken_by",
           "j.installation_id",
@@ -73,6 +75,7 @@ export async function reconcileView(db: Kysely<Database>, since: Date): Promise<
             jobEnded: r.job_id === null || r.job_state === "completed",
             tookJob: r.taken_by === r.runner_name,
             githubRunnerId: r.runner_id === null ? null : Number(r.runner_id),
+            asked: r.assignment_claimed_at !== null || r.assigned_at !== null,
           }),
         ),
         queuedJobs: queued.map(

@@ -24,4 +24,6 @@ export interface FleetMetrics {
   reconcileFailed(phase: string): void;
   /** The dispatcher's rate budget left for a service, in requests. */
   budgetLeft(service: ApiService, requests: number): void;
+  /** The assignment endpoint refused a VM (403 or 410), and why. */
+  assignmentRefused(reason: string): void;
 }

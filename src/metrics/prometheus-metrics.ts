@@ -75,6 +75,11 @@ export function prometheusMetrics(ledger: Pick<Ledger, "fleetCounts">): Promethe
     "Queued jobs mayfly stopped launching, by pool and reason",
     ["pool", "reason"],
   );
+  const refusals = counter(
+    "mayfly_assignment_refusals_total",
+    "Assignment requests refused (403 not ours, 410 already assigned or retired), by reason",
+    ["reason"],
+  );
   const budget = new Gauge({
     name: "mayfly_rate_budget_remaining",
     help: "Requests the dispatcher may still spend now within the fleet's limits",
@@ -94,6 +99,7 @@ export function prometheusMetrics(ledger: Pick<Ledger, "fleetCounts">): Promethe
     },
     reconcileFailed: (phase) => reconcileFailures.inc({ phase }),
     budgetLeft: (service, requests) => budget.set({ service }, Math.max(0, requests)),
+    assignmentRefused: (reason) => refusals.inc({ reason }),
   };
   return {
     metrics,

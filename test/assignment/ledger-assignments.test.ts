@@ -3,6 +3,7 @@ import type { AssignmentAnswer } from "../../src/assignment/assignments.js";
 import type { InstanceIdentity } from "../../src/assignment/identity-verifier.js";
 import {
   GITHUB_FAILED_RETRY_AFTER_S,
+  HOLD_UNRECORDED_MS,
   LedgerAssignments,
   REGISTERING_RETRY_AFTER_S,
   STALE_CLAIM_MS,
@@ -50,8 +51,9 @@ describe("the assignment service", () => {
   });
 
   /** One replica's service: its own GitHub client and its own memory. */
-  const replica = () =>
+  const replica = (holdUnrecordedMs = 300) =>
     new LedgerAssignments({
+      holdUnrecordedMs,
       ledger: t.ledger,
       github: new OctokitGitHub({
         appId: gh.appId,
@@ -234,6 +236,15 @@ describe("the assignment service", () => {
     await ingest({ jobId: 9, action: "completed", conclusion: "cancelled" });
     expect(await replica().answer(identity("i-9"))).toEqual({ kind: "gone", reason: "retired" });
     expect(jitWrites()).toBe(0);
+  });
+
+  it("holds the ask of a young instance until its launch is recorded, and answers it then", async () => {
+    const service = replica(HOLD_UNRECORDED_MS);
+    const asked = service.answer(identity("i-20"));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const intent = await launched(20);
+    expect(jitOf(await asked).length).toBeGreaterThan(20);
+    expect(gh.runners().map((r) => r.name)).toEqual([intent.runnerName]);
   });
 
   it("waits for a young instance the ledger has not recorded, and refuses an old one", async () => {

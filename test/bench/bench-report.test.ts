@@ -28,6 +28,8 @@ const figures: BenchFigures = {
   intake_per_s_pglite: 360,
   intake_per_s_postgres: null,
   vms_per_job: 1,
+  assign_p99_ms: 40,
+  queued_to_launch_p99_ms: 90,
 };
 
 describe("the bench report", () => {
@@ -50,6 +52,8 @@ describe("the bench report", () => {
       "intake_per_s_pglite",
       "intake_per_s_postgres",
       "vms_per_job",
+      "assign_p99_ms",
+      "queued_to_launch_p99_ms",
     ]);
     expect(parsed.rss_mb_postgres).toBeNull();
     expect(benchJson(figures)).not.toContain("\n");

@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Cloud, LaunchRequest, VmState } from "../../src/cloud/cloud.js";
-import { Secret } from "../../src/config/secret.js";
 import { CloudConflictError } from "../../src/errors.js";
 
 /** A cloud to test, in a VPC whose primary block is `vpcCidr`, with subnets made in `zone`. */
@@ -50,7 +49,7 @@ export function describeCloudContract(name: string, setUp: () => Promise<CloudUn
         market: "on-demand",
         subnetId,
         diskGiB: 8,
-        userData: new Secret("#!/bin/sh\ntrue\n"),
+        userData: "#!/bin/sh\ntrue\n",
       };
       return t.cloud.launch(req, `contract-${jobId}`);
     }

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { LaunchRequest, VmState } from "../../src/cloud/cloud.js";
 import { Ec2Cloud } from "../../src/cloud/ec2/ec2-cloud.js";
-import { Secret } from "../../src/config/secret.js";
 import { CapacityError, CloudError } from "../../src/errors.js";
 import { type SimEc2, type SimEc2Options, startSimEc2 } from "../../src/sim/ec2/sim-ec2.js";
 import { testEc2Client } from "./ec2-test-client.js";
@@ -18,7 +17,7 @@ function request(overrides: Partial<LaunchRequest> = {}): LaunchRequest {
     market: "on-demand",
     subnetId: "subnet-0aaa",
     diskGiB: 40,
-    userData: new Secret(JIT),
+    userData: JIT,
     ...overrides,
   };
 }
@@ -150,9 +149,7 @@ describe("Ec2Cloud.launch", () => {
   it("reports user data over 16 KB as fatal, without echoing it", async () => {
     const { sim, cloud } = await setUp();
     const big = `${"x".repeat(16 * 1024)}JITCONFIG`;
-    const error = await cloud
-      .launch(request({ userData: new Secret(big) }), "t")
-      .catch((e: unknown) => e);
+    const error = await cloud.launch(request({ userData: big }), "t").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CloudError);
     expect((error as Error).message).toContain("InvalidParameterValue");
     expect((error as Error).message).not.toContain("JITCONFIG");

@@ -2,7 +2,6 @@ import { DescribeInstancesCommand, type EC2Client, RunInstancesCommand } from "@
 import { describe, expect, it } from "vitest";
 import type { LaunchRequest, VmState } from "../../src/cloud/cloud.js";
 import { Ec2Cloud } from "../../src/cloud/ec2/ec2-cloud.js";
-import { Secret } from "../../src/config/secret.js";
 import { CapacityError, CloudError } from "../../src/errors.js";
 import { motoBehindProxy, motoServerFor } from "../support/moto-server.js";
 import { testEc2Client } from "./ec2-test-client.js";
@@ -36,7 +35,7 @@ function request(jobId = 1001, overrides: Partial<LaunchRequest> = {}): LaunchRe
     market: "on-demand",
     subnetId: wire.vpc.subnetId,
     diskGiB: 40,
-    userData: new Secret("#!/bin/bash\necho wire\n"),
+    userData: "#!/bin/bash\necho wire\n",
     ...overrides,
   };
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { runInstancesInput } from "../../src/cloud/ec2/run-instances-input.js";
-import { Secret } from "../../src/config/secret.js";
 
 const req = {
   pool: "linux",
@@ -11,7 +10,7 @@ const req = {
   market: "on-demand" as const,
   subnetId: "subnet-0aaa",
   diskGiB: 30,
-  userData: new Secret("#!/bin/sh\n"),
+  userData: "#!/bin/sh\n",
 };
 
 describe("runInstancesInput", () => {

@@ -170,6 +170,38 @@ describe("settings from the environment", () => {
       ]);
   });
 
+  it("needs the runner endpoint to launch when served beyond this machine, over https", () => {
+    const app = { GITHUB_WEBHOOK_SECRET: "s", GITHUB_APP_ID: "12", GITHUB_APP_PRIVATE_KEY: PEM };
+    expect(problems({ ...app, MAYFLY_HOST: "0.0.0.0" })).toEqual([
+      expect.stringMatching(/^MAYFLY_RUNNER_ENDPOINT: required to launch runners/),
+    ]);
+    // On loopback only, VMs on this machine (the simulators') ask where it listens.
+    expect(readSettings(app).runnerEndpoint).toBeUndefined();
+    expect(
+      readSettings({
+        ...app,
+        MAYFLY_HOST: "0.0.0.0",
+        MAYFLY_RUNNER_ENDPOINT: "https://mayfly.example.com/",
+      }).runnerEndpoint,
+    ).toBe("https://mayfly.example.com");
+    // The VM's JIT config would cross the network in clear.
+    expect(
+      problems({ ...app, MAYFLY_HOST: "0.0.0.0", MAYFLY_RUNNER_ENDPOINT: "http://10.0.0.5" }),
+    ).toEqual([
+      'MAYFLY_RUNNER_ENDPOINT: expected an https URL (http only to this machine), got "http://10.0.0.5"',
+    ]);
+  });
+
+  it("reads the fleet's AWS account as 12 digits", () => {
+    expect(
+      readSettings({ GITHUB_WEBHOOK_SECRET: "s", MAYFLY_AWS_ACCOUNT_ID: "123456789012" })
+        .awsAccountId,
+    ).toBe("123456789012");
+    expect(problems({ GITHUB_WEBHOOK_SECRET: "s", MAYFLY_AWS_ACCOUNT_ID: "1234" })).toEqual([
+      'MAYFLY_AWS_ACCOUNT_ID: expected 12 digits, got "1234"',
+    ]);
+  });
+
   it("reads the reconcile schedule and GitHub write spacing, refusing bad values by name", () => {
     const settings = readSettings({
       GITHUB_WEBHOOK_SECRET: "s",

@@ -19,7 +19,7 @@ import { runnerName } from "../../src/core/runner-name.js";
 const NOW = new Date("2026-11-23T12:00:00Z");
 const FLEET = "prod";
 const GRACE = 120;
-const POOL = { name: "4cpu", idleTimeout: 600, maxLifetime: 3600 };
+const POOL = { name: "4cpu", idleTimeout: 600, bootTimeout: 180, maxLifetime: 3600 };
 const SPOT = "Server.SpotInstanceTermination: Spot instance termination";
 const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000);
 
@@ -36,6 +36,7 @@ function row(rowId: number, over: Partial<LedgerRunner> = {}): LedgerRunner {
     jobEnded: false,
     tookJob: true,
     githubRunnerId: 5000 + rowId,
+    asked: true,
     ...over,
   };
 }
@@ -271,6 +272,55 @@ describe("terminate", () => {
           deregisterFirst: 5001,
         },
       ],
+    ],
+    [
+      "ends without asking a VM that never asked for its assignment, past its boot timeout",
+      withVm(
+        row(1, {
+          tookJob: false,
+          asked: false,
+          githubRunnerId: null,
+          launchedAt: ago(POOL.bootTimeout + 1),
+        }),
+      ),
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: 1,
+          reason: "never-asked",
+          ageSeconds: 181,
+          deregisterFirst: null,
+        },
+      ],
+    ],
+    [
+      "leaves a VM that has not asked at exactly its boot timeout",
+      withVm(
+        row(1, {
+          tookJob: false,
+          asked: false,
+          githubRunnerId: null,
+          launchedAt: ago(POOL.bootTimeout),
+        }),
+      ),
+      [],
+    ],
+    [
+      "leaves a VM that asked, past its boot timeout, until its idle timeout",
+      withVm(
+        row(1, {
+          tookJob: false,
+          asked: true,
+          githubRunnerId: null,
+          launchedAt: ago(POOL.bootTimeout + 1),
+        }),
+      ),
+      [],
+    ],
+    [
+      "leaves a VM whose runner was registered at launch, past the boot timeout",
+      withVm(row(1, { tookJob: false, asked: false, launchedAt: ago(POOL.bootTimeout + 1) })),
+      [],
     ],
     [
       "keeps limits it cannot know for a pool gone from the config",
@@ -582,6 +632,18 @@ describe("give up and relaunch", () => {
     expect(p.terminate.map((t) => t.reason)).toEqual(["idle-past-timeout"]);
     expect(p.relaunchCount).toBe(1);
   });
+
+  it("relaunches in the same pass the job of a VM that never asked for its assignment", () => {
+    const dead = row(1, {
+      tookJob: false,
+      asked: false,
+      githubRunnerId: null,
+      launchedAt: ago(POOL.bootTimeout + 1),
+    });
+    const p = plan(snap(withVm(dead)));
+    expect(p.terminate.map((t) => t.reason)).toEqual(["never-asked"]);
+    expect(p.relaunchCount).toBe(1);
+  });
 });
 
 describe("budget", () => {
@@ -733,6 +795,7 @@ const worldArb = fc
         jobEnded: r.jobEnded,
         tookJob: r.tookJob,
         githubRunnerId: 1000 + i,
+        asked: true,
       }),
     );
     const vms: ObservedVm[] = w.rows.flatMap((r, i) =>
@@ -764,8 +827,8 @@ const worldArb = fc
     return {
       snapshot: snap({
         pools: [
-          { name: "4cpu", idleTimeout: idle4, maxLifetime: max4 },
-          { name: "8cpu", idleTimeout: idle8, maxLifetime: max8 },
+          { name: "4cpu", idleTimeout: idle4, bootTimeout: 180, maxLifetime: max4 },
+          { name: "8cpu", idleTimeout: idle8, bootTimeout: 180, maxLifetime: max8 },
         ],
         runners,
         vms,

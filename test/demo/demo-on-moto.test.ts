@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import {
+  DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   DescribeSubnetsCommand,
   type EC2Client,
@@ -55,7 +58,15 @@ function overlapping(vms: readonly WorldVm[]): [string, string][] {
 describe.skipIf(!motoBin)("mayfly demo --ec2-endpoint (moto_server)", () => {
   it("serves every job on VMs in moto, each alone in its subnet, and leaves none running", async () => {
     const out: string[] = [];
-    let result: { figures: DemoFigures; vms: readonly WorldVm[] } | undefined;
+    let result:
+      | {
+          figures: DemoFigures;
+          vms: readonly WorldVm[];
+          issuedJitConfigs: readonly string[];
+          log: string;
+          stored: string;
+        }
+      | undefined;
     const code = await runDemo(
       { out: (t) => out.push(t), progress: () => {} },
       {
@@ -64,7 +75,15 @@ describe.skipIf(!motoBin)("mayfly demo --ec2-endpoint (moto_server)", () => {
         trickle: 4,
         deadlineMs: 40_000,
         onFinished: (r) => {
-          result = r;
+          result = {
+            ...r,
+            log: readFileSync(r.logPath, "utf8"),
+            // Every byte of the embedded database: tables, indexes and the write-ahead log.
+            stored: readdirSync(r.dataDir, { recursive: true, withFileTypes: true })
+              .filter((f) => f.isFile())
+              .map((f) => readFileSync(join(f.parentPath, f.name)).toString("latin1"))
+              .join("\n"),
+          };
         },
       },
     );
@@ -90,5 +109,33 @@ describe.skipIf(!motoBin)("mayfly demo --ec2-endpoint (moto_server)", () => {
     }
     expect(overlapping(vms)).toEqual([]);
     expect(out.join("\n")).toContain("0 left running");
+
+    // The JIT configs GitHub issued reached the VMs only through the assignment endpoint:
+    // none is in any VM's user data (as any principal allowed DescribeInstanceAttribute reads
+    // it), in the database or in the controller's log.
+    const { issuedJitConfigs, log, stored } = result as NonNullable<typeof result>;
+    expect(issuedJitConfigs.length).toBeGreaterThanOrEqual(figures.served);
+    const userData = await Promise.all(
+      inMoto.map(async (i) => {
+        const answer = await client.send(
+          new DescribeInstanceAttributeCommand({
+            InstanceId: i.InstanceId as string,
+            Attribute: "userData",
+          }),
+        );
+        return Buffer.from(answer.UserData?.Value ?? "", "base64").toString("utf8");
+      }),
+    );
+    expect(userData.every((u) => u.includes("/runner/v1/assignment"))).toBe(true);
+    // The scan reads the rows: each VM's instance ID is there.
+    expect(inMoto.every((i) => stored.includes(i.InstanceId as string))).toBe(true);
+    const secrets = issuedJitConfigs.flatMap((jit) => [
+      jit,
+      String(JSON.parse(Buffer.from(jit, "base64").toString("utf8"))[".credentials"]),
+    ]);
+    const where = (text: string) => secrets.filter((secret) => text.includes(secret));
+    expect(userData.flatMap(where)).toEqual([]);
+    expect(where(stored)).toEqual([]);
+    expect(where(log)).toEqual([]);
   }, 60_000);
 });

@@ -67,6 +67,7 @@ describe("a controller killed during a burst", () => {
     const dataDir = join(dir, "data");
     const fleetPath = join(dir, "fleet.yaml");
     writeFileSync(fleetPath, FLEET_YAML);
+    writeFileSync(join(dir, "identity-cert.pem"), world.identityCertificatePem);
     const port = await freePort();
     const secret = randomBytes(16).toString("hex");
     controller = new ControllerProcess(
@@ -77,6 +78,7 @@ describe("a controller killed during a burst", () => {
         GITHUB_APP_PRIVATE_KEY: world.github.privateKey.reveal(),
         GITHUB_API_URL: world.github.url,
         MAYFLY_DATA_DIR: dataDir,
+        MAYFLY_EC2_IDENTITY_CERT_FILE: join(dir, "identity-cert.pem"),
         MAYFLY_PORT: String(port),
         MAYFLY_RECONCILE_SCHEDULE: "*/2 * * * * *",
         MAYFLY_GITHUB_WRITE_SPACING_MS: "0",

@@ -12,6 +12,7 @@ import { testEc2Client } from "../cloud/ec2-test-client.js";
 import { FAST } from "../github/adapter.js";
 import { jobEvent, memoryLogger } from "../support/fixtures.js";
 import { type TestLedger, testLedger } from "../support/test-ledger.js";
+import { vmGetsAssignment } from "../support/vm-asks.js";
 
 const fleet = parseFleet(
   `
@@ -27,6 +28,10 @@ pools:
 );
 const SUBNETS = ["subnet-a1", "subnet-a2", "subnet-a3", "subnet-b1", "subnet-b2", "subnet-b3"];
 const zoneOf = (subnet: string) => (subnet.startsWith("subnet-a") ? "eu-west-1a" : "eu-west-1b");
+const ENDPOINT = "https://mayfly.example.com";
+const GENERATE_JIT = /\/actions\/runners\/generate-jitconfig$/;
+// GitHub's DELETE /orgs/{org}/actions/runners/{runner_id}.
+const DELETE_RUNNER = /\/actions\/runners\/\d+$/;
 const labels = (pool: string) => [
   "self-hosted",
   "linux",
@@ -41,6 +46,8 @@ describe("launching and reaping runners through the real clients", () => {
   let deps: LaunchDeps;
   let log: ReturnType<typeof memoryLogger>;
   const jitConfigs: string[] = [];
+  // Each VM's user data as EC2 received it, decoded.
+  const userDataOf = new Map<string, string>();
   let delivery = 0;
 
   const queue = (jobId: number, pool = "x64") =>
@@ -72,12 +79,15 @@ describe("launching and reaping runners through the real clients", () => {
     });
 
   beforeEach(async () => {
+    jitConfigs.length = 0;
+    userDataOf.clear();
     t = await testLedger("pglite", "");
     gh = await startSimGitHub();
     ec2 = await startSimEc2({
       pendingMs: 0,
       shuttingDownMs: 0,
       subnets: Object.fromEntries(SUBNETS.map((s) => [s, zoneOf(s)])),
+      onLaunch: (instance, userData) => userDataOf.set(instance.instanceId, userData),
     });
     log = memoryLogger();
     const real = new OctokitGitHub({
@@ -117,6 +127,7 @@ describe("launching and reaping runners through the real clients", () => {
       logger: log.logger,
       now: () => new Date(),
       random: () => 0,
+      runnerEndpoint: ENDPOINT,
     };
     await t.ledger.addSubnets(
       SUBNETS.map((s, i) => ({
@@ -132,31 +143,45 @@ describe("launching and reaping runners through the real clients", () => {
     await t.close();
   });
 
-  it("registers a JIT runner with the job's labels, starts its VM in a leased subnet, and stores no JIT config", async () => {
+  it("registers no runner before RunInstances and puts no secret in the user data; the VM's ask registers it with the job's labels, and its JIT config is stored and logged nowhere", async () => {
     await queue(1001);
     const [intent] = await claimAll();
     if (!intent) throw new Error("expected a launch");
     expect(await launchRunner(intent, deps)).toBe("launched");
 
-    expect(gh.runners()).toMatchObject([
-      { name: "test-1001-1", labels: expect.arrayContaining(labels("x64")) },
-    ]);
+    // Nothing registered before RunInstances: GitHub was not written to.
+    expect(gh.runners()).toEqual([]);
+    expect(gh.requestCount(GENERATE_JIT)).toBe(0);
+    expect(jitConfigs).toEqual([]);
     const [vm] = ec2.instances();
+    if (!vm) throw new Error("expected a VM");
     expect(vm).toMatchObject({
       instanceType: "c7i.xlarge",
       tags: { "mayfly:job": "1001", "mayfly:runner": "test-1001-1" },
     });
-    expect(vm?.clientToken).toBe(
-      clientToken("test-1001-1", "c7i.xlarge", "on-demand", vm?.subnetId ?? ""),
-    );
+    expect(vm.clientToken).toBe(clientToken("test-1001-1", "c7i.xlarge", "on-demand", vm.subnetId));
     expect(await t.query("select subnet_id from subnets where runner_id is not null")).toEqual([
-      { subnet_id: vm?.subnetId },
+      { subnet_id: vm.subnetId },
     ]);
-    expect(await t.query("select state, instance_id from runners")).toEqual([
-      { state: "running", instance_id: vm?.instanceId },
+    expect(await t.query("select state, instance_id, runner_id from runners")).toEqual([
+      { state: "running", instance_id: vm.instanceId, runner_id: null },
+    ]);
+    // The user data names where the VM asks; it cannot hold a JIT config none exists yet.
+    const userData = userDataOf.get(vm.instanceId) ?? "";
+    expect(userData).toContain(`${ENDPOINT}/runner/v1/assignment`);
+
+    // The booted VM asks: now its runner is registered, with the job's labels.
+    const jitConfig = await vmGetsAssignment(deps, vm.instanceId, new Date(vm.launchedAtMs));
+    expect(jitConfigs).toEqual([jitConfig]);
+    expect(gh.requestCount(GENERATE_JIT)).toBe(1);
+    const registrations = gh.runners();
+    expect(registrations).toMatchObject([
+      { name: "test-1001-1", labels: expect.arrayContaining(labels("x64")) },
+    ]);
+    expect(await t.query("select state, runner_id::int from runners")).toEqual([
+      { state: "running", runner_id: registrations[0]?.id },
     ]);
 
-    expect(jitConfigs).toHaveLength(1);
     const stored = JSON.stringify(
       await Promise.all(
         ["jobs", "runners", "subnets", "deliveries", "usage"].map((table) =>
@@ -164,15 +189,14 @@ describe("launching and reaping runners through the real clients", () => {
         ),
       ),
     );
-    for (const secret of [
-      jitConfigs[0] as string,
-      Buffer.from(jitConfigs[0] as string, "base64").toString(),
-    ]) {
+    for (const secret of [jitConfig, Buffer.from(jitConfig, "base64").toString()]) {
       expect(stored).not.toContain(secret);
       expect(log.lines()).not.toContain(secret);
+      expect(userData).not.toContain(secret);
     }
     expect(log.lines()).toContain('"msg":"runner launched"');
-    // Installation tokens (ghs_...) were minted for these calls; none is kept or logged.
+    expect(log.lines()).toContain('"msg":"runner registered for its VM"');
+    // Installation tokens (ghs_...) were minted for the registration; none is kept or logged.
     expect(gh.tokenRequests()).toBeGreaterThan(0);
     expect(stored).not.toMatch(/ghs_/);
     expect(log.lines()).not.toMatch(/ghs_/);
@@ -202,12 +226,15 @@ describe("launching and reaping runners through the real clients", () => {
     ]);
   });
 
-  it("deregisters the runner, returns the subnet and backs the job off when no type has capacity", async () => {
+  it("registers no runner, returns the subnet and backs the job off when no type has capacity", async () => {
     ec2.setFault({ code: "InsufficientInstanceCapacity" });
     await queue(1003);
     const [intent] = await claimAll();
     if (!intent) throw new Error("expected a launch");
     expect(await launchRunner(intent, deps)).toBe("failed");
+    // Nothing was registered, so nothing is deregistered.
+    expect(gh.requestCount(GENERATE_JIT)).toBe(0);
+    expect(gh.requestTimes("DELETE", DELETE_RUNNER)).toEqual([]);
     expect(gh.runners()).toEqual([]);
     expect(ec2.instances()).toEqual([]);
     expect(
@@ -221,14 +248,46 @@ describe("launching and reaping runners through the real clients", () => {
     expect(await claimAll()).toEqual([]);
   });
 
-  it("reaps the VM of a job cancelled before it started, deregisters its runner, and writes usage", async () => {
+  it("reaps the VM of a job cancelled before its VM asked, with no runner to deregister, and writes usage", async () => {
     await queue(1004);
     const [intent] = await claimAll();
     if (!intent) throw new Error("expected a launch");
-    await launchRunner(intent, deps);
+    expect(await launchRunner(intent, deps)).toBe("launched");
     await complete(1004, null);
+    expect(await reapOnce(deps)).toMatchObject({ terminating: 1, deregistered: 0, leftBusy: 0 });
+    expect(gh.requestTimes("DELETE", DELETE_RUNNER)).toEqual([]);
+    expect(ec2.calls("TerminateInstances")).toBe(1);
+    await reapOnce(deps);
+    expect(await t.query("select state from runners")).toEqual([{ state: "terminated" }]);
+    expect(
+      await t.query("select count(*)::int as n from subnets where runner_id is not null"),
+    ).toEqual([{ n: 0 }]);
+    expect(await t.query("select job_id, instance_type from usage")).toEqual([
+      { job_id: null, instance_type: "c7i.xlarge" },
+    ]);
+  });
+
+  it("reaps the VM of a job cancelled after its VM asked, deregistering its runner first, and writes usage", async () => {
+    await queue(1007);
+    const [intent] = await claimAll();
+    if (!intent) throw new Error("expected a launch");
+    expect(await launchRunner(intent, deps)).toBe("launched");
+    const [vm] = ec2.instances();
+    if (!vm) throw new Error("expected a VM");
+    await vmGetsAssignment(deps, vm.instanceId, new Date(vm.launchedAtMs));
+    const [registration] = gh.runners();
+    expect(registration?.name).toBe("test-1007-1");
+    await complete(1007, null);
     expect(await reapOnce(deps)).toMatchObject({ terminating: 1, deregistered: 1 });
+    const deletes = gh.requestTimes(
+      "DELETE",
+      `/orgs/example-org/actions/runners/${registration?.id}`,
+    );
+    expect(deletes).toHaveLength(1);
     expect(gh.runners()).toEqual([]);
+    // Deregistered before the VM was ended: GitHub could give it no job in between.
+    const ended = ec2.instances()[0]?.terminatedAtMs ?? Number.NaN;
+    expect(deletes[0]).toBeLessThanOrEqual(ended);
     expect(ec2.calls("TerminateInstances")).toBe(1);
     await reapOnce(deps);
     expect(await t.query("select state from runners")).toEqual([{ state: "terminated" }]);

@@ -107,6 +107,7 @@ describe.skipIf(!motoBin)("launching runners on the EC2 wire (moto_server)", () 
       now: () => new Date(),
       // Zone rotation starts at the fleet's first zone (eu-west-1a).
       random: () => 0,
+      runnerEndpoint: "https://mayfly.example.com",
     };
     keeper = createSubnetKeeper(deps);
     proxy.reset();

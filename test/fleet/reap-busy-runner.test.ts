@@ -2,8 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Ec2Cloud } from "../../src/cloud/ec2/ec2-cloud.js";
 import { parseFleet } from "../../src/config/load-fleet.js";
 import type { JobEvent } from "../../src/core/job.js";
-import type { FleetDeps } from "../../src/fleet/fleet-deps.js";
-import { launchRunner } from "../../src/fleet/launch-runner.js";
+import { type LaunchDeps, launchRunner } from "../../src/fleet/launch-runner.js";
 import { reapOnce } from "../../src/fleet/reaper.js";
 import { OctokitGitHub } from "../../src/github/octokit-github.js";
 import { type SimEc2, startSimEc2 } from "../../src/sim/ec2/sim-ec2.js";
@@ -12,6 +11,7 @@ import { testEc2Client } from "../cloud/ec2-test-client.js";
 import { FAST } from "../github/adapter.js";
 import { jobEvent, memoryLogger } from "../support/fixtures.js";
 import { type TestLedger, testLedger } from "../support/test-ledger.js";
+import { vmGetsAssignment } from "../support/vm-asks.js";
 
 const fleet = parseFleet(
   `
@@ -31,15 +31,16 @@ const DELETES = /\/actions\/runners\/\d+$/;
 
 /**
  * The acceptance run's sequence (issue 14, item 2), played step by step through the real
- * Octokit and AWS SDK against the simulated GitHub and EC2: runner R launched for job A;
- * A taken by another runner and completed; R online and given job B by GitHub; the reaper
- * acting on A's completion before B's `in_progress` has reached the ledger.
+ * Octokit and AWS SDK against the simulated GitHub and EC2: runner R launched for job A
+ * (registered when its VM asked for its assignment); A taken by another runner and
+ * completed; R online and given job B by GitHub; the reaper acting on A's completion
+ * before B's `in_progress` has reached the ledger.
  */
 describe("the reaper and a runner GitHub gave another job", () => {
   let t: TestLedger;
   let gh: SimGitHub;
   let ec2: SimEc2;
-  let deps: FleetDeps;
+  let deps: LaunchDeps;
   let clock: Date;
   let delivery = 0;
   const later = (seconds: number) => {
@@ -57,6 +58,7 @@ describe("the reaper and a runner GitHub gave another job", () => {
     clock = new Date();
     const log = memoryLogger();
     deps = {
+      runnerEndpoint: "https://mayfly.example.com",
       ledger: t.ledger,
       github: new OctokitGitHub({
         appId: gh.appId,
@@ -96,7 +98,10 @@ describe("the reaper and a runner GitHub gave another job", () => {
     webhook({ jobId, action: "in_progress", startedAt: clock, runnerName });
   const completed = (jobId: number, runnerName: string) =>
     webhook({ jobId, action: "completed", completedAt: clock, conclusion: "success", runnerName });
-  /** Queues a job and launches its runner: returns the runner's name, registration and VM. */
+  /**
+   * Queues a job, launches its VM and lets the VM ask for its assignment, which registers
+   * its runner: returns the runner's name, registration and VM.
+   */
   const queueAndLaunch = async (jobId: number) => {
     await webhook({ jobId, createdAt: new Date(clock.getTime() - 60_000 + jobId) });
     const [intent] = await t.ledger.claimLaunches({
@@ -109,9 +114,11 @@ describe("the reaper and a runner GitHub gave another job", () => {
     });
     if (intent === undefined) throw new Error(`expected a launch for job ${jobId}`);
     expect(await launchRunner(intent, deps)).toBe("launched");
-    const registration = gh.runners().find((r) => r.name === intent.runnerName);
     const vm = ec2.instances().find((i) => i.tags["mayfly:runner"] === intent.runnerName);
-    if (registration === undefined || vm === undefined) throw new Error("expected a runner");
+    if (vm === undefined) throw new Error("expected a VM");
+    await vmGetsAssignment(deps, vm.instanceId, new Date(vm.launchedAtMs));
+    const registration = gh.runners().find((r) => r.name === intent.runnerName);
+    if (registration === undefined) throw new Error("expected a runner");
     return { name: intent.runnerName, id: registration.id, instanceId: vm.instanceId };
   };
   const status = (instanceId: string) => ec2.statusOf(instanceId);

@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Ec2Cloud } from "../../src/cloud/ec2/ec2-cloud.js";
 import { parseFleet } from "../../src/config/load-fleet.js";
-import { Secret } from "../../src/config/secret.js";
-import type { FleetDeps } from "../../src/fleet/fleet-deps.js";
-import { launchRunner } from "../../src/fleet/launch-runner.js";
+import { type LaunchDeps, launchRunner } from "../../src/fleet/launch-runner.js";
 import { reapOnce } from "../../src/fleet/reaper.js";
+import { formatReconcileReport } from "../../src/fleet/reconcile-report.js";
 import {
   DEFAULT_RECONCILER,
   newReconcilerState,
@@ -21,6 +20,7 @@ import { testEc2Client } from "../cloud/ec2-test-client.js";
 import { FAST } from "../github/adapter.js";
 import { jobEvent, memoryLogger } from "../support/fixtures.js";
 import { type TestLedger, testLedger } from "../support/test-ledger.js";
+import { vmAsks, vmGetsAssignment } from "../support/vm-asks.js";
 
 const fleet = parseFleet(
   `
@@ -32,12 +32,15 @@ pools:
   "rec.yaml",
 );
 const OPTIONS: ReconcilerOptions = { ...DEFAULT_RECONCILER, launchGraceSeconds: 60 };
+const GENERATE_JIT = /\/actions\/runners\/generate-jitconfig$/;
+// GitHub's DELETE /orgs/{org}/actions/runners/{runner_id}, not the listing.
+const DELETES = /\/actions\/runners\/\d+$/;
 
 describe("the reconciler", () => {
   let t: TestLedger;
   let gh: SimGitHub;
   let ec2: SimEc2;
-  let deps: FleetDeps;
+  let deps: LaunchDeps;
   let clock: Date;
   let delivery = 0;
   let log: ReturnType<typeof memoryLogger>;
@@ -55,6 +58,7 @@ describe("the reconciler", () => {
     ec2 = await startSimEc2({ pendingMs: 0, shuttingDownMs: 0, vpcId: "vpc-0511" });
     clock = new Date();
     deps = {
+      runnerEndpoint: "https://mayfly.example.com",
       ledger: t.ledger,
       github: new OctokitGitHub({
         appId: gh.appId,
@@ -129,13 +133,13 @@ describe("the reconciler", () => {
     expect((await claim()).map((i) => i.runnerName)).toEqual(["rec-1-2"]);
   });
 
-  it("repairs a launch cut short after RunInstances: the VM that never took its job is ended and the job launched again", async () => {
+  it("repairs a launch cut short after RunInstances: the VM, which can get no assignment, is ended at its boot timeout as never-asked and the job launched again", async () => {
     await queue(2);
     const [intent] = await claim();
     if (!intent) throw new Error("expected a launch");
     await t.ledger.leaseSubnet(intent.runnerRowId, ["eu-west-1a"], clock);
     // The VM started, but the controller died before writing it down.
-    await deps.cloud.launch(
+    const launched = await deps.cloud.launch(
       {
         pool: "x64",
         jobId: 2,
@@ -145,27 +149,99 @@ describe("the reconciler", () => {
         market: "on-demand",
         subnetId: "subnet-r1",
         diskGiB: 30,
-        userData: new Secret("#cloud-config\n"),
+        userData: "#cloud-config\n",
       },
       "token-2",
     );
-    later(61);
+    const vm = ec2.instances().find((i) => i.instanceId === launched.instanceId);
+    if (!vm) throw new Error("expected a VM");
+    clock = new Date(vm.launchedAtMs);
+    // It boots and asks, but the ledger has no launch for it: it is told to wait, never
+    // registered, so it never counts as having asked.
+    expect(await vmAsks(deps, vm.instanceId, new Date(vm.launchedAtMs))).toMatchObject({
+      kind: "wait",
+    });
+    const bootTimeout = fleet.pools[0]?.bootTimeout ?? Number.NaN;
+    expect(bootTimeout).toBe(180);
+    later(bootTimeout);
     expect((await pass()).plan?.terminate).toEqual([]);
-    later(5 * 60);
-    expect((await pass()).plan?.terminate).toMatchObject([{ reason: "idle-past-timeout" }]);
+    later(1);
+    const report = await pass();
+    expect(report.plan?.terminate).toMatchObject([
+      { instanceId: vm.instanceId, reason: "never-asked", ageSeconds: 181, deregisterFirst: null },
+    ]);
+    expect(formatReconcileReport(report)).toContain(`terminate ${vm.instanceId}: never-asked`);
     await pass();
     expect(live()).toEqual([]);
+    expect(gh.runners()).toEqual([]);
     expect(await t.query("select state from runners")).toEqual([{ state: "terminated" }]);
     expect((await t.ledger.listSubnets()).every((s) => !s.leased)).toBe(true);
     expect((await claim()).map((i) => i.runnerName)).toEqual(["rec-2-2"]);
   });
 
-  /** A launched job whose runner never took it: GitHub may have given that runner another job. */
+  it("ends a launched VM that never asks for its assignment at its pool's bootTimeout, asking GitHub nothing, and launches its job again at once", async () => {
+    const booted = parseFleet(
+      `
+fleet: rec
+network: { vpcId: vpc-0511, runnerCidr: 10.0.128.0/24, availabilityZones: [eu-west-1a] }
+pools:
+  - { name: x64, labels: [mayfly-4cpu], instanceTypes: [c7i.xlarge], image: ami-0123456789abcdef0, maxRunners: 5, idleTimeout: 5m, bootTimeout: 90s }
+`,
+      "rec.yaml",
+    );
+    deps = { ...deps, fleet: booted };
+    await queue(12);
+    gh.addJob({ id: 12, repository: "example-org/app", status: "queued" });
+    const [intent] = await claim();
+    if (!intent) throw new Error("expected a launch");
+    expect(await launchRunner(intent, deps)).toBe("launched");
+    const [vm] = ec2.instances();
+    if (!vm) throw new Error("expected a VM");
+    // The VM never asks (the sim EC2 boots nothing). Judged from EC2's launch time.
+    clock = new Date(vm.launchedAtMs);
+    later(89);
+    expect((await pass()).plan?.terminate).toEqual([]);
+    // At the boot timeout itself: only strictly past a timeout is a VM judged.
+    later(1);
+    expect((await pass()).plan?.terminate).toEqual([]);
+    expect(live()).toHaveLength(1);
+    later(1);
+    const { plan } = await pass();
+    expect(plan?.terminate).toEqual([
+      {
+        instanceId: vm.instanceId,
+        runnerRowId: intent.runnerRowId,
+        reason: "never-asked",
+        ageSeconds: 91,
+        deregisterFirst: null,
+      },
+    ]);
+    expect(plan?.relaunchCount).toBe(1);
+    expect(live()).toEqual([]);
+    // No runner was ever registered for it, and GitHub is not asked to delete one.
+    expect(gh.requestTimes("DELETE", DELETES)).toEqual([]);
+    expect(gh.requestCount(GENERATE_JIT)).toBe(0);
+    expect(gh.runners()).toEqual([]);
+    // No second pass, no reaper round: the job is launched again at once.
+    const [again] = await claim();
+    expect(again?.runnerName).toBe("rec-12-2");
+    if (!again) throw new Error("expected a relaunch");
+    expect(await launchRunner(again, deps)).toBe("launched");
+    expect(live().map((i) => i.tags["mayfly:runner"])).toEqual(["rec-12-2"]);
+  });
+
+  /**
+   * A launched job whose VM asked for its assignment (so its runner is registered) but whose
+   * runner never took it: GitHub may have given that runner another job.
+   */
   const launchedIdle = async (jobId: number) => {
     await queue(jobId);
     const [intent] = await claim();
     if (!intent) throw new Error("expected a launch");
     expect(await launchRunner(intent, deps)).toBe("launched");
+    const vm = ec2.instances().find((i) => i.tags["mayfly:runner"] === intent.runnerName);
+    if (!vm) throw new Error("expected a VM");
+    await vmGetsAssignment(deps, vm.instanceId, new Date(vm.launchedAtMs));
     const runner = gh.runners().find((r) => r.name === intent.runnerName);
     if (!runner) throw new Error("expected a registration");
     return runner;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseFleet } from "../../src/config/load-fleet.js";
@@ -31,6 +31,9 @@ export interface ControllerInWorld {
   readonly world: SimWorld;
   readonly running: Running;
   readonly log: ReturnType<typeof memoryLogger>;
+  /** The controller's base URL, and the admin token its /api and /metrics take. */
+  readonly url: string;
+  readonly adminToken: string;
   /** Queues a job for the fleet's pool; resolves to its ID. */
   queue(durationMs?: number): Promise<number>;
   /** Resolves once every job the world has is completed, or rejects after `timeoutMs`. */
@@ -70,6 +73,9 @@ export async function controllerInWorld(options: WorldOptions = {}): Promise<Con
   const log = memoryLogger("info");
   const dataDir = mkdtempSync(join(tmpdir(), "mayfly-world-"));
   const secret = randomBytes(16).toString("hex");
+  const adminToken = randomBytes(32).toString("hex");
+  const certFile = join(dataDir, "identity-cert.pem");
+  writeFileSync(certFile, world.identityCertificatePem);
   const settings = readSettings({
     GITHUB_WEBHOOK_SECRET: secret,
     GITHUB_APP_ID: String(world.github.appId),
@@ -78,6 +84,8 @@ export async function controllerInWorld(options: WorldOptions = {}): Promise<Con
     MAYFLY_DATA_DIR: dataDir,
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     MAYFLY_PORT: "0",
+    MAYFLY_EC2_IDENTITY_CERT_FILE: certFile,
+    MAYFLY_ADMIN_TOKEN: adminToken,
   });
   const fleet = parseFleet(options.fleetYaml ?? WORLD_FLEET_YAML, "world.yaml");
   const running = await serve(
@@ -105,6 +113,8 @@ export async function controllerInWorld(options: WorldOptions = {}): Promise<Con
     world,
     running,
     log,
+    url: `http://127.0.0.1:${port}`,
+    adminToken,
     queue: (durationMs = 200) =>
       world.queueJob({
         repository: "example-org/app",

@@ -42,7 +42,7 @@ export function runInstancesInput(
     MaxCount: 1,
     SubnetId: req.subnetId,
     // RunInstances takes user data base64-encoded; the SDK does not encode it for us.
-    UserData: Buffer.from(req.userData.reveal(), "utf8").toString("base64"),
+    UserData: Buffer.from(req.userData, "utf8").toString("base64"),
     // The same token returns the first launch instead of starting a second VM.
     // https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html
     ClientToken: idempotencyToken,

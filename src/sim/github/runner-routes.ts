@@ -45,6 +45,7 @@ function generateJitConfig(ctx: RouteContext, org: string, repository?: string):
   const encoded = Buffer.from(
     JSON.stringify({ ".runner": runner.id, ".credentials": randomBytes(24).toString("hex") }),
   ).toString("base64");
+  ctx.state.issuedJitConfigs.push(encoded);
   sendJson(ctx.res, 201, { runner: runnerBody(runner), encoded_jit_config: encoded }, ctx.headers);
 }
 

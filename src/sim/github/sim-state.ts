@@ -101,6 +101,9 @@ export class SimGitHubState {
     return { token, expiresAt: new Date(expiresAt) };
   }
 
+  /** Every JIT config answered, for tests that look for them where they must never be. */
+  readonly issuedJitConfigs: string[] = [];
+
   addRunner(runner: Omit<SimRunner, "id">): SimRunner {
     const created = { ...runner, id: this.#nextRunnerId++ };
     this.runners.set(created.id, created);

@@ -39,6 +39,8 @@ export interface SimGitHub {
   privateKey: Secret;
   stop(): Promise<void>;
   runners(): SimRunner[];
+  /** Every JIT config it answered, for tests that look for them where they must never be. */
+  issuedJitConfigs(): readonly string[];
   setRunner(id: number, patch: Partial<Pick<SimRunner, "status" | "busy">>): void;
   /** Drops a registration, as GitHub does when an ephemeral runner finishes; false if absent. */
   removeRunner(id: number): boolean;
@@ -191,6 +193,7 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
         server.close((error) => (error ? reject(error) : resolve()));
       }),
     runners: () => [...state.runners.values()],
+    issuedJitConfigs: () => [...state.issuedJitConfigs],
     setRunner(id, patch) {
       const runner = state.runners.get(id);
       if (runner === undefined) throw new Error(`no runner ${id}`);

@@ -5,15 +5,16 @@ import {
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { createEc2Client } from "../../cloud/ec2/ec2-client.js";
-import type { WorldEc2, WorldVm } from "./world-ec2.js";
+import type { IdentityDocumentFields } from "../identity/render-identity-document.js";
+import { type WorldEc2, type WorldVm, wholeSeconds } from "./world-ec2.js";
 
 export interface ExternalEc2Options {
   /** e.g. moto_server's http://127.0.0.1:PORT */
   readonly endpoint: string;
   /** Only VMs tagged mayfly:fleet=<fleet> are played. */
   readonly fleet: string;
-  /** Called once per new VM with its decoded user data. */
-  readonly onLaunch: (instanceId: string, userData: string) => void;
+  /** Called once per new VM with its identity document's fields and decoded user data. */
+  readonly onLaunch: (identity: IdentityDocumentFields, userData: string) => void;
   /** Between two polls of DescribeInstances; default 200. */
   readonly pollMs?: number;
 }
@@ -71,8 +72,8 @@ export function startExternalEc2(options: ExternalEc2Options): ExternalEc2 {
   const terminate = (ids: string[]) =>
     track(client.send(new TerminateInstancesCommand({ InstanceIds: ids })));
 
-  async function describeOurs(): Promise<Instance[]> {
-    const out: Instance[] = [];
+  async function describeOurs(): Promise<(Instance & { ownerId?: string })[]> {
+    const out: (Instance & { ownerId?: string })[] = [];
     let token: string | undefined;
     do {
       const page = await client.send(
@@ -81,7 +82,9 @@ export function startExternalEc2(options: ExternalEc2Options): ExternalEc2 {
           ...(token === undefined ? {} : { NextToken: token }),
         }),
       );
-      for (const r of page.Reservations ?? []) out.push(...(r.Instances ?? []));
+      for (const r of page.Reservations ?? [])
+        for (const i of r.Instances ?? [])
+          out.push({ ...i, ...(r.OwnerId === undefined ? {} : { ownerId: r.OwnerId }) });
       token = page.NextToken;
     } while (token);
     return out;
@@ -125,7 +128,19 @@ export function startExternalEc2(options: ExternalEc2Options): ExternalEc2 {
       // Known only once its user data is read, so a failed read is tried on the next poll.
       const userData = await userDataOf(id);
       known.set(id, fresh);
-      options.onLaunch(id, userData);
+      const zone = instance.Placement?.AvailabilityZone ?? "eu-west-1a";
+      options.onLaunch(
+        {
+          accountId: instance.ownerId ?? "123456789012",
+          region: zone.replace(/[a-z]$/, ""),
+          instanceId: id,
+          pendingTime: wholeSeconds(instance.LaunchTime ?? new Date()),
+          availabilityZone: zone,
+          instanceType: instance.InstanceType ?? "",
+          imageId: instance.ImageId ?? "",
+        },
+        userData,
+      );
     }
     if (again.length > 0) await terminate(again);
   }

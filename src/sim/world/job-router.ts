@@ -1,8 +1,13 @@
 import type { SimJob, SimRunner } from "../github/sim-state.js";
 import type { SimGitHub } from "../github/start-sim-github.js";
-import { jitRunnerId } from "./jit-runner-id.js";
+import {
+  type IdentityDocumentFields,
+  renderIdentityDocument,
+} from "../identity/render-identity-document.js";
+import type { IdentitySigner } from "../identity/sign-identity.js";
 import { jobPayload } from "./job-payload.js";
 import { runnerTakesJob } from "./runner-takes-job.js";
+import { askAssignment, runnerIdOfJitConfig, vmSettingsOf } from "./runner-vm-script.js";
 import type { Timers } from "./timers.js";
 import type { WebhookSender } from "./webhook-sender.js";
 import type { WorldEc2 } from "./world-ec2.js";
@@ -15,6 +20,8 @@ export interface JobRouterOptions {
   readonly installationId: number;
   readonly bootMs: number;
   readonly idleTimeoutMs: number;
+  /** Signs each VM's identity document, as EC2's Region key does. */
+  readonly signer: IdentitySigner;
   readonly random: () => number;
   /** A VM for which this is true never brings its runner online (a failed boot). */
   readonly bootFails?: (instanceId: string) => boolean;
@@ -40,6 +47,10 @@ export class JobRouter {
   readonly #vms = new Map<number, Vm>();
   vmsBooted = 0;
   jobsRun = 0;
+  /** How long each assignment request took, answered or not, in milliseconds. */
+  readonly assignMs: number[] = [];
+  /** What each VM sends the assignment endpoint: its identity document and signature. */
+  readonly askedWith = new Map<string, { readonly document: string; readonly signature: string }>();
 
   constructor(private readonly o: JobRouterOptions) {}
 
@@ -69,22 +80,51 @@ export class JobRouter {
     return this.#finish(job, "cancelled", vm);
   }
 
-  /** A VM launched (the EC2 sim's hook, or an external EC2's poll): the VM boots, then its runner comes online. */
-  launched(instanceId: string, userData: string): void {
-    const runnerId = jitRunnerId(userData);
+  /**
+   * A VM launched (the EC2 sim's hook, or an external EC2's poll): it boots, asks the
+   * controller for its assignment with its signed identity document as the boot script does
+   * (again on a 204 or 429, powering off on any refusal or past its boot timeout), then its
+   * runner comes online.
+   */
+  launched(identity: IdentityDocumentFields, userData: string): void {
+    const { instanceId } = identity;
     this.o.timers.after(this.o.bootMs, () => {
       if (this.#gone(instanceId) || this.o.bootFails?.(instanceId) === true) return;
-      const runner = runnerId === undefined ? undefined : this.#runner(runnerId);
-      // run.sh fails without a valid registration, and the script powers off after it.
-      if (runner === undefined || runnerId === undefined) return this.#powerOff(instanceId);
-      this.vmsBooted += 1;
-      const vm: Vm = { instanceId, runnerId, cancel: () => {}, jobId: null };
-      this.#vms.set(runnerId, vm);
-      this.o.github.setRunner(runnerId, { status: "online", busy: false });
-      const job = this.#oldestQueued(runner);
-      if (job === undefined) return this.#waitIdle(vm);
-      this.#start(vm, runner, job);
+      const settings = vmSettingsOf(userData);
+      if (settings === undefined) return this.#powerOff(instanceId);
+      const document = renderIdentityDocument(identity);
+      const body = { document, signature: this.o.signer.sign(document) };
+      this.askedWith.set(instanceId, body);
+      const deadline = Date.now() + settings.bootTimeoutSeconds * 1000;
+      const ask = async () => {
+        if (this.o.timers.stopped || this.#gone(instanceId)) return;
+        if (Date.now() > deadline) return this.#powerOff(instanceId);
+        const started = performance.now();
+        const result = await askAssignment(settings.assignmentUrl, body);
+        this.assignMs.push(performance.now() - started);
+        if (result.kind === "again") return void this.o.timers.after(result.afterMs, ask);
+        if (result.kind === "power-off") return this.#powerOff(instanceId);
+        this.#online(instanceId, runnerIdOfJitConfig(result.jitConfig));
+      };
+      void ask();
     });
+  }
+
+  #online(instanceId: string, runnerId: number | undefined): void {
+    if (this.o.timers.stopped || this.#gone(instanceId)) return;
+    const runner = runnerId === undefined ? undefined : this.#runner(runnerId);
+    // run.sh fails without a valid registration, and the script powers off after it.
+    if (runner === undefined || runnerId === undefined) {
+      this.#powerOff(instanceId);
+      return;
+    }
+    this.vmsBooted += 1;
+    const vm: Vm = { instanceId, runnerId, cancel: () => {}, jobId: null };
+    this.#vms.set(runnerId, vm);
+    this.o.github.setRunner(runnerId, { status: "online", busy: false });
+    const job = this.#oldestQueued(runner);
+    if (job === undefined) this.#waitIdle(vm);
+    else this.#start(vm, runner, job);
   }
 
   #waitIdle(vm: Vm): void {

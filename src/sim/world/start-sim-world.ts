@@ -5,11 +5,12 @@ import {
   type SimGitHubOptions,
   startSimGitHub,
 } from "../github/start-sim-github.js";
+import { createIdentitySigner } from "../identity/sign-identity.js";
 import { startExternalEc2 } from "./external-ec2.js";
 import { JobRouter } from "./job-router.js";
 import { Timers } from "./timers.js";
 import { type WebhookFaults, WebhookSender } from "./webhook-sender.js";
-import type { WorldEc2 } from "./world-ec2.js";
+import { type WorldEc2, wholeSeconds } from "./world-ec2.js";
 
 export type { WebhookFaults } from "./webhook-sender.js";
 export type { WorldEc2, WorldVm } from "./world-ec2.js";
@@ -63,10 +64,19 @@ export interface QueueJob {
 export interface SimWorld<Ec2 extends WorldEc2 = SimEc2> {
   readonly github: SimGitHub;
   readonly ec2: Ec2;
+  /**
+   * The certificate the world's EC2 signs identity documents with: the controller trusts it
+   * instead of AWS's (MAYFLY_EC2_IDENTITY_CERT_FILE).
+   */
+  readonly identityCertificatePem: string;
   /** Where webhooks go and the secret that signs them; before this they are only logged. */
   connect(target: { url: string; secret: string }): void;
   /** Creates a queued job and sends its `queued` webhook; resolves to the job ID. */
   queueJob(job: QueueJob): Promise<number>;
+  /** What a VM sent the assignment endpoint (identity document and signature), once booted. */
+  assignmentRequestOf(
+    instanceId: string,
+  ): { readonly document: string; readonly signature: string } | undefined;
   /** Cancels a queued or running job (`completed`, conclusion "cancelled"). */
   cancelJob(jobId: number): Promise<void>;
   /** Faults for the next deliveries: send twice, let the next one overtake, or drop. */
@@ -74,7 +84,14 @@ export interface SimWorld<Ec2 extends WorldEc2 = SimEc2> {
   /** Every job as it stands now. */
   jobs(): SimJob[];
   /** `webhooksSent` counts every POST made, failed ones included. */
-  stats(): { webhooksSent: number; webhooksFailed: number; vmsBooted: number; jobsRun: number };
+  stats(): {
+    webhooksSent: number;
+    webhooksFailed: number;
+    vmsBooted: number;
+    jobsRun: number;
+    /** Each assignment request's time, answered or not, in milliseconds. */
+    assignMs: readonly number[];
+  };
   stop(): Promise<void>;
 }
 
@@ -89,6 +106,9 @@ export async function startSimWorld(
   const timers = new Timers();
   // The EC2 hook needs the router, which needs the EC2 sim: bind it once both exist.
   let router: JobRouter | undefined;
+  // EC2's per-Region identity key, played by a test certificate.
+  const signer = createIdentitySigner({ commonName: "mayfly simulated EC2 identity" });
+  const region = (!("ec2Endpoint" in options) ? options.ec2?.region : undefined) ?? "eu-west-1";
   const github = await startSimGitHub({
     installations: [{ id: installationId, org }],
     ...options.github,
@@ -99,14 +119,26 @@ export async function startSimWorld(
         ...options.ec2,
         onLaunch: (instance, userData) => {
           options.ec2?.onLaunch?.(instance, userData);
-          router?.launched(instance.instanceId, userData);
+          router?.launched(
+            {
+              // The simulated EC2's owner ID (sim-ec2-state.ts).
+              accountId: "123456789012",
+              region,
+              instanceId: instance.instanceId,
+              pendingTime: wholeSeconds(instance.launchedAtMs),
+              availabilityZone: instance.availabilityZone,
+              instanceType: instance.instanceType,
+              imageId: instance.imageId,
+            },
+            userData,
+          );
         },
       })
     : startExternalEc2({
         endpoint: options.ec2Endpoint,
         fleet: options.fleet ?? "demo",
         ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
-        onLaunch: (instanceId, userData) => router?.launched(instanceId, userData),
+        onLaunch: (identity, userData) => router?.launched(identity, userData),
       });
   const webhooks = new WebhookSender(github, installationId, options.random ?? Math.random);
   const routing = new JobRouter({
@@ -117,6 +149,7 @@ export async function startSimWorld(
     installationId,
     bootMs: options.bootMs ?? 200,
     idleTimeoutMs: options.idleTimeoutMs ?? 5000,
+    signer,
     random: options.random ?? Math.random,
     ...(options.bootFails === undefined ? {} : { bootFails: options.bootFails }),
   });
@@ -127,6 +160,7 @@ export async function startSimWorld(
   return {
     github,
     ec2,
+    identityCertificatePem: signer.certificatePem,
     connect: (target) => webhooks.connect(target),
     async queueJob(job) {
       const id = nextJobId++;
@@ -141,6 +175,7 @@ export async function startSimWorld(
       await routing.queue(created, job.durationMs);
       return id;
     },
+    assignmentRequestOf: (instanceId) => routing.askedWith.get(instanceId),
     cancelJob: (jobId) => routing.cancel(jobId),
     faults: (f) => webhooks.faults(f),
     jobs: () => routing.jobs(),
@@ -149,6 +184,7 @@ export async function startSimWorld(
       webhooksFailed: webhooks.failed,
       vmsBooted: routing.vmsBooted,
       jobsRun: routing.jobsRun,
+      assignMs: routing.assignMs,
     }),
     stop() {
       stopping ??= (async () => {

@@ -18,3 +18,8 @@ export interface WorldEc2 {
   powerOff(instanceId: string): void;
   stop(): Promise<void>;
 }
+
+/** A time as an identity document writes it: ISO 8601 in UTC, whole seconds. */
+export function wholeSeconds(at: Date | number): string {
+  return new Date(at).toISOString().replace(/\.\d{3}Z$/, "Z");
+}

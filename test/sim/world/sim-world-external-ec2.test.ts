@@ -1,7 +1,6 @@
 import { DescribeInstancesCommand, type EC2Client } from "@aws-sdk/client-ec2";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Ec2Cloud } from "../../../src/cloud/ec2/ec2-cloud.js";
-import { Secret } from "../../../src/config/secret.js";
 import { renderUserData } from "../../../src/fleet/user-data.js";
 import {
   type SimWorld,
@@ -48,14 +47,19 @@ async function setUp() {
   await moto.reset();
   vpc = await createTestVpc(client);
   world = await startSimWorld({ ec2Endpoint: moto.url, fleet: "test", bootMs: 30, pollMs: 50 });
-  receiver = await startReceiver();
+  receiver = await startReceiver(SECRET, world.identityCertificatePem);
   world.connect({ url: receiver.url, secret: SECRET });
   const cloud = new Ec2Cloud({
     client,
     fleet: "test",
     network: { vpcId: vpc.vpcId, egress: "nat" },
   });
-  const launch = (jobId: number, userData: Secret) =>
+  const asking = renderUserData(receiver.runnerEndpoint, {
+    idleTimeout: 600,
+    bootTimeout: 60,
+    maxLifetime: 3600,
+  });
+  const launch = (jobId: number, userData = asking) =>
     cloud.launch(
       {
         pool: "linux",
@@ -88,7 +92,7 @@ async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Prom
 
 describe.skipIf(!motoBin)("startSimWorld with an external EC2 (moto_server)", () => {
   it("runs the job on the VM found in moto, then terminates that VM there", async () => {
-    const { world, launch } = await setUp();
+    const { world, receiver, launch } = await setUp();
     const jobId = await world.queueJob({
       repository: "example-org/web",
       labels: ["self-hosted", "linux"],
@@ -102,7 +106,8 @@ describe.skipIf(!motoBin)("startSimWorld with an external EC2 (moto_server)", ()
       runnerGroupId: 1,
       labels: ["self-hosted", "linux"],
     });
-    const vm = await launch(jobId, renderUserData(jit.jitConfig));
+    const vm = await launch(jobId);
+    receiver.assignments.set(vm.instanceId, jit.jitConfig.reveal());
 
     await until(() => world.jobs()[0]?.conclusion === "success");
     await until(async () => (await stateInMoto(vm.instanceId)) === "terminated");
@@ -113,9 +118,9 @@ describe.skipIf(!motoBin)("startSimWorld with an external EC2 (moto_server)", ()
     await until(() => world.ec2.statusOf(vm.instanceId) === "terminated");
   });
 
-  it("ends a VM whose user data carries no runner registration", async () => {
+  it("ends a VM whose user data names no assignment endpoint", async () => {
     const { world, launch } = await setUp();
-    const vm = await launch(4242, new Secret("#!/bin/bash\necho no runner here\n"));
+    const vm = await launch(4242, "#!/bin/bash\necho no runner here\n");
 
     await until(async () => (await stateInMoto(vm.instanceId)) === "terminated");
     expect(world.stats().vmsBooted).toBe(0);

@@ -19,7 +19,7 @@ afterEach(async () => {
 
 async function setUp(secret = SECRET) {
   world = await startSimWorld();
-  receiver = await startReceiver();
+  receiver = await startReceiver(SECRET, world.identityCertificatePem);
   world.connect({ url: receiver.url, secret });
   return { world, receiver };
 }
@@ -27,7 +27,7 @@ async function setUp(secret = SECRET) {
 describe("startSimWorld webhooks", () => {
   it("only logs deliveries until connected", async () => {
     world = await startSimWorld();
-    receiver = await startReceiver();
+    receiver = await startReceiver(SECRET, world.identityCertificatePem);
     await world.queueJob(JOB);
     expect(world.stats().webhooksSent).toBe(0);
     world.connect({ url: receiver.url, secret: SECRET });

@@ -22,7 +22,7 @@ afterEach(async () => {
 
 async function setUp(options: SimWorldOptions = {}, secret = SECRET) {
   world = await startSimWorld({ bootMs: 30, subnets: { "subnet-0aaa": "eu-west-1b" }, ...options });
-  receiver = await startReceiver();
+  receiver = await startReceiver(SECRET, world.identityCertificatePem);
   world.connect({ url: receiver.url, secret });
   return { world, receiver };
 }

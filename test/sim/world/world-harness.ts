@@ -1,6 +1,8 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createIdentityVerifier } from "../../../src/assignment/create-identity-verifier.js";
+import { trustCertificate } from "../../../src/assignment/trusted-certificate.js";
 import { Ec2Cloud } from "../../../src/cloud/ec2/ec2-cloud.js";
 import { renderUserData } from "../../../src/fleet/user-data.js";
 import type { SimWorld } from "../../../src/sim/world/start-sim-world.js";
@@ -21,16 +23,32 @@ export const SECRET = "it's a secret to everybody";
 
 /**
  * A tiny webhook receiver standing in for the controller: it checks each signature (401
- * when wrong, as mayfly answers) and records what arrived.
+ * when wrong, as mayfly answers) and records what arrived. It also answers the VMs'
+ * assignment requests from `assignments` (instance ID → JIT config; 204 while unknown),
+ * checking each identity document against the world's certificate when given one.
  */
-export async function startReceiver(secret = SECRET) {
+export async function startReceiver(secret = SECRET, identityCertificatePem?: string) {
   const received: Received[] = [];
   const listeners: ((r: Received) => void)[] = [];
+  const assignments = new Map<string, string>();
+  const verifier =
+    identityCertificatePem === undefined
+      ? undefined
+      : createIdentityVerifier([trustCertificate(identityCertificatePem, { name: "world" })]);
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks);
+      if (req.url === "/runner/v1/assignment") {
+        const { document, signature } = JSON.parse(body.toString("utf8"));
+        const check = verifier?.verifyIdentity(document, signature);
+        if (check === undefined || !check.ok) return void res.writeHead(401).end();
+        const jitConfig = assignments.get(check.identity.instanceId);
+        if (jitConfig === undefined) return void res.writeHead(204, { "retry-after": "1" }).end();
+        res.writeHead(200, { "content-type": "application/json" });
+        return void res.end(JSON.stringify({ jitConfig }));
+      }
       const expected = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
       const given = Buffer.from(String(req.headers["x-hub-signature-256"] ?? ""));
       if (given.length !== expected.length || !timingSafeEqual(given, Buffer.from(expected))) {
@@ -52,9 +70,12 @@ export async function startReceiver(secret = SECRET) {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook`;
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    url,
+    url: `${base}/webhook`,
+    /** Where the VMs ask for their assignment. */
+    runnerEndpoint: base,
+    assignments,
     received,
     onDelivery: (l: (r: Received) => void) => listeners.push(l),
     stop: () =>
@@ -67,7 +88,7 @@ export async function startReceiver(secret = SECRET) {
 
 /**
  * The controller's part, played with the real adapters: on `queued` (for the jobs `launchFor`
- * accepts) it registers a JIT runner and launches a VM whose user data starts it.
+ * accepts) it registers a JIT runner and launches a VM, whose assignment is that runner.
  */
 export function standInController(
   world: SimWorld,
@@ -101,10 +122,15 @@ export function standInController(
         market: "on-demand",
         subnetId: "subnet-0aaa",
         diskGiB: 20,
-        userData: renderUserData(jit.jitConfig),
+        userData: renderUserData(receiver.runnerEndpoint, {
+          idleTimeout: 600,
+          bootTimeout: 60,
+          maxLifetime: 3600,
+        }),
       },
       token,
     );
+    receiver.assignments.set(vm.instanceId, jit.jitConfig.reveal());
     launched.push({ jobId, runnerName, instanceId: vm.instanceId });
   };
   receiver.onDelivery((r) => {
