@@ -3,7 +3,9 @@
 #
 # Started once by cloud-init (runcmd). Its inputs are data files that the rendered
 # cloud-config writes under /run/mayfly (tmpfs, root-only, mode 0600); no value from the
-# launcher or the job is ever spliced into shell code here. The launch sets the instance's
+# launcher or the job is ever spliced into shell code here. None of them is a secret: the
+# runner's JIT config is not in the user data, the script asks the controller for it (the
+# assignment below). The launch sets the instance's
 # shutdown behaviour to "terminate", so powering off destroys the VM:
 # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_ChangingInstanceInitiatedShutdownBehavior.html
 #
@@ -17,7 +19,6 @@ umask 077
 
 root="${MAYFLY_ROOT:-}"
 state="$root/run/mayfly"
-cloud_dir="$root/var/lib/cloud"
 runner_dir="${MAYFLY_RUNNER_DIR:-$root/opt/actions-runner}"
 runner_user="${MAYFLY_RUNNER_USER:-runner}"
 shutdown_cmd="${MAYFLY_SHUTDOWN:-shutdown}"
@@ -32,10 +33,14 @@ systemctl_cmd="${MAYFLY_SYSTEMCTL:-systemctl}"
 sudo_cmd="${MAYFLY_SUDO:-sudo}"
 poll_seconds="${MAYFLY_POLL_SECONDS:-5}"
 retry_seconds="${MAYFLY_RETRY_SECONDS:-10}"
+# The pause after a failed ask for the assignment: doubled on each failure up to the cap.
+backoff_first="${MAYFLY_BACKOFF_SECONDS:-1}"
+backoff_cap="${MAYFLY_BACKOFF_CAP_SECONDS:-10}"
 # 169.254.169.254 and fd00:ec2::254 are the instance metadata service over IPv4 and IPv6:
 # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html
 imds_address="169.254.169.254"
 imds_address6="fd00:ec2::254"
+imds_url="${MAYFLY_IMDS_URL:-http://$imds_address}"
 # Operator hooks, written by the rendered cloud-config (src/runner-vm/render-user-data.ts).
 # Not under /run: the initramfs mounts /run noexec, so a hook there cannot be executed
 # (FIELD-NOTES.md, "Learned in 2026-12").
@@ -78,6 +83,8 @@ read_setting() {
 
 mkdir -p "$state"
 chmod 0700 "$state"
+# The boot timeout counts from here: the assignment must arrive within it.
+boot_started=$(date +%s)
 
 # Any step that fails, or a signal, powers the VM off: nothing is left running unattended.
 runner_pid=""
@@ -90,8 +97,13 @@ max_lifetime=$(read_setting max-lifetime)
 tarball_url=$(read_setting runner-url)
 tarball_sha256=$(read_setting runner-sha256)
 operator_access=$(read_setting operator-access)
+assignment_url=$(read_setting assignment-url)
+boot_timeout=$(read_setting boot-timeout)
 positive_int "$idle_timeout" || fail "idle timeout is not a positive integer"
 positive_int "$max_lifetime" || fail "max lifetime is not a positive integer"
+positive_int "$boot_timeout" || fail "boot timeout is not a positive integer"
+[ -n "$assignment_url" ] || fail "no assignment URL in $state"
+boot_deadline=$((boot_started + boot_timeout))
 
 job_started() {
   for worker_log in "$runner_dir"/_diag/Worker_*.log; do
@@ -129,28 +141,148 @@ watchdog() {
   watchdog
 ) &
 
-# --- The JIT config: this is the one place that obtains it. It is read into memory and
-# its file is gone before anything else runs; it reaches the runner only through the
-# runner's environment (start_runner), never a command line, a file or a log line.
+# --- The assignment: this is the one place that obtains the JIT config. As root, before
+# the runner user exists, the VM proves who it is with its instance identity document and
+# that document's signature (IMDSv2), and the controller answers its runner's JIT config
+# (DESIGN.md, "The assignment endpoint"). The answer is held in memory only: never a file,
+# a command line or a log line; it reaches the runner only through the runner's
+# environment (start_runner).
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-identity-documents.html
 jit_config=""
-obtain_jit_config() {
-  [ -f "$state/jitconfig" ] || fail "no JIT config in $state"
-  jit_config=$(cat "$state/jitconfig")
-  rm -f "$state/jitconfig"
-  case "$jit_config" in
-    '' | *[!A-Za-z0-9+/=]*) fail "the JIT config is not base64" ;;
-  esac
-  # cloud-init keeps copies of the user data (which held the JIT config) on disk; remove
-  # them now that it has been read. https://cloudinit.readthedocs.io/en/latest/reference/base_config_reference.html
-  for instance in "$cloud_dir/instance" "$cloud_dir"/instances/*; do
-    [ -d "$instance" ] || continue
-    rm -rf "$instance"/user-data.txt* "$instance"/cloud-config.txt "$instance"/obj.pkl \
-      "$instance"/scripts
-  done
-  # Newer cloud-init also keeps the merged cloud-config (write_files content included) here.
-  rm -f "$root/run/cloud-init/combined-cloud-config.json"
+newline=$(printf '\n_')
+newline=${newline%_}
+# The IMDSv2 session token goes to curl on stdin (--header @-), never on its command line.
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html
+imds_get() {
+  printf 'X-aws-ec2-metadata-token: %s\n' "$imds_token" |
+    curl --silent --show-error --fail --globoff --connect-timeout 2 --max-time 5 \
+      --header @- --output "$2" "$imds_url$1"
 }
-obtain_jit_config
+read_identity() {
+  imds_token=$(curl --silent --show-error --fail --globoff --connect-timeout 2 --max-time 5 \
+    --request PUT --header 'X-aws-ec2-metadata-token-ttl-seconds: 300' \
+    "$imds_url/latest/api/token") &&
+    imds_get /latest/dynamic/instance-identity/document "$state/identity-document" &&
+    imds_get /latest/dynamic/instance-identity/rsa2048 "$state/identity-signature" &&
+    [ -s "$state/identity-document" ] && [ -s "$state/identity-signature" ]
+}
+# Prints the file $1 as a JSON string, byte for byte: the controller compares the document
+# with the content AWS signed, so nothing may be added, dropped or re-encoded. Read from the
+# file, not from $(...), which would drop a final newline; awk sees each line without its
+# newline, so a final one is put back only when the file ends with one. Bytes from 0x80 up
+# pass as they are (the document is UTF-8); LC_ALL=C keeps awk reading bytes.
+json_string() {
+  printf '"'
+  LC_ALL=C awk 'BEGIN {
+      for (i = 1; i < 32; i++) e[sprintf("%c", i)] = sprintf("\\u%04x", i)
+      e["\t"] = "\\t"; e["\r"] = "\\r"; e["\""] = "\\\""; e["\\"] = "\\\\"
+    }
+    {
+      out = (NR > 1) ? "\\n" : ""
+      n = length($0)
+      for (i = 1; i <= n; i++) { c = substr($0, i, 1); out = out ((c in e) ? e[c] : c) }
+      printf "%s", out
+    }' "$1"
+  [ -n "$(tail -c 1 "$1")" ] || printf '\\n'
+  printf '"'
+}
+# A NUL byte has no place in the document or signature, and awk cannot carry it.
+no_nul() {
+  [ "$(tr -d '\000' <"$1" | wc -c)" = "$(wc -c <"$1")" ]
+}
+write_request() {
+  if ! no_nul "$state/identity-document" || ! no_nul "$state/identity-signature"; then
+    fail "the instance identity from IMDS holds a NUL byte"
+  fi
+  {
+    printf '{"document":'
+    json_string "$state/identity-document"
+    printf ',"signature":'
+    json_string "$state/identity-signature"
+    printf '}'
+  } >"$state/assignment-request"
+}
+# One ask. The controller may hold a 204 for up to 20 s, so curl waits 30 s for an answer
+# (less when the boot timeout is nearer, but never 0, which curl reads as no limit). The
+# answer's body stays in a variable; its status and Retry-After header follow it on a last
+# line of their own.
+ask_for_assignment() {
+  max_time=$((boot_deadline - $(date +%s)))
+  [ "$max_time" -le 30 ] || max_time=30
+  [ "$max_time" -ge 1 ] || max_time=1
+  curl_status=0
+  answer=$(curl --silent --show-error --globoff --proto '=https,http' \
+    --connect-timeout 10 --max-time "$max_time" \
+    --header 'Content-Type: application/json' --data-binary "@$state/assignment-request" \
+    --write-out '\n%{http_code} %header{retry-after}' "$assignment_url") || curl_status=$?
+  meta=${answer##*"$newline"}
+  body=${answer%"$newline"*}
+  answer=""
+  http_status=${meta%% *}
+  retry_after=${meta#* }
+}
+# Waits as the controller's Retry-After says (whole seconds, 1 to 30; 2 if it says none),
+# never past the boot timeout.
+wait_as_told() {
+  case "$retry_after" in
+    '' | *[!0-9]*) retry_after=2 ;;
+    ? | ??) [ "$retry_after" -ge 1 ] || retry_after=1 ;;
+    *) retry_after=30 ;;
+  esac
+  [ "$retry_after" -le 30 ] || retry_after=30
+  left=$((boot_deadline - $(date +%s)))
+  [ "$retry_after" -le "$left" ] || retry_after=$left
+  [ "$retry_after" -le 0 ] || sleep "$retry_after"
+}
+back_off() {
+  log "$1: asking again in ${backoff}s"
+  sleep "$backoff"
+  backoff=$(awk -v b="$backoff" -v cap="$backoff_cap" 'BEGIN { b *= 2; print (b > cap ? cap : b) }')
+}
+obtain_assignment() {
+  log "asking the controller for this VM's assignment"
+  backoff=$backoff_first
+  told_to_wait=""
+  while :; do
+    [ "$(date +%s)" -lt "$boot_deadline" ] || fail "no assignment within ${boot_timeout}s"
+    if [ ! -f "$state/assignment-request" ]; then
+      if ! read_identity; then
+        back_off "cannot read the instance identity document from IMDS"
+        continue
+      fi
+      write_request
+    fi
+    ask_for_assignment
+    if [ "$curl_status" -ne 0 ]; then
+      back_off "cannot reach the controller (curl status $curl_status)"
+      continue
+    fi
+    case "$http_status" in
+      200) break ;;
+      204 | 429)
+        [ -n "$told_to_wait" ] || log "no assignment yet (HTTP $http_status): waiting as the controller says"
+        told_to_wait=yes
+        backoff=$backoff_first
+        wait_as_told
+        ;;
+      5??) back_off "the controller answered HTTP $http_status" ;;
+      410) fail "the controller has no assignment for this VM (HTTP 410)" ;;
+      *) fail "the controller refused the assignment with HTTP $http_status" ;;
+    esac
+  done
+  jit_config=$(printf '%s' "$body" |
+    sed -n 's/^[[:space:]]*{[[:space:]]*"jitConfig"[[:space:]]*:[[:space:]]*"\([^"]*\)"[[:space:]]*}[[:space:]]*$/\1/p')
+  body=""
+  case "$jit_config" in
+    '' | *[!A-Za-z0-9+/=]*)
+      jit_config=""
+      fail "the controller's answer holds no base64 JIT config"
+      ;;
+  esac
+  rm -f "$state/assignment-request" "$state/identity-document" "$state/identity-signature"
+  log "assignment received"
+}
+obtain_assignment
 
 # --- Other users' processes are invisible to the runner user and the job: without this,
 # /proc/PID/cmdline of every process is world-readable. The job still sees its own

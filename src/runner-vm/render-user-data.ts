@@ -2,11 +2,14 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
-import { Secret } from "../config/secret.js";
 
 /** Where the rendered cloud-config puts the boot script and its data files on the VM. */
 export const BOOT_SCRIPT_PATH = "/usr/local/sbin/mayfly-boot";
 export const STATE_DIR = "/run/mayfly";
+export const ASSIGNMENT_URL_PATH = `${STATE_DIR}/assignment-url`;
+export const BOOT_TIMEOUT_PATH = `${STATE_DIR}/boot-timeout`;
+/** Where user data once carried the JIT config; nothing is written there now (the VM asks
+ * the assignment endpoint for it), and tests check that nothing is. */
 export const JIT_CONFIG_PATH = `${STATE_DIR}/jitconfig`;
 /** The operator's boot hook: root-only (0700), on the root file system. Not under /run:
  * the initramfs mounts /run noexec, so a hook there fails with 126 (FIELD-NOTES.md,
@@ -30,8 +33,16 @@ export type RunnerVmHooks = {
  * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html */
 export const USER_DATA_LIMIT_BYTES = 16384;
 
+/**
+ * What the runner VM boots with. None of it is a secret: EC2 shows user data to any principal
+ * allowed `ec2:DescribeInstanceAttribute`, for the VM's life, so the VM asks the controller
+ * for its JIT config instead (DESIGN.md, "Assignment").
+ */
 export type UserDataInput = {
-  readonly jitConfig: Secret;
+  /** The controller's `POST /runner/v1/assignment` URL, where the VM asks for its JIT config. */
+  readonly assignmentUrl: string;
+  /** Seconds from the boot script's start within which the VM must get its assignment. */
+  readonly bootTimeoutSeconds: number;
   readonly idleTimeoutSeconds: number;
   readonly maxLifetimeSeconds: number;
   /** For images without the runner in /opt/actions-runner. */
@@ -43,12 +54,10 @@ export type UserDataInput = {
   readonly bootScript?: string;
 };
 
-// A JIT config is base64; anything else is refused rather than sent to the VM.
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
-// The URL lands in a data file, never in shell code; the character set is still kept
-// narrow so nothing surprising reaches curl.
-const URL_CHARS = /^https:\/\/[A-Za-z0-9._~:/?#[\]@!$&'()*+,;=%-]+$/;
+// A URL lands in a data file, never in shell code; the character set is still kept narrow
+// so nothing surprising reaches curl.
+const URL_CHARS = /^https?:\/\/[A-Za-z0-9._~:/?#[\]@!$&'()*+,;=%-]+$/;
 // A lone surrogate has no UTF-8 form: such a hook could not reach the VM byte for byte.
 const LONE_SURROGATE = /\p{Surrogate}/u;
 // Text that the yaml package and PyYAML (cloud-init's parser) read alike in a block scalar.
@@ -63,8 +72,9 @@ let cachedScript: string | undefined;
 /**
  * The boot script as the VM gets it: without its comment lines and blank lines. The
  * comments are for readers of cloud-init/mayfly-boot.sh; on the VM they would take a
- * third of the 16 KB that the JIT config and the operator's hooks share. (The script has
- * no here-document or multi-line string, so no line starting with # is data.)
+ * third of the 16 KB that the operator's hooks share with it. (The script has no
+ * here-document, and no line of its one multi-line string, an awk program, is blank or
+ * starts with #, so no line removed is data.)
  */
 export function bootScript(): string {
   cachedScript ??= readFileSync(BOOT_SCRIPT_FILE, "utf8")
@@ -93,14 +103,14 @@ export function compressedBootScript(): string {
  * yaml package, never spliced into shell code.
  * https://cloudinit.readthedocs.io/en/latest/reference/modules.html#write-files
  */
-export function renderUserData(input: UserDataInput): Secret {
+export function renderUserData(input: UserDataInput): string {
   const userData = renderText(input);
   const size = Buffer.byteLength(userData, "utf8");
   if (size > USER_DATA_LIMIT_BYTES)
     throw new RangeError(
       `the runner VM's user data is ${size} bytes, over EC2's ${USER_DATA_LIMIT_BYTES}-byte limit`,
     );
-  return new Secret(userData);
+  return userData;
 }
 
 /** The size in bytes of the user data `renderUserData` would give, whether or not it fits. */
@@ -109,8 +119,8 @@ export function userDataBytes(input: UserDataInput): number {
 }
 
 function renderText(input: UserDataInput): string {
-  const jitConfig = input.jitConfig.reveal();
-  if (!BASE64.test(jitConfig)) throw new TypeError("the JIT config is not base64");
+  checkAssignmentUrl(input.assignmentUrl);
+  positiveInt("bootTimeoutSeconds", input.bootTimeoutSeconds);
   positiveInt("idleTimeoutSeconds", input.idleTimeoutSeconds);
   positiveInt("maxLifetimeSeconds", input.maxLifetimeSeconds);
   if (input.runner !== undefined) {
@@ -148,7 +158,8 @@ function renderText(input: UserDataInput): string {
       input.bootScript === undefined
         ? { ...file(BOOT_SCRIPT_PATH, "0700", compressedBootScript()), encoding: "gz+b64" }
         : file(BOOT_SCRIPT_PATH, "0700", input.bootScript),
-      data("jitconfig", jitConfig),
+      data("assignment-url", input.assignmentUrl),
+      data("boot-timeout", String(input.bootTimeoutSeconds)),
       data("idle-timeout", String(input.idleTimeoutSeconds)),
       data("max-lifetime", String(input.maxLifetimeSeconds)),
       ...(input.runner === undefined
@@ -168,6 +179,23 @@ function renderText(input: UserDataInput): string {
     runcmd: [["systemd-run", "--unit=mayfly-boot", "--collect", BOOT_SCRIPT_PATH]],
   };
   return `#cloud-config\n${stringify(document, { lineWidth: 0 })}`;
+}
+
+/**
+ * An https URL, or http (a test's forwarded address; settings allow only https in
+ * production), with no user name or password: user data holds no credential.
+ */
+function checkAssignmentUrl(text: string): void {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TypeError("the assignment URL is not a URL");
+  }
+  if (!["https:", "http:"].includes(url.protocol) || !URL_CHARS.test(text))
+    throw new TypeError("the assignment URL must be a plain https or http URL");
+  if (url.username !== "" || url.password !== "")
+    throw new TypeError("the assignment URL must hold no user name or password");
 }
 
 function positiveInt(name: string, value: number): void {

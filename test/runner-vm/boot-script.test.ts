@@ -5,19 +5,52 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { AssignmentAnswer } from "../../src/assignment/assignments.js";
+import { trustCertificate } from "../../src/assignment/trusted-certificate.js";
+import { Secret } from "../../src/config/secret.js";
+import type { Rate } from "../../src/core/token-bucket.js";
 import { bootScript } from "../../src/runner-vm/render-user-data.js";
+import { renderIdentityDocument } from "../../src/sim/identity/render-identity-document.js";
+import { createIdentitySigner } from "../../src/sim/identity/sign-identity.js";
+import { type AssignmentEndpoint, assignmentEndpoint } from "../support/assignment-endpoint.js";
+import { type FakeImds, fakeImds, type ServedIdentity } from "../support/fake-imds.js";
 
 // The script as the rendered user data ships it (comment lines stripped), not the source.
 const SCRIPT = join(mkdtempSync(join(tmpdir(), "mayfly-script-")), "mayfly-boot");
 writeFileSync(SCRIPT, bootScript());
-const JIT = "eyJydW5uZXIiOjQyfQ==";
+// A JIT config as GitHub encodes one: base64 of JSON, long enough to be unmistakable.
+const JIT = Buffer.from(
+  JSON.stringify({ ".runner": "eyJBZ2VudElkIjo0Mn0=", ".credentials": "x".repeat(60) }),
+).toString("base64");
+const JIT_SHA256 = createHash("sha256").update(JIT).digest("hex");
+const ASSIGNED: AssignmentAnswer = { kind: "assigned", jitConfig: new Secret(JIT) };
+
+// AWS's signing key and certificate, played by a test signer the controller trusts.
+const signer = createIdentitySigner();
+const TRUSTED = [trustCertificate(signer.certificatePem, { name: "test" })];
+let instances = 0;
+/** A fresh instance's identity document as IMDS serves it, and its name. */
+function documentOf(): { instanceId: string; document: string } {
+  const instanceId = `i-0${(++instances).toString(16).padStart(16, "0")}`;
+  const document = renderIdentityDocument({
+    accountId: "123456789012",
+    region: "eu-west-1",
+    instanceId,
+    pendingTime: "2026-12-03T06:00:00Z",
+    availabilityZone: "eu-west-1a",
+    instanceType: "m7i.large",
+  });
+  return { instanceId, document };
+}
 
 // Stand-ins for the real runner's run.sh: a job writes _diag/Worker_*.log like the real
 // runner does when it starts a job, then the runner exits.
@@ -35,10 +68,14 @@ type Run = {
   poweroffs: string[];
   root: string;
   argsSeen: string;
+  /** What IMDS served: the document and signature the controller must get exactly. */
+  served: { document: string | Buffer; signature: string | Buffer };
+  imds: FakeImds["requests"];
+  /** The controller's side; undefined when it was down. */
+  endpoint: AssignmentEndpoint | undefined;
 };
 
 type Options = {
-  jit?: boolean;
   download?: { sha256?: string };
   /** Hook scripts, written where the rendered cloud-config puts them. */
   hooks?: { boot?: string; jobStarted?: string; jobCompleted?: string };
@@ -65,12 +102,30 @@ type Options = {
   termAfterMs?: number;
   /** Drives the watchdog's clock while the script runs (see Clock). */
   clock?: (clock: Clock) => Promise<void>;
+  /**
+   * The assignment service behind the real route: its answer to the nth verified ask is
+   * answers[n - 1] (the last one repeats; "throw": it fails, a 500). "down": nothing listens.
+   * By default the first ask is answered the JIT config.
+   */
+  controller?: (AssignmentAnswer | "throw")[] | "down";
+  /** The route's rate limit, on a clock that moves one second per answer. */
+  rate?: Rate;
+  /**
+   * What IMDS serves: by default a document signed by the key the controller trusts;
+   * "untrusted": signed by another key; "none": no identity at all (404).
+   */
+  identity?: ServedIdentity | "untrusted" | "none";
+  /** The boot timeout data file; null: the file is missing. */
+  bootTimeout?: number | null;
+  /** The assignment URL data file; null: the file is missing. */
+  assignmentUrl?: null;
 };
 
 /**
  * The watchdog's clock, injected: the sandbox's `date +%s` reads a file the test moves, so
  * the watchdog's decisions do not depend on how fast a loaded machine runs the boot steps
  * (a wall clock with whole seconds and a 1 s timeout could fire after 10 ms, or late).
+ * The boot timeout is counted on the same clock.
  */
 interface Clock {
   readonly root: string;
@@ -89,8 +144,19 @@ interface Clock {
 
 const CLOCK_START = 1_800_000_000;
 const REAL_DATE = spawnSync("sh", ["-c", "command -v date"], { encoding: "utf8" }).stdout.trim();
+const REAL_CURL = spawnSync("sh", ["-c", "command -v curl"], { encoding: "utf8" }).stdout.trim();
 
-function sandbox(
+/** A local port nothing listens on: a controller that is down. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 9));
+    });
+  });
+}
+
+async function sandbox(
   runner: string,
   times: { idle: number; max: number },
   o: Options = {},
@@ -99,15 +165,41 @@ function sandbox(
   const bin = join(root, "bin");
   const state = join(root, "run/mayfly");
   const runnerDir = join(root, "opt/actions-runner");
-  const cloud = join(root, "var/lib/cloud/instances/i-0123");
-  for (const dir of [bin, state, runnerDir, join(cloud, "scripts")])
-    mkdirSync(dir, { recursive: true });
-  writeFileSync(join(cloud, "user-data.txt"), `jit ${JIT}`);
-  writeFileSync(join(cloud, "user-data.txt.i"), `jit ${JIT}`);
-  writeFileSync(join(cloud, "scripts/runcmd"), "x");
-  mkdirSync(join(root, "run/cloud-init"), { recursive: true });
-  writeFileSync(join(root, "run/cloud-init/combined-cloud-config.json"), `{"jit":"${JIT}"}`);
-  if (o.jit !== false) writeFileSync(join(state, "jitconfig"), JIT, { mode: 0o600 });
+  for (const dir of [bin, state, runnerDir]) mkdirSync(dir, { recursive: true });
+
+  // The metadata service and the controller, both on 127.0.0.1 for this run only.
+  const { instanceId, document } = documentOf();
+  const served: ServedIdentity =
+    typeof o.identity === "object"
+      ? o.identity
+      : {
+          document,
+          signature: (o.identity === "untrusted" ? createIdentitySigner() : signer).sign(document),
+        };
+  const imds = await fakeImds({
+    instanceId,
+    ...(o.identity === "none" ? {} : { identity: served }),
+  });
+  const answers = o.controller ?? [ASSIGNED];
+  let endpoint: AssignmentEndpoint | undefined;
+  if (answers !== "down") {
+    endpoint = await assignmentEndpoint({
+      trusted: TRUSTED,
+      answer: (_identity, nth) => {
+        const answer = answers[Math.min(nth, answers.length) - 1] ?? ASSIGNED;
+        if (answer === "throw") throw new Error("the assignment service failed");
+        return answer;
+      },
+      now: () => new Date(Date.UTC(2026, 11, 3, 6, 1) + 1000 * (endpoint?.statuses.length ?? 0)),
+      ...(o.rate === undefined ? {} : { rate: o.rate }),
+    });
+  }
+  const assignmentUrl =
+    endpoint?.url ?? `http://127.0.0.1:${await closedPort()}/runner/v1/assignment`;
+
+  if (o.assignmentUrl !== null) writeFileSync(join(state, "assignment-url"), assignmentUrl);
+  if (o.bootTimeout !== null)
+    writeFileSync(join(state, "boot-timeout"), String(o.bootTimeout ?? 20));
   writeFileSync(join(state, "idle-timeout"), String(times.idle));
   writeFileSync(join(state, "max-lifetime"), String(times.max));
   const exe = (path: string, body: string) => {
@@ -164,10 +256,19 @@ exit 0`,
   exe(join(bin, "useradd"), `echo useradd >> "${order}"`);
   exe(join(bin, "chown"), "exit 0");
   // runuser -u USER -- CMD ARGS: run CMD as ourselves, recording whether it got the JIT
-  // config in its environment and on no command line.
+  // config in its environment (compared by its SHA-256: no file here holds the JIT config)
+  // and on no command line.
   exe(
     join(bin, "runuser"),
-    `echo "runuser $2 $(basename "$4")" >> "${order}"; shift 3; case "$*" in *"${JIT}"*) echo on-cmdline > "${root}/args";; *) [ "\${ACTIONS_RUNNER_INPUT_JITCONFIG:-}" = "${JIT}" ] && echo ok > "${root}/args";; esac; exec "$@"`,
+    `echo "runuser $2 $(basename "$4")" >> "${order}"; shift 3
+jit=\${ACTIONS_RUNNER_INPUT_JITCONFIG:-}
+if [ -n "$jit" ]; then
+  case "$*" in
+    *"$jit"*) echo on-cmdline > "${root}/args" ;;
+    *) [ "$(printf %s "$jit" | sha256sum | cut -d ' ' -f 1)" = ${JIT_SHA256} ] && echo ok > "${root}/args" ;;
+  esac
+fi
+exec "$@"`,
   );
   const hookFile = (path: string, text: string | undefined, mode: number) => {
     if (text === undefined) return;
@@ -180,12 +281,19 @@ exit 0`,
   hookFile(join(root, "usr/local/lib/mayfly/job-completed.sh"), o.hooks?.jobCompleted, 0o755);
   // Every stand-in run.sh first records the job hook variables of its environment.
   const runSh = `env | grep '^ACTIONS_RUNNER_HOOK_' | sort > "${root}/runner-env"\n${runner}`;
-  // The stand-in curl: the metadata probe (run through runuser) gets imdsProbe; a download
-  // writes the tarball where --output says, once released if holdDownload.
+  // The stand-in curl: what goes to 127.0.0.1 (the metadata service and the controller of
+  // this run) is the real curl, noted in "curl-real"; the runner user's metadata probe (run
+  // through runuser) gets imdsProbe; a download writes the tarball where --output says, once
+  // released if holdDownload.
   const curl = (download: string) =>
     exe(
       join(bin, "curl"),
-      `echo "$*" >> "${root}/curl"
+      `case "$*" in *127.0.0.1*)
+  printf '%s\\n' "$*" >> "${root}/curl-real"
+  case "$*" in *"/runner/v1/assignment"*) echo assignment >> "${order}" ;; esac
+  exec "${REAL_CURL}" "$@" ;;
+esac
+echo "$*" >> "${root}/curl"
 case "$*" in *169.254.169.254* | *fd00:ec2::254*) exit ${o.imdsProbe ?? 7} ;; esac
 ${o.holdDownload ? `while [ ! -e "${root}/release-download" ]; do sleep 0.05; done` : ""}
 ${download}
@@ -240,56 +348,65 @@ exit 0`,
     MAYFLY_MOUNT: join(bin, "mount"),
     MAYFLY_SYSTEMCTL: join(bin, "systemctl"),
     MAYFLY_SUDO: join(bin, "sudo"),
+    MAYFLY_IMDS_URL: `http://127.0.0.1:${imds.port}`,
     MAYFLY_POLL_SECONDS: "0.1",
     MAYFLY_RETRY_SECONDS: "0.1",
+    MAYFLY_BACKOFF_SECONDS: "0.05",
+    MAYFLY_BACKOFF_CAP_SECONDS: "0.2",
   };
-  return new Promise((done, failed) => {
-    const child = spawn("sh", [SCRIPT], { env, stdio: ["ignore", "pipe", "pipe"] });
-    if (o.termAfterMs !== undefined) setTimeout(() => child.kill("SIGTERM"), o.termAfterMs);
-    let driverError: unknown;
-    const poweredOff = () => existsSync(join(state, "powered-off"));
-    const release = (what: "download" | "hook") => writeFileSync(join(root, `release-${what}`), "");
-    const until = async (what: string, check: () => boolean) => {
-      const deadline = Date.now() + 20_000;
-      while (!check()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-    o.clock?.({
-      root,
-      set: setClock,
-      until,
-      watchdogLooked: () => {
-        const seen = lines(root, "clock-reads").length;
-        return until(
-          "the watchdog read the clock three more times",
-          () => lines(root, "clock-reads").length >= seen + 3 || poweredOff(),
-        );
-      },
-      release,
-    }).catch((error: unknown) => {
-      // Let nothing hold the script, and stop it: the test fails with the driver's error.
-      driverError = error;
-      release("download");
-      release("hook");
-      child.kill("SIGTERM");
+  try {
+    return await new Promise((done, failed) => {
+      const child = spawn("sh", [SCRIPT], { env, stdio: ["ignore", "pipe", "pipe"] });
+      if (o.termAfterMs !== undefined) setTimeout(() => child.kill("SIGTERM"), o.termAfterMs);
+      let driverError: unknown;
+      const poweredOff = () => existsSync(join(state, "powered-off"));
+      const release = (what: "download" | "hook") =>
+        writeFileSync(join(root, `release-${what}`), "");
+      const until = async (what: string, check: () => boolean) => {
+        const deadline = Date.now() + 20_000;
+        while (!check()) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      o.clock?.({
+        root,
+        set: setClock,
+        until,
+        watchdogLooked: () => {
+          const seen = lines(root, "clock-reads").length;
+          return until(
+            "the watchdog read the clock three more times",
+            () => lines(root, "clock-reads").length >= seen + 3 || poweredOff(),
+          );
+        },
+        release,
+      }).catch((error: unknown) => {
+        // Let nothing hold the script, and stop it: the test fails with the driver's error.
+        driverError = error;
+        release("download");
+        release("hook");
+        child.kill("SIGTERM");
+      });
+      let output = "";
+      child.stdout.on("data", (d) => (output += d));
+      child.stderr.on("data", (d) => (output += d));
+      child.on("close", (code) => {
+        // Give a stray watchdog time to (wrongly) power off a second time.
+        setTimeout(() => {
+          const file = join(root, "poweroffs");
+          const poweroffs = existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [];
+          const argsFile = join(root, "args");
+          const argsSeen = existsSync(argsFile) ? readFileSync(argsFile, "utf8").trim() : "";
+          if (driverError !== undefined) return failed(driverError);
+          done({ code, output, poweroffs, root, argsSeen, served, imds: imds.requests, endpoint });
+        }, 400);
+      });
     });
-    let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
-    child.on("close", (code) => {
-      // Give a stray watchdog time to (wrongly) power off a second time.
-      setTimeout(() => {
-        const file = join(root, "poweroffs");
-        const poweroffs = existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [];
-        const argsFile = join(root, "args");
-        const argsSeen = existsSync(argsFile) ? readFileSync(argsFile, "utf8").trim() : "";
-        if (driverError === undefined) done({ code, output, poweroffs, root, argsSeen });
-        else failed(driverError);
-      }, 400);
-    });
-  });
+  } finally {
+    await imds.close();
+    await endpoint?.close();
+  }
 }
 
 const lines = (root: string, name: string) =>
@@ -297,20 +414,26 @@ const lines = (root: string, name: string) =>
     ? readFileSync(join(root, name), "utf8").split("\n").filter(Boolean)
     : [];
 
+/** Every file under `dir` whose bytes hold `needle`. */
+function filesHolding(dir: string, needle: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((path) => readFileSync(path).includes(needle));
+}
+
 const runnerStarted = (root: string) =>
   lines(root, "order").includes("runuser mayfly-test-no-such-user run.sh");
 const poweredOff = (root: string) => lines(root, "poweroffs").length > 0;
+const asks = (root: string) => lines(root, "order").filter((l) => l === "assignment").length;
 
 function expectOnePowerOffAndNoSecretLeft(run: Run, reason: RegExp) {
   expect(run.poweroffs).toEqual(["-h now"]);
   expect(run.output).toMatch(reason);
   expect(run.output).not.toContain(JIT);
+  // The JIT config never touched the disk: not a state file, not a log, not a stand-in's note.
+  expect(filesHolding(run.root, JIT)).toEqual([]);
   expect(existsSync(join(run.root, "run/mayfly/jitconfig"))).toBe(false);
-  const cloud = join(run.root, "var/lib/cloud/instances/i-0123");
-  expect(existsSync(join(cloud, "user-data.txt"))).toBe(false);
-  expect(existsSync(join(cloud, "user-data.txt.i"))).toBe(false);
-  expect(existsSync(join(cloud, "scripts"))).toBe(false);
-  expect(existsSync(join(run.root, "run/cloud-init/combined-cloud-config.json"))).toBe(false);
   // The runner user is kept from the instance metadata service.
   expect(readFileSync(join(run.root, "iptables"), "utf8")).toMatch(
     /^-w -I OUTPUT 1 -d 169\.254\.169\.254 -m owner --uid-owner mayfly-test-no-such-user -j REJECT$/m,
@@ -322,6 +445,15 @@ function expectOnePowerOffAndNoSecretLeft(run: Run, reason: RegExp) {
   expect(run.argsSeen).toBe("ok");
   // Other users' processes are hidden from the runner user.
   expect(lines(run.root, "order")).toContain(`mount -o remount,hidepid=invisible ${run.root}/proc`);
+}
+
+/** One power-off for `reason`, and the runner never started. */
+function expectRefusedToRun(run: Run, reason: RegExp) {
+  expect(run.poweroffs).toEqual(["-h now"]);
+  expect(run.output).toMatch(reason);
+  expect(run.argsSeen).toBe("");
+  expect(runnerStarted(run.root)).toBe(false);
+  expect(run.code).not.toBe(0);
 }
 
 describe("the boot script in a sandbox", () => {
@@ -394,11 +526,214 @@ describe("the boot script in a sandbox", () => {
     expect(run.code).not.toBe(0);
   });
 
-  it("refuses to run without a JIT config, and still powers off once", async () => {
-    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { jit: false });
-    expect(run.poweroffs).toEqual(["-h now"]);
-    expect(run.output).toMatch(/no JIT config/);
-    expect(run.argsSeen).toBe("");
+  it.each([
+    ["no assignment URL", { assignmentUrl: null }, /no assignment URL/],
+    ["no boot timeout", { bootTimeout: null }, /boot timeout is not a positive integer/],
+  ] as [string, Options, RegExp][])(
+    "refuses to run with %s, and still powers off once",
+    async (_name, over, reason) => {
+      const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, over);
+      expectRefusedToRun(run, reason);
+      expect(run.imds).toEqual([]);
+      expect(run.endpoint?.statuses).toEqual([]);
+    },
+  );
+});
+
+describe("the assignment in a sandbox (the real route and verifier)", () => {
+  const gone: AssignmentAnswer = { kind: "gone", reason: "runner-started" };
+  const wait: AssignmentAnswer = { kind: "wait", retryAfterSeconds: 1 };
+  const controllerAsks = (run: Run) =>
+    lines(run.root, "curl-real").filter((l) => l.includes("/runner/v1/assignment"));
+
+  it("asks with the identity IMDS served, and the runner gets the JIT config in its environment only", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 5, max: 30 }, { bootTimeout: 600 });
+    expectOnePowerOffAndNoSecretLeft(run, /runner exited with status 0/);
+    expect(run.output).toMatch(/assignment received/);
+    // IMDSv2: a session token first, then the document and its signature with the token.
+    expect(run.imds).toEqual([
+      { method: "PUT", url: "/latest/api/token", token: false },
+      { method: "GET", url: "/latest/dynamic/instance-identity/document", token: true },
+      { method: "GET", url: "/latest/dynamic/instance-identity/rsa2048", token: true },
+    ]);
+    // Exactly what IMDS served: the pretty-printed document with no final newline, and the
+    // signature still wrapped at 76 columns.
+    expect(run.endpoint?.statuses).toEqual([200]);
+    const body = JSON.parse(String(run.endpoint?.bodies[0])) as Record<string, unknown>;
+    expect(body).toEqual({ document: run.served.document, signature: run.served.signature });
+    expect(String(run.served.document)).toMatch(/^\{\n {2}"accountId" : "\d{12}",\n[\s\S]*\}$/);
+    expect(String(run.served.signature).split("\n")[0]).toHaveLength(76);
+    // The session token went to curl on stdin, not on its command line (nor in a log).
+    expect(lines(run.root, "curl-real").join("\n")).not.toContain("fake-imds-session-token");
+    expect(controllerAsks(run)[0]).toMatch(
+      /--proto =https,http --connect-timeout 10 --max-time 30 .*http:\/\/127\.0\.0\.1:\d+\/runner\/v1\/assignment$/,
+    );
+    expect(run.endpoint?.logLines()).not.toContain(JIT);
+  });
+
+  it("nothing yet (204), then too many asks (429): waits as told each time, then runs the job", async () => {
+    // The route's clock moves one second per answer: the second ask finds the bucket empty.
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 30, max: 60 },
+      { controller: [wait, ASSIGNED], rate: { capacity: 1, perSecond: 0.5 } },
+    );
+    expectOnePowerOffAndNoSecretLeft(run, /runner exited with status 0/);
+    expect(run.endpoint?.statuses).toEqual([204, 429, 200]);
+    expect(run.output).toMatch(/no assignment yet \(HTTP 204\): waiting as the controller says/);
+    // The identity is read once and sent again as it was.
+    expect(run.imds).toHaveLength(3);
+    expect(new Set(run.endpoint?.bodies.map(String)).size).toBe(1);
+  });
+
+  it("a controller failing (500): asks again after a short pause, then runs the job", async () => {
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 30, max: 60 },
+      { controller: ["throw", ASSIGNED] },
+    );
+    expectOnePowerOffAndNoSecretLeft(run, /runner exited with status 0/);
+    expect(run.endpoint?.statuses).toEqual([500, 200]);
+    expect(run.output).toMatch(/the controller answered HTTP 500: asking again in 0\.05s/);
+  });
+
+  it("410 (no assignment for this VM): one power-off, and the runner never starts", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 30, max: 60 }, { controller: [gone] });
+    expectRefusedToRun(
+      run,
+      /powering off: the controller has no assignment for this VM \(HTTP 410\)/,
+    );
+    expect(run.endpoint?.statuses).toEqual([410]);
+    expect(lines(run.root, "order")).toEqual(["assignment"]);
+  });
+
+  it("401 (a signature the controller does not trust): one power-off, and the runner never starts", async () => {
+    const run = await sandbox(RUNNERS.job, { idle: 30, max: 60 }, { identity: "untrusted" });
+    expectRefusedToRun(run, /powering off: the controller refused the assignment with HTTP 401/);
+    expect(run.endpoint?.statuses).toEqual([401]);
+    expect(run.endpoint?.asked).toEqual([]);
+  });
+
+  it("403 (not a VM of this fleet): one power-off, and the runner never starts", async () => {
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 30, max: 60 },
+      { controller: [{ kind: "refuse", reason: "unknown-instance" }] },
+    );
+    expectRefusedToRun(run, /powering off: the controller refused the assignment with HTTP 403/);
+    expect(run.endpoint?.statuses).toEqual([403]);
+  });
+
+  it("an answer without a base64 JIT config: one power-off, and the runner never starts", async () => {
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 30, max: 60 },
+      { controller: [{ kind: "assigned", jitConfig: new Secret("not base64; $(reboot)") }] },
+    );
+    expectRefusedToRun(run, /powering off: the controller's answer holds no base64 JIT config/);
+    expect(run.output).not.toContain("reboot");
+  });
+
+  it("a controller that is down past the boot timeout: asks again and again, then one power-off", async () => {
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 600, max: 3600 },
+      {
+        controller: "down",
+        bootTimeout: 300,
+        clock: async (clock) => {
+          await clock.until("the VM asked three times", () => asks(clock.root) >= 3);
+          clock.set(299);
+          const before = asks(clock.root);
+          await clock.until("the VM asked again", () => asks(clock.root) > before);
+          expect(lines(clock.root, "poweroffs")).toEqual([]);
+          clock.set(300);
+          await clock.until("the VM powered off", () => poweredOff(clock.root));
+        },
+      },
+    );
+    expectRefusedToRun(run, /powering off: no assignment within 300s/);
+    expect(run.output).toMatch(
+      /cannot reach the controller \(curl status 7\): asking again in 0\.05s/,
+    );
+    // The pause doubles up to its cap.
+    expect(run.output).toMatch(/asking again in 0\.1s/);
+    expect(run.output).toMatch(/asking again in 0\.2s/);
+    expect(run.output).not.toMatch(/asking again in 0\.4s/);
+    // An ask a second before the boot timeout waits a second for its answer, not 30.
+    expect(controllerAsks(run).at(-1)).toMatch(/--max-time 1 /);
+  });
+
+  it("a metadata service without an identity document: no ask, and one power-off at the boot timeout", async () => {
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 600, max: 3600 },
+      {
+        identity: "none",
+        bootTimeout: 120,
+        clock: async (clock) => {
+          await clock.until("IMDS was tried", () => lines(clock.root, "curl-real").length >= 4);
+          clock.set(120);
+          await clock.until("the VM powered off", () => poweredOff(clock.root));
+        },
+      },
+    );
+    expectRefusedToRun(run, /powering off: no assignment within 120s/);
+    expect(run.output).toMatch(/cannot read the instance identity document from IMDS/);
+    expect(run.endpoint?.statuses).toEqual([]);
+  });
+
+  // The controller compares the document with the signed content byte for byte, so the
+  // script's JSON must carry it exactly: these documents are signed and must pass the real
+  // verifier. Tabs, CR LF, quotes, backslashes and non-ASCII are all valid in JSON text.
+  it.each([
+    ["with a final newline", (d: string) => `${d}\n`],
+    [
+      "with CR LF, tabs and blank lines",
+      (d: string) => `${d.replace(/\n {2}/g, "\r\n\t")}\r\n\r\n`,
+    ],
+    [
+      "with escapes, quotes and non-ASCII in a field",
+      (d: string) =>
+        d.replace(/\n\}$/, ',\n  "note" : "a \\"quoted\\" back\\\\slash\\t\\u0001 é 🚀 \u2028"\n}'),
+    ],
+  ])("a document %s reaches the verifier exactly and the job runs", async (_name, shape) => {
+    const document = shape(documentOf().document);
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 30, max: 60 },
+      { identity: { document, signature: signer.sign(document) } },
+    );
+    expectOnePowerOffAndNoSecretLeft(run, /runner exited with status 0/);
+    expect(run.endpoint?.statuses).toEqual([200]);
+  });
+
+  it("every control character, quote and backslash reaches the controller exactly", async () => {
+    // Not a valid document (raw control characters are not JSON): the route checks the bytes
+    // against the signed content first, and only then fails to read them as JSON.
+    let bytes = "";
+    for (let code = 1; code < 128; code++) bytes += String.fromCharCode(code);
+    const document = `${bytes} é\n\n`;
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 30, max: 60 },
+      { identity: { document, signature: signer.sign(document) } },
+    );
+    expectRefusedToRun(run, /refused the assignment with HTTP 401/);
+    const body = JSON.parse(String(run.endpoint?.bodies[0])) as { document: string };
+    expect(body.document).toBe(document);
+    expect(run.endpoint?.logLines()).toContain("the signed document is not JSON");
+  });
+
+  it("a NUL byte from IMDS: one power-off, and nothing is sent", async () => {
+    const document = Buffer.from('{"a" : "\u0000"}');
+    const run = await sandbox(
+      RUNNERS.job,
+      { idle: 30, max: 60 },
+      { identity: { document, signature: "QUJD" } },
+    );
+    expectRefusedToRun(run, /the instance identity from IMDS holds a NUL byte/);
+    expect(run.endpoint?.statuses).toEqual([]);
   });
 });
 
@@ -414,8 +749,10 @@ describe("operator hooks in a sandbox", () => {
       { hooks: { boot: bootHook("exit 0") } },
     );
     expectOnePowerOffAndNoSecretLeft(run, /runner exited with status 0/);
-    // Run directly by the boot script (root on the VM), not through runuser.
+    // Run directly by the boot script (root on the VM), not through runuser; the assignment
+    // comes first, before the runner user exists.
     expect(lines(run.root, "order")).toEqual([
+      "assignment",
       `mount -o remount,hidepid=invisible ${run.root}/proc`,
       "useradd",
       "iptables",

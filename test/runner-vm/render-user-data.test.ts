@@ -7,9 +7,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { Secret } from "../../src/config/secret.js";
+import { scrub } from "../../src/log/logger.js";
 import {
+  ASSIGNMENT_URL_PATH,
   BOOT_HOOK_PATH,
   BOOT_SCRIPT_PATH,
+  BOOT_TIMEOUT_PATH,
   bootScript,
   JIT_CONFIG_PATH,
   JOB_COMPLETED_HOOK_PATH,
@@ -38,8 +41,10 @@ const bytesOf = (f: Doc["write_files"][number] | undefined) =>
     : f?.encoding === "gz+b64"
       ? gunzipSync(Buffer.from(f.content, "base64"))
       : Buffer.from(f?.content ?? "", "utf8");
+const ASSIGNMENT_URL = "https://mayfly.example.com/runner/v1/assignment";
 const base: UserDataInput = {
-  jitConfig: new Secret("eyJydW5uZXIiOjF9"),
+  assignmentUrl: ASSIGNMENT_URL,
+  bootTimeoutSeconds: 300,
   idleTimeoutSeconds: 600,
   maxLifetimeSeconds: 21600,
 };
@@ -53,17 +58,18 @@ const hooks = {
   jobStarted: '#!/bin/bash\necho "job $GITHUB_JOB starting"\n',
   jobCompleted: '#!/bin/sh\nrm -rf "$RUNNER_TEMP"/* || true\n',
 };
-const render = (over: Partial<UserDataInput> = {}) => renderUserData({ ...base, ...over }).reveal();
-
-// Lines holding a command substitution: a value turning up in one would run on the VM.
-const substitutions = (text: string) =>
-  text.split("\n").filter((line) => line.includes("$(") || line.includes("`"));
+const render = (over: Partial<UserDataInput> = {}) => renderUserData({ ...base, ...over });
 
 const variants: [string, Partial<UserDataInput>][] = [
   ["runner in the image", {}],
   ["runner downloaded", { runner }],
-  ["odd but valid JIT config", { jitConfig: new Secret("+/+/AAAA==") }],
+  [
+    "an http assignment URL (a test's forwarded address)",
+    { assignmentUrl: "http://169.254.169.252:8080/runner/v1/assignment" },
+  ],
   ["with hooks", { runner, hooks }],
+  ["with operator access", { operatorAccess: true }],
+  ["with hooks, a runner tarball and operator access", { runner, hooks, operatorAccess: true }],
   [
     "with hooks full of quotes and unicode",
     { hooks: { boot: "#!/bin/sh\necho '$(x)' \"é\" 🚀\r\n\t`y`\n" } },
@@ -173,9 +179,48 @@ describe("renderUserData", () => {
       expect(f.path).toMatch(/^\/run\/mayfly\//);
       expect(f.permissions).toBe("0600");
     }
-    expect(doc.write_files.find((f) => f.path === "/run/mayfly/runner-url")?.content).toBe(
-      runner.tarballUrl,
+    const at = (path: string) => doc.write_files.find((f) => f.path === path)?.content;
+    expect(at("/run/mayfly/runner-url")).toBe(runner.tarballUrl);
+    expect(at(ASSIGNMENT_URL_PATH)).toBe(ASSIGNMENT_URL);
+    expect(at(BOOT_TIMEOUT_PATH)).toBe("300");
+    // The boot script reads them from there.
+    expect(bootScript()).toContain("assignment_url=$(read_setting assignment-url)");
+    expect(bootScript()).toContain("boot_timeout=$(read_setting boot-timeout)");
+  });
+
+  it.each(variants)("holds no secret: %s", (_name, over) => {
+    const text = render(over);
+    const doc = parse(text) as Doc & { runcmd: unknown };
+    const paths = doc.write_files.map((f) => f.path);
+    expect(paths).not.toContain(JIT_CONFIG_PATH);
+    expect(text).not.toMatch(/jit_?config/i);
+    // The data files hold settings only: nothing the log redaction would take for a
+    // credential (a JWT, a key, base64 JSON such as a JIT config, a long token).
+    const data = doc.write_files.filter((f) => f.path.startsWith("/run/mayfly/"));
+    expect(data.map((f) => f.path).sort()).toEqual(
+      [
+        ASSIGNMENT_URL_PATH,
+        BOOT_TIMEOUT_PATH,
+        "/run/mayfly/idle-timeout",
+        "/run/mayfly/max-lifetime",
+        ...(over.runner ? ["/run/mayfly/runner-sha256", "/run/mayfly/runner-url"] : []),
+        ...(over.operatorAccess ? ["/run/mayfly/operator-access"] : []),
+      ].sort(),
     );
+    for (const f of data) expect(scrub(f.content), f.path).toBe(f.content);
+    expect(scrub(JSON.stringify(doc.runcmd))).toBe(JSON.stringify(doc.runcmd));
+  });
+
+  it("has no place for a JIT config, by its type and at run time", () => {
+    const jit = Buffer.from('{".runner":"x",".credentials":"y"}').toString("base64");
+    const input: UserDataInput = {
+      ...base,
+      // @ts-expect-error: user data is readable through EC2's API, so it takes no JIT config.
+      jitConfig: new Secret(jit),
+    };
+    const text = renderUserData(input);
+    expect(text).not.toContain(jit);
+    expect(text).toBe(render());
   });
 
   it("writes the boot hook root-only and the job hooks runnable but not writable by the runner", () => {
@@ -252,39 +297,67 @@ describe("renderUserData", () => {
     ],
     ["idle timeout 0", { idleTimeoutSeconds: 0 }, /idleTimeoutSeconds/],
     ["fractional lifetime", { maxLifetimeSeconds: 1.5 }, /maxLifetimeSeconds/],
+    ["boot timeout 0", { bootTimeoutSeconds: 0 }, /bootTimeoutSeconds/],
+    ["a negative boot timeout", { bootTimeoutSeconds: -300 }, /bootTimeoutSeconds/],
     ["http URL", { runner: { ...runner, tarballUrl: "http://example.com/r.tgz" } }, /https/],
     ["URL with a quote", { runner: { ...runner, tarballUrl: 'https://e.com/"a' } }, /https/],
     ["short sha256", { runner: { ...runner, sha256: "abc" } }, /SHA-256/],
-    ["JIT config with a quote", { jitConfig: new Secret("QUJD'") }, /not base64/],
+    ["an assignment URL that is not one", { assignmentUrl: "mayfly.example.com" }, /not a URL/],
+    [
+      "an ftp assignment URL",
+      { assignmentUrl: "ftp://e.com/runner/v1/assignment" },
+      /https or http/,
+    ],
+    ["a file assignment URL", { assignmentUrl: "file:///etc/passwd" }, /https or http/],
+    [
+      "an assignment URL with a double quote",
+      { assignmentUrl: 'https://e.com/"a' },
+      /https or http/,
+    ],
+    ["an assignment URL with a space", { assignmentUrl: "https://e.com/a b" }, /https or http/],
+    [
+      "an assignment URL with a password",
+      { assignmentUrl: "https://mayfly:hunter2@e.com/runner/v1/assignment" },
+      /no user name or password/,
+    ],
   ] as [string, Partial<UserDataInput>, RegExp][])("refuses %s", (_name, over, message) => {
     expect(() => render(over)).toThrow(message);
   });
 
-  it("property: any JIT config is refused, or reaches the VM only as YAML data", () => {
+  it("property: any assignment URL is refused, or reaches the VM only as YAML data", () => {
     const fixed = parse(render()) as Doc & { runcmd: unknown };
     fc.assert(
       fc.property(
         fc.oneof(
-          fc.string({ unit: "grapheme" }),
-          fc.constantFrom("$(reboot)", "a'b", 'a"b', "a\nb", "`id`", "QUJD\n$(id)", "é==", "QUJD"),
-          fc.base64String({ minLength: 4 }),
+          fc.webUrl({ withQueryParameters: true, withFragments: true }),
+          fc.string({ unit: "grapheme" }).map((text) => `https://e.com/${text}`),
+          fc.constantFrom(
+            "https://e.com/$(reboot)",
+            "https://e.com/a'b",
+            'https://e.com/a"b',
+            "https://e.com/a\nb",
+            "https://e.com/`id`",
+            "https://e.com/\n$(id)",
+            "https://[::1]:8443/runner/v1/assignment",
+            "http://10.0.0.1/runner/v1/assignment",
+          ),
         ),
         (value) => {
           let text: string;
           try {
-            text = render({ jitConfig: new Secret(value) });
+            text = render({ assignmentUrl: value });
           } catch (error) {
-            expect(String(error)).toMatch(/not base64/);
-            expect(/^[A-Za-z0-9+/]+={0,2}$/.test(value)).toBe(false);
+            expect(String(error)).toMatch(/assignment URL/);
             return;
           }
+          expect(value).toMatch(/^https?:\/\/[A-Za-z0-9._~:/?#[\]@!$&'()*+,;=%-]+$/);
           const doc = parse(text) as Doc & { runcmd: unknown };
           // It is exactly the content of the data file; the shell code the VM runs (the
           // script and runcmd) is the same whatever the value, so the value is not in it.
-          expect(doc.write_files.find((f) => f.path === JIT_CONFIG_PATH)?.content).toBe(value);
-          expect(doc.write_files[0]).toEqual(fixed.write_files[0]);
+          expect(doc.write_files.find((f) => f.path === ASSIGNMENT_URL_PATH)?.content).toBe(value);
+          const others = (d: Doc) => d.write_files.filter((f) => f.path !== ASSIGNMENT_URL_PATH);
+          expect(others(doc)).toEqual(others(fixed));
           expect(doc.runcmd).toEqual(fixed.runcmd);
-          expect(substitutions(text)).toEqual(substitutions(render()));
         },
       ),
       { numRuns: 300 },
@@ -353,9 +426,9 @@ describe("renderUserData", () => {
     );
   });
 
-  it("leaves room under the limit with the real script and a large JIT config", () => {
-    const bigJit = new Secret(Buffer.alloc(3000, 1).toString("base64"));
-    const size = Buffer.byteLength(render({ jitConfig: bigJit, runner }), "utf8");
-    expect(size).toBeLessThan(USER_DATA_LIMIT_BYTES);
+  it("leaves most of the limit to the hooks with the real script and every setting", () => {
+    const assignmentUrl = `https://${"c".repeat(200)}.example.com/runner/v1/assignment`;
+    const size = Buffer.byteLength(render({ assignmentUrl, runner, operatorAccess: true }), "utf8");
+    expect(size).toBeLessThan(USER_DATA_LIMIT_BYTES / 2);
   });
 });

@@ -12,14 +12,21 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  type AssignmentEndpointOptions,
+  assignmentEndpoint,
+} from "../support/assignment-endpoint.js";
+import { fakeImds, type ServedIdentity } from "../support/fake-imds.js";
 import type { VmImage } from "./image.js";
-import { fakeImds, type Request, type Tls, tarballServer } from "./servers.js";
+import { type Request, type Tls, tarballServer } from "./servers.js";
 import { EVIDENCE_DIR } from "./stand-in.js";
 
 const BRIDGE = fileURLToPath(new URL("./bridge.mjs", import.meta.url));
 /** QEMU's user network for the guest: it only forwards addresses inside its own network. */
 export const IMDS_IP = "169.254.169.254";
 export const TARBALL_IP = "169.254.169.253";
+/** The controller's assignment endpoint, as the guest reaches it (https on 443). */
+export const ASSIGNMENT_IP = "169.254.169.252";
 
 export type VmOptions = {
   name: string;
@@ -27,6 +34,11 @@ export type VmOptions = {
   vendorData: string;
   /** The JIT config: looked for in every file and journal entry after power-off. */
   needle: string;
+  /** The instance ID the fake IMDS answers, and its identity document and signature. */
+  instanceId: string;
+  identity: ServedIdentity;
+  /** The real assignment route, served over https at ASSIGNMENT_IP. */
+  assignment: Omit<AssignmentEndpointOptions, "tls"> & { tls: Tls };
   tarball?: { tls: Tls; body: Buffer; mode: "serve" | "stall" };
   hardTimeoutSeconds: number;
 };
@@ -46,6 +58,8 @@ export type VmRun = {
   journalEntriesWithNeedle: number;
   imds: Request[];
   tarball: Request[];
+  /** The status of every answer of the assignment endpoint, in order. */
+  assignment: number[];
 };
 
 const run = (cmd: string, args: string[]) => {
@@ -57,7 +71,8 @@ const run = (cmd: string, args: string[]) => {
 
 /**
  * Boots the image with a NoCloud seed carrying the user data, behind a restricted user
- * network whose only ways out are the fake IMDS and (optionally) the tarball server,
+ * network whose only ways out are the fake IMDS, the assignment endpoint and (optionally)
+ * the tarball server,
  * waits for QEMU to exit by itself (the guest powered off), then reads the disk.
  */
 export async function bootVm(image: VmImage, o: VmOptions): Promise<VmRun> {
@@ -66,20 +81,25 @@ export async function bootVm(image: VmImage, o: VmOptions): Promise<VmRun> {
   mkdirSync(seed);
   writeFileSync(join(seed, "user-data"), o.userData, { mode: 0o600 });
   writeFileSync(join(seed, "vendor-data"), o.vendorData);
-  writeFileSync(join(seed, "meta-data"), `instance-id: i-${o.name}\nlocal-hostname: mayfly-vm\n`);
+  writeFileSync(
+    join(seed, "meta-data"),
+    `instance-id: ${o.instanceId}\nlocal-hostname: mayfly-vm\n`,
+  );
   const iso = join(dir, "seed.iso");
   run("genisoimage", ["-quiet", "-output", iso, "-volid", "cidata", "-joliet", "-rock", seed]);
   rmSync(seed, { recursive: true });
   const disk = join(dir, "disk.raw");
   run("cp", ["--sparse=always", image.disk, disk]);
 
-  const imds = await fakeImds(`i-${o.name}`);
+  const imds = await fakeImds({ instanceId: o.instanceId, identity: o.identity });
   const tarball = o.tarball && (await tarballServer(o.tarball.tls, o.tarball.body, o.tarball.mode));
+  const assignment = await assignmentEndpoint(o.assignment);
   const forward = (ip: string, port: number, to: number) =>
     `guestfwd=tcp:${ip}:${port}-cmd:${process.execPath} ${BRIDGE} ${to}`;
   const netdev = [
     "user,id=n0,restrict=on,net=169.254.169.0/24",
     forward(IMDS_IP, 80, imds.port),
+    forward(ASSIGNMENT_IP, 443, assignment.port),
     ...(tarball ? [forward(TARBALL_IP, 443, tarball.port)] : []),
   ].join(",");
   const consoleLog = join(dir, "console.log");
@@ -110,6 +130,7 @@ export async function bootVm(image: VmImage, o: VmOptions): Promise<VmRun> {
   const seconds = Math.round((Date.now() - started) / 1000);
   await imds.close();
   await tarball?.close();
+  await assignment.close();
   if (exitCode !== 0 && !timedOut) throw new Error(`qemu failed (${exitCode}): ${stderr}`);
 
   const mnt = join(dir, "mnt");
@@ -151,6 +172,7 @@ export async function bootVm(image: VmImage, o: VmOptions): Promise<VmRun> {
       journalEntriesWithNeedle: journalText.split("\n").filter((l) => l.includes(o.needle)).length,
       imds: imds.requests,
       tarball: tarball?.requests ?? [],
+      assignment: assignment.statuses,
     };
   } finally {
     run("umount", [mnt]);

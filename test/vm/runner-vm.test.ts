@@ -4,14 +4,20 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
+import type { AssignmentAnswer } from "../../src/assignment/assignments.js";
+import { trustCertificate } from "../../src/assignment/trusted-certificate.js";
 import { Secret } from "../../src/config/secret.js";
 import { renderUserData, type UserDataInput } from "../../src/runner-vm/render-user-data.js";
-import { bootVm, TARBALL_IP, type VmRun } from "./boot-vm.js";
+import { renderIdentityDocument } from "../../src/sim/identity/render-identity-document.js";
+import { createIdentitySigner } from "../../src/sim/identity/sign-identity.js";
+import { ASSIGNMENT_IP, bootVm, TARBALL_IP, type VmRun } from "./boot-vm.js";
 import { selfSignedCert } from "./servers.js";
 import { EVIDENCE_DIR, type RunnerMode, standInRunner, vendorData } from "./stand-in.js";
 
 const image = inject("vmImage");
-const tls = image === null ? undefined : selfSignedCert(TARBALL_IP);
+const tls = image === null ? undefined : selfSignedCert(TARBALL_IP, ASSIGNMENT_IP);
+// AWS's identity signing key, played by a test signer the assignment endpoint trusts.
+const signer = image === null ? undefined : createIdentitySigner();
 
 function tarballOf(runSh: string): { body: Buffer; sha256: string } {
   const dir = mkdtempSync(join(tmpdir(), "mayfly-vm-tarball-"));
@@ -32,17 +38,29 @@ type Variant = {
   hooks?: UserDataInput["hooks"];
   operatorAccess?: boolean;
   imageCommands?: string[];
+  /** What the controller answers this VM: by default its JIT config, at the first ask. */
+  answer?: AssignmentAnswer;
 };
 
-async function boot(v: Variant): Promise<VmRun & { jit: string }> {
-  if (image === null || tls === undefined) throw new Error("no VM image");
+async function boot(v: Variant): Promise<VmRun & { jit: string; instanceId: string }> {
+  if (image === null || tls === undefined || signer === undefined) throw new Error("no VM image");
   // Long enough that journald would compress it were it not small: < 512 bytes stays raw,
   // so the runner user's own scan of the journal files finds it too.
   const jit = randomBytes(240).toString("base64");
+  const instanceId = `i-0${createHash("sha256").update(v.name).digest("hex").slice(0, 16)}`;
+  const document = renderIdentityDocument({
+    accountId: "123456789012",
+    region: "eu-west-1",
+    instanceId,
+    pendingTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    availabilityZone: "eu-west-1a",
+    instanceType: "m7i.large",
+  });
   const runner = standInRunner(v.mode);
   const tarball = v.download === undefined ? undefined : tarballOf(runner);
   const userData = renderUserData({
-    jitConfig: new Secret(jit),
+    assignmentUrl: `https://${ASSIGNMENT_IP}/runner/v1/assignment`,
+    bootTimeoutSeconds: 300,
     idleTimeoutSeconds: v.idle ?? 600,
     maxLifetimeSeconds: v.max ?? 3600,
     ...(tarball === undefined
@@ -55,7 +73,7 @@ async function boot(v: Variant): Promise<VmRun & { jit: string }> {
         }),
     ...(v.hooks === undefined ? {} : { hooks: v.hooks }),
     ...(v.operatorAccess === undefined ? {} : { operatorAccess: v.operatorAccess }),
-  }).reveal();
+  });
   const run = await bootVm(image, {
     name: v.name,
     userData,
@@ -65,14 +83,28 @@ async function boot(v: Variant): Promise<VmRun & { jit: string }> {
       ...(v.imageCommands === undefined ? {} : { imageCommands: v.imageCommands }),
     }),
     needle: jit,
+    instanceId,
+    identity: { document, signature: signer.sign(document) },
+    assignment: {
+      tls,
+      trusted: [trustCertificate(signer.certificatePem, { name: "test" })],
+      answer: () => v.answer ?? { kind: "assigned", jitConfig: new Secret(jit) },
+    },
     ...(tarball && v.download
       ? { tarball: { tls, body: tarball.body, mode: v.download.mode } }
       : {}),
     hardTimeoutSeconds: 600,
   });
   console.log(`VM ${v.name}: QEMU exited after ${run.seconds}s`);
-  return { ...run, jit };
+  return { ...run, jit, instanceId };
 }
+
+/** The boot script's own requests to IMDS: a session token, the document, its signature. */
+const IDENTITY_READ = [
+  { method: "PUT", url: "/latest/api/token", token: false },
+  { method: "GET", url: "/latest/dynamic/instance-identity/document", token: true },
+  { method: "GET", url: "/latest/dynamic/instance-identity/rsa2048", token: true },
+];
 
 const powerOffs = (run: VmRun) =>
   run.bootLog.filter((m) => m.startsWith("mayfly-boot: powering off:"));
@@ -94,13 +126,17 @@ const fields = (text: string | undefined) => {
   return { get: (key: string) => all(key)[0], all };
 };
 
-/** What the stand-in runner saw as the runner user: nothing that is not its own. */
-function expectConfinedRunner(run: VmRun) {
+/**
+ * What the stand-in runner saw as the runner user: in its environment, the JIT config the
+ * controller answered, and nothing that is not its own.
+ */
+function expectConfinedRunner(run: VmRun & { jit: string }) {
   const seen = fields(run.evidence.runner);
   expect(seen.get("done"), `runner evidence:\n${run.evidence.runner}`).toBe("yes");
   expect(seen.get("uid")).not.toBe("0");
   expect(seen.get("groups")?.split(" ")).not.toContain("sudo");
   expect(seen.get("jit_received")).toBe("yes");
+  expect(seen.get("jit_sha256")).toBe(createHash("sha256").update(run.jit).digest("hex"));
   expect(seen.get("sudo")).toBe("no");
   expect(seen.get("read_run_mayfly")).toBe("no");
   expect(seen.get("read_boot_hook")).toBe("no");
@@ -117,12 +153,27 @@ function expectConfinedRunner(run: VmRun) {
 }
 
 describe.runIf(image !== null).concurrent("the runner VM, booted under QEMU", () => {
-  it("a job succeeds: the runner, confined, exits 0 and the VM powers off once", async () => {
+  it("a job succeeds: the VM gets its JIT config from the controller, the runner, confined, exits 0, one power-off", async () => {
     const run = await boot({ name: "job", mode: "job" });
     expectOnePowerOff(run, /runner exited with status 0/);
+    // The real route verified the identity the guest read from IMDS, and answered once.
+    expect(run.assignment).toEqual([200]);
+    expect(run.bootLog).toContain("mayfly-boot: assignment received");
+    expect(run.imds).toEqual(IDENTITY_READ);
     expectConfinedRunner(run);
     expect(fields(run.evidence.runner).get("serial_getty")).not.toBe("active");
-    expect(run.imds).toEqual([]);
+  });
+
+  it("the controller has no assignment for this VM (410): one power-off, and the runner never starts", async () => {
+    const run = await boot({
+      name: "gone",
+      mode: "job",
+      answer: { kind: "gone", reason: "runner-started" },
+    });
+    expectOnePowerOff(run, /the controller has no assignment for this VM \(HTTP 410\)/);
+    expect(run.assignment).toEqual([410]);
+    expect(run.bootLog).not.toContain("mayfly-boot: starting the runner");
+    expect(run.evidence.runner).toBeUndefined();
   });
 
   it("the runner crashes: one power-off; operatorAccess keeps the serial console", async () => {
@@ -168,9 +219,10 @@ describe.runIf(image !== null).concurrent("the runner VM, booted under QEMU", ()
     expect(run.bootLog).toContain("mayfly-boot: the boot hook succeeded");
     // Root reaches the metadata service (so the runner's refusal above is the block).
     expect(run.evidence["boot-hook"]).toBe(
-      "uid=0 path=/usr/local/lib/mayfly/boot-hook imds=i-boot-hook\n",
+      `uid=0 path=/usr/local/lib/mayfly/boot-hook imds=${run.instanceId}\n`,
     );
     expect(run.imds.map((r) => `${r.method} ${r.url}`)).toEqual([
+      ...IDENTITY_READ.map((r) => `${r.method} ${r.url}`),
       "PUT /latest/api/token",
       "GET /latest/meta-data/instance-id",
     ]);

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { createServer as createHttp, type IncomingMessage, type Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import { createServer as createHttps } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -31,28 +31,10 @@ const note = (requests: Request[], req: IncomingMessage) =>
     token: req.headers["x-aws-ec2-metadata-token"] !== undefined,
   });
 
-/** A fake EC2 instance metadata service (IMDSv2: a token PUT, then GETs with the token). */
-export function fakeImds(instanceId: string): Promise<Listening> {
-  const requests: Request[] = [];
-  const token = "fake-imds-token";
-  const server = createHttp((req, res) => {
-    note(requests, req);
-    if (req.method === "PUT" && req.url === "/latest/api/token") return void res.end(token);
-    if (req.headers["x-aws-ec2-metadata-token"] !== token) {
-      res.statusCode = 401;
-      return void res.end();
-    }
-    if (req.url === "/latest/meta-data/instance-id") return void res.end(instanceId);
-    res.statusCode = 404;
-    res.end();
-  });
-  return listen(server, requests);
-}
-
 export type Tls = { cert: string; key: string };
 
-/** A self-signed certificate for an IP address, which the guest is given to trust. */
-export function selfSignedCert(ip: string): Tls {
+/** A self-signed certificate for IP addresses, which the guest is given to trust. */
+export function selfSignedCert(...ips: string[]): Tls {
   const dir = mkdtempSync(join(tmpdir(), "mayfly-vm-tls-"));
   const [key, cert] = [join(dir, "key.pem"), join(dir, "cert.pem")];
   execFileSync(
@@ -72,7 +54,7 @@ export function selfSignedCert(ip: string): Tls {
       "-subj",
       "/CN=mayfly-vm-test",
       "-addext",
-      `subjectAltName=IP:${ip}`,
+      `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(",")}`,
       "-addext",
       "basicConstraints=critical,CA:TRUE",
     ],

@@ -6,12 +6,11 @@ export const EVIDENCE_DIR = "/var/lib/mayfly-test";
 export type RunnerMode = "job" | "crash" | "idle" | "hung";
 
 /**
- * A stand-in for the runner's run.sh. It takes the JIT config as the real runner does
- * (ACTIONS_RUNNER_INPUT_JITCONFIG, or --jitconfig from an older boot script), records what
- * the runner user can read and reach, then behaves as `mode` says: a job (the Worker log
- * the watchdog looks for, the job hooks run with `bash -e` as the runner runs them), a
- * crash, no job at all, or a job that never ends. The JIT config is only ever compared,
- * never written or printed.
+ * A stand-in for the runner's run.sh. It takes the JIT config as the real runner does, from
+ * ACTIONS_RUNNER_INPUT_JITCONFIG, records what the runner user can read and reach, then
+ * behaves as `mode` says: a job (the Worker log the watchdog looks for, the job hooks run
+ * with `bash -e` as the runner runs them), a crash, no job at all, or a job that never ends.
+ * The JIT config is only ever compared and hashed, never written or printed.
  */
 export function standInRunner(mode: RunnerMode): string {
   const behaviour = {
@@ -34,7 +33,6 @@ export function standInRunner(mode: RunnerMode): string {
   return `#!/bin/bash
 here=$(cd "$(dirname "$0")" && pwd)
 jit=\${ACTIONS_RUNNER_INPUT_JITCONFIG:-}
-[ -n "$jit" ] || [ "\${1:-}" != --jitconfig ] || jit=\${2:-}
 unset ACTIONS_RUNNER_INPUT_JITCONFIG
 out=${EVIDENCE_DIR}/runner
 echo "stand-in runner: started as $(id -un)" >&2
@@ -44,6 +42,7 @@ has_jit() { [ \${#jit} -gt 100 ] && grep -qaF -f <(printf '%s\\n' "$jit"); }
   echo "uid=$(id -u)"
   echo "groups=$(id -Gn)"
   echo "jit_received=$([ \${#jit} -gt 100 ] && echo yes || echo no)"
+  echo "jit_sha256=$(printf '%s' "$jit" | sha256sum | cut -d ' ' -f 1)"
   echo "jit_in_env_of_job=$(env | has_jit && echo yes || echo no)"
   echo "hook_started=\${ACTIONS_RUNNER_HOOK_JOB_STARTED:-}"
   echo "hook_completed=\${ACTIONS_RUNNER_HOOK_JOB_COMPLETED:-}"
