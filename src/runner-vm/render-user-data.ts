@@ -8,9 +8,6 @@ export const BOOT_SCRIPT_PATH = "/usr/local/sbin/mayfly-boot";
 export const STATE_DIR = "/run/mayfly";
 export const ASSIGNMENT_URL_PATH = `${STATE_DIR}/assignment-url`;
 export const BOOT_TIMEOUT_PATH = `${STATE_DIR}/boot-timeout`;
-/** Where user data once carried the JIT config; nothing is written there now (the VM asks
- * the assignment endpoint for it), and tests check that nothing is. */
-export const JIT_CONFIG_PATH = `${STATE_DIR}/jitconfig`;
 /** The operator's boot hook: root-only (0700), on the root file system. Not under /run:
  * the initramfs mounts /run noexec, so a hook there fails with 126 (FIELD-NOTES.md,
  * "Learned in 2026-12"). */

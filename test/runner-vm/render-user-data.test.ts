@@ -14,10 +14,10 @@ import {
   BOOT_SCRIPT_PATH,
   BOOT_TIMEOUT_PATH,
   bootScript,
-  JIT_CONFIG_PATH,
   JOB_COMPLETED_HOOK_PATH,
   JOB_STARTED_HOOK_PATH,
   renderUserData,
+  STATE_DIR,
   USER_DATA_LIMIT_BYTES,
   type UserDataInput,
   userDataBytes,
@@ -192,7 +192,7 @@ describe("renderUserData", () => {
     const text = render(over);
     const doc = parse(text) as Doc & { runcmd: unknown };
     const paths = doc.write_files.map((f) => f.path);
-    expect(paths).not.toContain(JIT_CONFIG_PATH);
+    expect(paths).not.toContain(`${STATE_DIR}/jitconfig`);
     expect(text).not.toMatch(/jit_?config/i);
     // The data files hold settings only: nothing the log redaction would take for a
     // credential (a JWT, a key, base64 JSON such as a JIT config, a long token).

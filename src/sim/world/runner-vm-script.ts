@@ -1,5 +1,5 @@
 import { parse } from "yaml";
-import { STATE_DIR } from "../../runner-vm/render-user-data.js";
+import { ASSIGNMENT_URL_PATH, BOOT_TIMEOUT_PATH } from "../../runner-vm/render-user-data.js";
 
 /** What a runner VM's user data tells it (the data files its cloud-config writes). */
 export interface VmSettings {
@@ -18,14 +18,14 @@ export function vmSettingsOf(userData: string): VmSettings | undefined {
     const document: unknown = parse(userData);
     const files = (document as { write_files?: unknown } | null)?.write_files;
     if (!Array.isArray(files)) return undefined;
-    const content = (name: string) => {
-      const file = files.find(
-        (f) => (f as { path?: unknown } | null)?.path === `${STATE_DIR}/${name}`,
-      ) as { content?: unknown } | undefined;
+    const content = (path: string) => {
+      const file = files.find((f) => (f as { path?: unknown } | null)?.path === path) as
+        | { content?: unknown }
+        | undefined;
       return typeof file?.content === "string" ? file.content : undefined;
     };
-    const assignmentUrl = content("assignment-url");
-    const bootTimeoutSeconds = Number(content("boot-timeout"));
+    const assignmentUrl = content(ASSIGNMENT_URL_PATH);
+    const bootTimeoutSeconds = Number(content(BOOT_TIMEOUT_PATH));
     if (assignmentUrl === undefined || !(bootTimeoutSeconds > 0)) return undefined;
     return { assignmentUrl, bootTimeoutSeconds };
   } catch {
