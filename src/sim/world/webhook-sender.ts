@@ -16,6 +16,15 @@ export interface WebhookFaults {
   readonly shuffle?: number;
 }
 
+/** The queue faulty sends share. */
+const FAULTY = "faulty";
+
+/** The job a workflow_job payload is about (other events share one queue). */
+function jobIdOf(payload: unknown): string {
+  const id = (payload as { workflow_job?: { id?: unknown } } | null)?.workflow_job?.id;
+  return typeof id === "number" ? String(id) : "other";
+}
+
 /** Longest a shuffled delivery is held back waiting for the rest of its batch. */
 export const SHUFFLE_HOLD_MS = 300;
 
@@ -31,8 +40,10 @@ interface Outgoing {
  * GitHub's side of webhook delivery: every event goes to the App's delivery log, then is
  * POSTed once, signed, with no retry (GitHub does not redeliver by itself:
  * https://docs.github.com/en/webhooks/using-webhooks/handling-failed-webhook-deliveries).
- * POSTs go out one after another so that, without faults, the receiver sees the order
- * events happened in.
+ * A job's POSTs go out one after another so that, without faults, the receiver sees its
+ * events in the order they happened; different jobs' POSTs go out side by side, as GitHub
+ * sends them (one queue for all would hold every job's event behind every other's).
+ * Faulty sends (duplicated, reordered, shuffled) share one queue of their own.
  */
 export class WebhookSender {
   #target: { url: string; secret: string } | undefined;
@@ -43,7 +54,7 @@ export class WebhookSender {
   #batch: Outgoing[] = [];
   #batchTimer: NodeJS.Timeout | undefined;
   #held: Outgoing | undefined;
-  #chain: Promise<void> = Promise.resolve();
+  readonly #queues = new Map<string, Promise<void>>();
   readonly #aborts = new AbortController();
   sent = 0;
   failed = 0;
@@ -98,10 +109,8 @@ export class WebhookSender {
     const overtaken = this.#held;
     this.#held = undefined;
     const sends = [...Array<Outgoing>(times).fill(out), ...(overtaken ? [overtaken] : [])];
-    this.#chain = this.#chain.then(async () => {
-      for (const s of sends) await this.#post(s);
-    });
-    return this.#chain;
+    const plain = sends.length === 1;
+    return this.#enqueue(plain ? `job ${jobIdOf(payload)}` : FAULTY, sends);
   }
 
   /** Sends the held shuffled deliveries in a random order (Fisher–Yates). */
@@ -114,17 +123,26 @@ export class WebhookSender {
       const j = Math.floor(this.random() * (i + 1));
       [sends[i], sends[j]] = [sends[j] as Outgoing, sends[i] as Outgoing];
     }
-    this.#chain = this.#chain.then(async () => {
+    return this.#enqueue(FAULTY, sends);
+  }
+
+  /** Sends after whatever the queue holds; a queue that has drained is forgotten. */
+  #enqueue(queue: string, sends: readonly Outgoing[]): Promise<void> {
+    const next = (this.#queues.get(queue) ?? Promise.resolve()).then(async () => {
       for (const s of sends) await this.#post(s);
     });
-    return this.#chain;
+    this.#queues.set(queue, next);
+    void next.then(() => {
+      if (this.#queues.get(queue) === next) this.#queues.delete(queue);
+    });
+    return next;
   }
 
   /** Aborts POSTs in flight and waits for the queue to drain. */
   async stop(): Promise<void> {
     clearTimeout(this.#batchTimer);
     this.#aborts.abort();
-    await this.#chain;
+    await Promise.all(this.#queues.values());
   }
 
   async #post(out: Outgoing): Promise<void> {
