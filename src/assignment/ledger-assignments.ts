@@ -1,7 +1,8 @@
 import type { PoolConfig } from "../config/fleet-schema.js";
 import type { Secret } from "../config/secret.js";
 import { assignmentVerdict, REPEAT_ANSWER_MS } from "../core/assignment-verdict.js";
-import type { GitHub } from "../github/github.js";
+import { GitHubError } from "../errors.js";
+import type { GitHub, JitConfigRequest, JitRunner } from "../github/github.js";
 import type { AssignmentRow, Ledger } from "../ledger/ledger.js";
 import type { Logger } from "../log/logger.js";
 import type { AssignmentAnswer, Assignments } from "./assignments.js";
@@ -30,7 +31,7 @@ export interface LedgerAssignmentsDeps {
     | "recordAssignment"
     | "releaseAssignmentClaim"
   >;
-  readonly github: Pick<GitHub, "generateJitConfig" | "deleteRunner">;
+  readonly github: Pick<GitHub, "generateJitConfig" | "deleteRunner" | "findRunner">;
   readonly pools: readonly Pick<PoolConfig, "name" | "registration" | "runnerGroupId">[];
   /** The fleet's AWS account (undefined: not checked) and Region. */
   readonly fleet: { readonly accountId: string | undefined; readonly region: string };
@@ -116,7 +117,7 @@ export class LedgerAssignments implements Assignments {
           return { kind: "gone", reason: "runner-started" };
         }
       }
-      const jit = await this.deps.github.generateJitConfig({
+      const jit = await this.#generate({
         installationId: job.installationId,
         org: job.org,
         ...(pool.registration === "repo" ? { repository: job.repository } : {}),
@@ -124,6 +125,10 @@ export class LedgerAssignments implements Assignments {
         runnerGroupId: pool.runnerGroupId,
         labels: [...job.labels],
       });
+      if (jit === "busy") {
+        await this.deps.ledger.releaseAssignmentClaim(row.runnerRowId);
+        return { kind: "gone", reason: "runner-started" };
+      }
       await this.deps.ledger.recordAssignment(row.runnerRowId, jit.runnerId, now);
       this.#answered.set(row.instanceId, {
         jitConfig: jit.jitConfig,
@@ -150,6 +155,32 @@ export class LedgerAssignments implements Assignments {
       if (row !== undefined) return row;
     }
     return undefined;
+  }
+
+  /**
+   * Registers the runner. GitHub's 409 means a registration of its name exists that the
+   * ledger never recorded: a claimer died between registering and recording it, and no
+   * VM got its config. That one is deleted and the runner registered afresh; "busy" when
+   * it runs a job after all (a config did go out: this ask is a replay).
+   */
+  async #generate(req: JitConfigRequest): Promise<JitRunner | "busy"> {
+    try {
+      return await this.deps.github.generateJitConfig(req);
+    } catch (error) {
+      if (!(error instanceof GitHubError) || error.status !== 409) throw error;
+      const { installationId, org, name, repository } = req;
+      const taken = await this.deps.github.findRunner(installationId, org, name, repository);
+      if (taken !== undefined) {
+        const outcome = await this.deps.github.deleteRunner(
+          installationId,
+          org,
+          taken.id,
+          repository,
+        );
+        if (outcome === "busy") return "busy";
+      }
+      return this.deps.github.generateJitConfig(req);
+    }
   }
 
   /** Drops kept answers past their repeat window. */

@@ -94,6 +94,16 @@ export interface GitHub {
     runnerId: number,
     repository?: string,
   ): Promise<"deleted" | "gone" | "busy">;
+  /**
+   * The registration of this name at organisation level, or at `repository` ("owner/name")
+   * level when given; undefined when GitHub has none.
+   */
+  findRunner(
+    installationId: number,
+    org: string,
+    name: string,
+    repository?: string,
+  ): Promise<RunnerInfo | undefined>;
   /** Every organisation-level runner registration, page by page. */
   listRunners(installationId: number, org: string): AsyncIterable<RunnerInfo>;
   /** A job of a repository ("owner/name"), or undefined when GitHub does not know it. */

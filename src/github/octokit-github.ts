@@ -168,6 +168,36 @@ export class OctokitGitHub implements GitHub {
     }
   }
 
+  // https://docs.github.com/en/rest/actions/self-hosted-runners#list-self-hosted-runners-for-an-organization
+  // (the `name` parameter), and the same for a repository.
+  async findRunner(
+    installationId: number,
+    org: string,
+    name: string,
+    repository?: string,
+  ): Promise<RunnerInfo | undefined> {
+    const route =
+      repository === undefined
+        ? "GET /orgs/{org}/actions/runners"
+        : "GET /repos/{owner}/{repo}/actions/runners";
+    try {
+      const octokit = await this.#client(installationId);
+      const { data } =
+        repository === undefined
+          ? await octokit.request("GET /orgs/{org}/actions/runners", { org, name })
+          : await octokit.request("GET /repos/{owner}/{repo}/actions/runners", {
+              ...splitRepository(repository),
+              name,
+            });
+      const r = data.runners.find((runner) => runner.name === name);
+      if (r === undefined) return undefined;
+      const status = r.status === "online" ? "online" : "offline";
+      return { id: r.id, name: r.name, status, busy: r.busy, labels: r.labels.map((l) => l.name) };
+    } catch (error) {
+      throw toGitHubError(error, route);
+    }
+  }
+
   async *listRunners(installationId: number, org: string): AsyncIterable<RunnerInfo> {
     const route = "GET /orgs/{org}/actions/runners";
     let seen = 0;

@@ -50,18 +50,20 @@ describe("the assignment service", () => {
     await t.close();
   });
 
+  const ghClient = () =>
+    new OctokitGitHub({
+      appId: gh.appId,
+      privateKey: gh.privateKey,
+      baseUrl: gh.url,
+      logger: memoryLogger().logger,
+      tuning: FAST,
+    });
   /** One replica's service: its own GitHub client and its own memory. */
   const replica = (holdUnrecordedMs = 300) =>
     new LedgerAssignments({
       holdUnrecordedMs,
       ledger: t.ledger,
-      github: new OctokitGitHub({
-        appId: gh.appId,
-        privateKey: gh.privateKey,
-        baseUrl: gh.url,
-        logger: memoryLogger().logger,
-        tuning: FAST,
-      }),
+      github: ghClient(),
       pools: fleet.pools,
       fleet: { accountId: ACCOUNT, region: REGION },
       now: () => clock,
@@ -171,6 +173,28 @@ describe("the assignment service", () => {
     // A claimer that died gives its claim up by ageing.
     later(STALE_CLAIM_MS + 1);
     jitOf(await replica().answer(identity("i-4")));
+  });
+
+  it("registers afresh after a claimer that died between GitHub's answer and the ledger's record", async () => {
+    const intent = await launched(7);
+    expect(await t.ledger.claimAssignment(intent.runnerRowId, clock, new Date(0))).toBe(true);
+    // The dead claimer's registration: GitHub has it, the ledger never heard of it.
+    const orphan = await ghClient().generateJitConfig({
+      installationId: 77,
+      org: "example-org",
+      name: intent.runnerName,
+      runnerGroupId: 1,
+      labels: ["mayfly-4cpu"],
+    });
+    later(STALE_CLAIM_MS + 1);
+    const jit = jitOf(await replica().answer(identity("i-7")));
+    expect(jit).not.toBe(orphan.jitConfig.reveal());
+    // GitHub refused the name once (409); the orphan went, and one runner of that name is left.
+    expect(gh.runners().map((r) => r.name)).toEqual([intent.runnerName]);
+    expect(gh.runners()[0]?.id).not.toBe(orphan.runnerId);
+    expect(await t.query("select runner_id from runners")).toEqual([
+      { runner_id: gh.runners()[0]?.id },
+    ]);
   });
 
   it("on another replica, after a lost 200, replaces the first registration with a new one", async () => {

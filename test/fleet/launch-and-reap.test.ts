@@ -109,6 +109,7 @@ describe("launching and reaping runners through the real clients", () => {
         return runner;
       },
       deleteRunner: (...args) => real.deleteRunner(...args),
+      findRunner: (...args) => real.findRunner(...args),
       listRunners: (...args) => real.listRunners(...args),
       getJob: (...args) => real.getJob(...args),
       listDeliveries: (...args) => real.listDeliveries(...args),

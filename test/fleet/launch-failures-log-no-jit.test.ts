@@ -113,6 +113,7 @@ describe("a launch that fails issues no JIT config, and the one its job's VM lat
         return runner;
       },
       deleteRunner: (...args) => real.deleteRunner(...args),
+      findRunner: (...args) => real.findRunner(...args),
       listRunners: (...args) => real.listRunners(...args),
       getJob: (...args) => real.getJob(...args),
       listDeliveries: (...args) => real.listDeliveries(...args),

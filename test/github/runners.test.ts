@@ -71,6 +71,26 @@ describe("GitHub adapter: runners", () => {
     expect(sim.runners()[0]?.repository).toBe("example-org/app");
   });
 
+  it("finds a registration by name on its own level only", async () => {
+    sim = await startSimGitHub();
+    const { github } = adapterFor(sim);
+    const org = await github.generateJitConfig(jit("org-runner"));
+    const repo = await github.generateJitConfig({ ...jit("repo-runner"), repository: `${ORG}/app` });
+    await github.generateJitConfig(jit("org-runner-2"));
+    expect(await github.findRunner(77, ORG, "org-runner")).toMatchObject({
+      id: org.runnerId,
+      name: "org-runner",
+      status: "offline",
+      busy: false,
+    });
+    expect(await github.findRunner(77, ORG, "repo-runner", `${ORG}/app`)).toMatchObject({
+      id: repo.runnerId,
+    });
+    expect(await github.findRunner(77, ORG, "repo-runner")).toBeUndefined();
+    expect(await github.findRunner(77, ORG, "org-runner", `${ORG}/app`)).toBeUndefined();
+    expect(await github.findRunner(77, ORG, "nobody")).toBeUndefined();
+  });
+
   it("mints one installation token for many calls", async () => {
     sim = await startSimGitHub();
     const { github } = adapterFor(sim);

@@ -49,12 +49,15 @@ function generateJitConfig(ctx: RouteContext, org: string, repository?: string):
   sendJson(ctx.res, 201, { runner: runnerBody(runner), encoded_jit_config: encoded }, ctx.headers);
 }
 
-function listRunners(ctx: RouteContext): undefined {
+// https://docs.github.com/en/rest/actions/self-hosted-runners#list-self-hosted-runners-for-an-organization
+// Each level lists its own registrations; `name` keeps only the one of that name.
+function listRunners(ctx: RouteContext, repository?: string): undefined {
   const org = ctx.params[0] ?? "";
   if (!ownsOrg(ctx, org)) return;
   const { perPage, page } = pageOf(ctx.query);
+  const name = ctx.query.get("name");
   const all = [...ctx.state.runners.values()].filter(
-    (r) => r.org === org && r.repository === undefined,
+    (r) => r.org === org && r.repository === repository && (name === null || r.name === name),
   );
   const slice = all.slice((page - 1) * perPage, page * perPage);
   sendJson(ctx.res, 200, { total_count: all.length, runners: slice.map(runnerBody) }, ctx.headers);
@@ -104,7 +107,14 @@ export const runnerRoutes: Route[] = [
     path: /^\/orgs\/([^/]+)\/actions\/runners$/,
     openapi: "/orgs/{org}/actions/runners",
     auth: "installation",
-    handle: listRunners,
+    handle: (ctx) => listRunners(ctx),
+  },
+  {
+    method: "GET",
+    path: /^\/repos\/([^/]+)\/([^/]+)\/actions\/runners$/,
+    openapi: "/repos/{owner}/{repo}/actions/runners",
+    auth: "installation",
+    handle: (ctx) => listRunners(ctx, `${ctx.params[0]}/${ctx.params[1]}`),
   },
   {
     method: "DELETE",
