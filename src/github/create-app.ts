@@ -74,14 +74,28 @@ function httpUrl(text: string, flag: string): string {
   return text.replace(/\/+$/, "");
 }
 
+const isLoopback = (url: URL) => ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+
 // GitHub delivers webhooks to public https URLs; loopback http is for the simulated GitHub.
 function checkWebhookUrl(text: string): string {
   const url = new URL(httpUrl(text, "webhook URL"));
-  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
-  if (url.protocol !== "https:" && !loopback) {
+  if (url.protocol !== "https:" && !isLoopback(url)) {
     throw new UsageError(`webhook URL: GitHub needs https, got "${text}"`);
   }
   return text;
+}
+
+// The manifest conversion answers the App's private key and webhook secret: never in clear
+// beyond this machine.
+function checkApiUrl(text: string): string {
+  const checked = httpUrl(text, "GitHub API URL");
+  const url = new URL(checked);
+  if (url.protocol !== "https:" && !isLoopback(url)) {
+    throw new UsageError(
+      `GitHub API URL: expected https (http only to this machine), got "${text}"`,
+    );
+  }
+  return checked;
 }
 
 /** Checks the options and settles every default, before anything is started. */
@@ -90,7 +104,7 @@ function settle(options: CreateAppOptions) {
     throw new UsageError(`org: "${options.org}" is not a GitHub organisation name`);
   }
   const webUrl = httpUrl(options.webUrl ?? "https://github.com", "GitHub URL");
-  const apiUrl = httpUrl(options.apiUrl ?? apiUrlFor(webUrl), "GitHub API URL");
+  const apiUrl = checkApiUrl(options.apiUrl ?? apiUrlFor(webUrl));
   const owner = options.org === undefined ? "" : `/organizations/${options.org}`;
   // App names are unique across GitHub: a personal App gets a random suffix.
   const name =

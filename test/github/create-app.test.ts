@@ -246,6 +246,8 @@ describe("mayfly app create registers the GitHub App from its manifest", () => {
       { org: "not/an org" },
       { name: "a".repeat(35) },
       { webUrl: "ftp://github.example" },
+      // The conversion answers the App's key and webhook secret.
+      { apiUrl: "http://ghe.example.org/api/v3" },
     ];
     for (const options of cases) {
       const { error, visit } = await create(options);
