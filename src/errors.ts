@@ -142,10 +142,18 @@ export class AuthError extends MayflyError {
   }
 }
 
+/** Too many failed admin-token attempts from one address: 429 with Retry-After. */
+export class TooManyAttemptsError extends MayflyError {
+  constructor(readonly retryAfterSeconds: number) {
+    super("TOO_MANY_ATTEMPTS", `too many refused attempts: try again in ${retryAfterSeconds} s`);
+  }
+}
+
 const httpStatus: Record<string, number> = {
   SIGNATURE_INVALID: 401,
   IDENTITY_INVALID: 401,
   UNAUTHORIZED: 401,
+  TOO_MANY_ATTEMPTS: 429,
   QUERY_INVALID: 400,
   PAYLOAD_INVALID: 400,
   MEDIA_TYPE_UNSUPPORTED: 415,

@@ -5,6 +5,7 @@ import type { Ledger } from "../ledger/ledger.js";
 import { jobFilterFrom, paramsOf, usageQueryFrom } from "../reports/report-request.js";
 import { usageCsv, usageDocument } from "../reports/usage-table.js";
 import { requireAdmin } from "./admin-auth.js";
+import type { PerKeyLimiter } from "./per-key-limiter.js";
 
 /**
  * The admin API, behind the admin token:
@@ -15,13 +16,15 @@ export function apiRoutes(deps: {
   readonly ledger: Ledger;
   readonly adminToken: Secret | undefined;
   readonly now: () => Date;
+  /** Refused attempts per address, shared with the other admin routes. */
+  readonly refused?: PerKeyLimiter;
 }): FastifyPluginAsync {
   return async (app) => {
     // Reports name repositories and costs: no browser or proxy keeps a copy, refusals included.
     app.addHook("onRequest", async (_request, reply) => {
       void reply.header("cache-control", "no-store");
     });
-    app.addHook("preHandler", requireAdmin(deps.adminToken, "Bearer"));
+    app.addHook("preHandler", requireAdmin(deps.adminToken, "Bearer", deps.refused));
     app.get("/api/usage", async (request, reply) => {
       const params = paramsOf(request.query);
       if (params.format !== undefined && params.format !== "json" && params.format !== "csv")

@@ -2,10 +2,10 @@ import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import type { Assignments } from "../assignment/assignments.js";
 import type { IdentityVerifier } from "../assignment/identity-verifier.js";
-import { PerKeyLimiter } from "../assignment/per-key-limiter.js";
 import type { RefusalReason } from "../core/assignment-verdict.js";
 import type { Rate } from "../core/token-bucket.js";
 import { PayloadError } from "../errors.js";
+import { PerKeyLimiter } from "./per-key-limiter.js";
 
 /** The contract's body cap (DESIGN.md, "The assignment endpoint"). */
 export const ASSIGNMENT_BODY_LIMIT_BYTES = 16 * 1024;

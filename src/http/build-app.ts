@@ -6,6 +6,7 @@ import type { JobEvent } from "../core/job.js";
 import type { PoolLabels } from "../core/pool-choice.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { Logger } from "../log/logger.js";
+import { refusedAttempts } from "./admin-auth.js";
 import { apiRoutes } from "./api-routes.js";
 import { type AssignmentRouteDeps, assignmentRoute } from "./assignment-route.js";
 import { errorHandler } from "./error-handler.js";
@@ -61,9 +62,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.assignment !== undefined) app.register(assignmentRoute(deps.assignment));
   if (deps.admin !== undefined) {
     const { token, fleet, registry } = deps.admin;
-    app.register(apiRoutes({ ledger: deps.ledger, adminToken: token, now: deps.now }));
-    app.register(statusRoute({ ledger: deps.ledger, adminToken: token, fleet, now: deps.now }));
-    app.register(metricsRoute(registry, token));
+    const refused = refusedAttempts();
+    app.register(apiRoutes({ ledger: deps.ledger, adminToken: token, now: deps.now, refused }));
+    app.register(
+      statusRoute({ ledger: deps.ledger, adminToken: token, fleet, now: deps.now, refused }),
+    );
+    app.register(metricsRoute(registry, token, refused));
   }
   return app;
 }

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { httpStatusOf, MayflyError } from "../errors.js";
+import { httpStatusOf, MayflyError, TooManyAttemptsError } from "../errors.js";
 
 /**
  * The one place errors become HTTP answers. Catalog errors keep their message; framework
@@ -11,6 +11,8 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     const status = httpStatusOf(error);
     request.log.warn({ err: error, code: error.code, status }, "request rejected");
     const message = status >= 500 ? "service unavailable, try again" : error.message;
+    if (error instanceof TooManyAttemptsError)
+      void reply.header("retry-after", String(error.retryAfterSeconds));
     return reply.code(status).send({ error: error.code, message });
   }
   const status = error.statusCode ?? 500;

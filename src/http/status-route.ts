@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { Secret } from "../config/secret.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { requireAdmin } from "./admin-auth.js";
+import type { PerKeyLimiter } from "./per-key-limiter.js";
 import { gatherStatusView } from "./status/gather-status-view.js";
 import { renderStatusPage } from "./status/render-status-page.js";
 
@@ -14,11 +15,13 @@ export function statusRoute(deps: {
   readonly adminToken: Secret | undefined;
   readonly fleet: { readonly fleet: string; readonly pools: readonly { readonly name: string }[] };
   readonly now: () => Date;
+  /** Refused attempts per address, shared with the other admin routes. */
+  readonly refused?: PerKeyLimiter;
 }): FastifyPluginAsync {
   return async (app) => {
     app.get(
       "/",
-      { preHandler: requireAdmin(deps.adminToken, "Basic") },
+      { preHandler: requireAdmin(deps.adminToken, "Basic", deps.refused) },
       async (_request, reply) => {
         const view = await gatherStatusView(deps.ledger, deps.fleet, deps.now());
         return reply

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Secret } from "../../src/config/secret.js";
+import { REFUSED_ATTEMPTS } from "../../src/http/admin-auth.js";
 import { buildApp } from "../../src/http/build-app.js";
 import { prometheusMetrics } from "../../src/metrics/prometheus-metrics.js";
 import { jobEvent, memoryLogger, testFleet } from "../support/fixtures.js";
@@ -58,6 +59,8 @@ describe("the admin API, status page and metrics", () => {
     ]) {
       const res = await app.inject({
         url,
+        // An address of its own per route: refused attempts are counted per address.
+        remoteAddress: `192.0.2.${paths.indexOf(url) + 1}`,
         ...(authorization === undefined ? {} : { headers: { authorization } }),
       });
       expect(res.statusCode).toBe(401);
@@ -114,6 +117,24 @@ describe("the admin API, status page and metrics", () => {
     expect(res.headers["cache-control"]).toBe("no-store");
     expect(res.json().error).toBe("QUERY_INVALID");
     expect(res.json().message).toContain(message);
+  });
+
+  it("answers 429 to an address past its refused attempts, even with the token, across routes", async () => {
+    const from = (remoteAddress: string, url: string, authorization = "Bearer wrong") =>
+      app.inject({ url, remoteAddress, headers: { authorization } });
+    const codes: number[] = [];
+    for (let i = 0; i < REFUSED_ATTEMPTS.capacity; i++)
+      codes.push((await from("198.51.100.7", paths[i % paths.length] as string)).statusCode);
+    expect(new Set(codes)).toEqual(new Set([401]));
+    // The token is not even compared now: guessing goes no faster than the refill.
+    const right = await from("198.51.100.7", "/api/jobs", `Bearer ${TOKEN}`);
+    expect(right.statusCode).toBe(429);
+    expect(Number(right.headers["retry-after"])).toBeGreaterThan(0);
+    expect(right.json()).toMatchObject({ error: "TOO_MANY_ATTEMPTS" });
+    expect(right.body).not.toContain("secret-project");
+    expect((await from("198.51.100.7", "/metrics")).statusCode).toBe(429);
+    // Another address is not held back by it.
+    expect((await from("198.51.100.8", "/api/jobs", `Bearer ${TOKEN}`)).statusCode).toBe(200);
   });
 
   it("never logs the admin token", () => {

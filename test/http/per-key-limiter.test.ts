@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PerKeyLimiter } from "../../src/assignment/per-key-limiter.js";
+import { PerKeyLimiter } from "../../src/http/per-key-limiter.js";
 
 describe("per-key limiter", () => {
   it("spends each key's own bucket and says how long until the next token", () => {

@@ -1,9 +1,10 @@
 import { type Bucket, msUntilToken, type Rate, refill, take } from "../core/token-bucket.js";
 
 /**
- * A token bucket per key (an instance ID: every VM reaches the controller through the same
- * NAT, so the source address says nothing). Keys whose bucket has refilled are forgotten
- * once more than `maxKeys` are held.
+ * A token bucket per key (the assignment endpoint's instance IDs: every VM reaches the
+ * controller through the same NAT, so the source address says nothing there; the admin
+ * routes' failed attempts per address). Keys whose bucket has refilled are forgotten once
+ * more than `maxKeys` are held.
  */
 export class PerKeyLimiter {
   readonly #buckets = new Map<string, Bucket>();
@@ -21,6 +22,12 @@ export class PerKeyLimiter {
     this.#buckets.set(key, take(bucket, this.rate, nowMs, 1));
     if (this.#buckets.size > this.maxKeys) this.#forgetFull(nowMs);
     return 0;
+  }
+
+  /** The seconds until `key` has a token (0: it has one now), spending nothing. */
+  wait(key: string, nowMs: number): number {
+    const bucket = this.#buckets.get(key);
+    return bucket === undefined ? 0 : Math.ceil(msUntilToken(bucket, this.rate, nowMs) / 1000);
   }
 
   /** How many keys it holds. */
