@@ -100,6 +100,11 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     log.warn(
       "MAYFLY_AWS_ACCOUNT_ID is not set: assignment requests are matched to this fleet's VMs without checking their account",
     );
+  for (const pool of fleet.pools.filter((p) => p.publicRepositories === "allow"))
+    log.warn(
+      { pool: pool.name },
+      "pool serves public repositories: a fork's pull request can run its code on these runners",
+    );
   const loops: Loop[] = [];
   const [dispatcher, reaper] = [() => loops[0], () => loops[1]];
   // Jobs end in bursts: gathering their terminations costs one TerminateInstances call.
@@ -112,6 +117,7 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     webhookBodyLimitBytes: settings.webhookBodyLimitBytes,
     pools: fleet.pools,
     bindingLabelPrefix: fleet.bindingLabelPrefix,
+    installations: fleet.installations,
     now,
     onJobRecorded: (event, pool) => {
       if (event.action === "queued") dispatcher()?.kick();

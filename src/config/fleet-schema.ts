@@ -92,6 +92,12 @@ export const poolSchema = z
       .boolean()
       .default(false)
       .describe("serve jobs that ask only for self-hosted/OS/architecture labels"),
+    publicRepositories: z
+      .enum(["deny", "allow"])
+      .default("deny")
+      .describe(
+        "jobs of public repositories: a fork's pull request runs its code on the runner, so they are not served unless allowed",
+      ),
     hooks: hooksSchema.optional().describe("operator scripts the runner VM runs"),
     operatorAccess: z
       .boolean()
@@ -207,6 +213,18 @@ export const fleetSchema = z
   .object({
     fleet: name.describe("tags every cloud resource mayfly owns"),
     bindingLabelPrefix: label.default("mayfly-run-"),
+    installations: z
+      .array(
+        z.union([
+          z.number().int().positive(),
+          z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, "expected an organisation login"),
+        ]),
+      )
+      .min(1)
+      .optional()
+      .describe(
+        "the App installations (IDs) or organisations (logins) whose jobs are ours; absent: every installation of the App",
+      ),
     launchTemplate: z
       .string()
       .regex(/^[a-zA-Z0-9()./_-]{3,128}$/, "expected a launch template name")

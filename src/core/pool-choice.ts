@@ -5,6 +5,8 @@ export interface PoolLabels {
   readonly architecture: "x64" | "arm64";
   readonly repositories?: readonly string[] | undefined;
   readonly acceptDefaultLabelsOnly: boolean;
+  /** Jobs of public repositories; absent: "deny". */
+  readonly publicRepositories?: "deny" | "allow" | undefined;
 }
 
 /**
@@ -20,13 +22,16 @@ function defaultLabels(pool: PoolLabels): string[] {
  * when every label it asks for (case-insensitive; labels with the binding prefix are
  * ignored) is among the pool's labels or its default labels. A job that asks only for
  * default labels would take any runner, so it matches only pools that opt in. Among
- * several matches: the pool with fewest labels, then the first in the file.
+ * several matches: the pool with fewest labels, then the first in the file. A job of a
+ * public repository matches only pools that allow them: GitHub advises self-hosted runners
+ * for private repositories only, since a fork's pull request runs its code on the runner.
  */
 export function choosePool<P extends PoolLabels>(
   jobLabels: readonly string[],
   repository: string,
   pools: readonly P[],
   bindingPrefix: string,
+  publicRepository = false,
 ): P | undefined {
   const prefix = bindingPrefix.toLowerCase();
   const wanted = jobLabels.map((l) => l.toLowerCase()).filter((l) => !l.startsWith(prefix));
@@ -35,6 +40,7 @@ export function choosePool<P extends PoolLabels>(
   let best: P | undefined;
   for (const pool of pools) {
     if (!allows(pool, repository)) continue;
+    if (publicRepository && pool.publicRepositories !== "allow") continue;
     const defaults = defaultLabels(pool);
     const own = new Set(pool.labels.map((l) => l.toLowerCase()));
     const offered = new Set([...own, ...defaults]);

@@ -120,6 +120,7 @@ export async function reconcileOnce(
         ...deps,
         pools: deps.fleet.pools,
         bindingLabelPrefix: deps.fleet.bindingLabelPrefix,
+        installations: deps.fleet.installations,
       },
       {
         maxFetches: options.deliveryFetchesPerPass,

@@ -23,6 +23,8 @@ export interface AppDeps {
   readonly webhookBodyLimitBytes: number;
   readonly pools: readonly PoolLabels[];
   readonly bindingLabelPrefix: string;
+  /** The installations and organisations whose jobs are ours; absent: all. */
+  readonly installations?: readonly (number | string)[] | undefined;
   readonly now: () => Date;
   /** Told when a job event was recorded (with the job's pool, null if none of ours). */
   readonly onJobRecorded?: (event: JobEvent, pool: string | null) => void;

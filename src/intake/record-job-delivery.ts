@@ -2,13 +2,20 @@ import type { JobEvent } from "../core/job.js";
 import { choosePool, type PoolLabels } from "../core/pool-choice.js";
 import { PayloadError } from "../errors.js";
 import type { IngestOutcome, Ledger } from "../ledger/ledger.js";
-import { JOB_ACTIONS, toJobEvent, workflowJobPayload } from "./workflow-job-payload.js";
+import {
+  isPublicRepository,
+  JOB_ACTIONS,
+  toJobEvent,
+  workflowJobPayload,
+} from "./workflow-job-payload.js";
 
 /** What recording a job delivery needs, whether it came by HTTP or from the delivery log. */
 export interface JobDeliveryDeps {
   readonly ledger: Ledger;
   readonly pools: readonly PoolLabels[];
   readonly bindingLabelPrefix: string;
+  /** The installations (IDs) and organisations (logins) whose jobs are ours; absent: all. */
+  readonly installations?: readonly (number | string)[] | undefined;
   readonly now: () => Date;
   /** Told when a job event was recorded (with the job's pool, null if none of ours). */
   readonly onJobRecorded?: (event: JobEvent, pool: string | null) => void;
@@ -50,11 +57,23 @@ export async function recordJobDelivery(
     throw new PayloadError(`workflow_job payload: ${problems.slice(0, 5).join("; ")}`);
   }
   const jobEvent = toJobEvent(parsed.data);
+  if (!installationAllowed(jobEvent, deps.installations))
+    return {
+      outcome: "ignored",
+      log: {
+        ...log,
+        jobId: jobEvent.jobId,
+        installationId: jobEvent.installationId,
+        org: jobEvent.org,
+        reason: "installation not in the fleet's installations",
+      },
+    };
   const pool = choosePool(
     jobEvent.labels,
     jobEvent.repository,
     deps.pools,
     deps.bindingLabelPrefix,
+    isPublicRepository(parsed.data),
   );
   const outcome = await deps.ledger.ingest(
     { id: deliveryId, event, receivedAt: deps.now() },
@@ -72,4 +91,16 @@ export async function recordJobDelivery(
       outcome,
     },
   };
+}
+
+/** A delivery of an installation or organisation the fleet file lists (any, without a list). */
+function installationAllowed(
+  event: { readonly installationId: number | null; readonly org: string },
+  allowed: readonly (number | string)[] | undefined,
+): boolean {
+  if (allowed === undefined) return true;
+  const org = event.org.toLowerCase();
+  return allowed.some((a) =>
+    typeof a === "number" ? a === event.installationId : a.toLowerCase() === org,
+  );
 }

@@ -40,6 +40,9 @@ export const workflowJobPayload = z
     repository: z.object({
       full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected "owner/repo"'),
       owner: z.object({ login: z.string() }),
+      // GitHub always sends both; a payload without them is taken as not public.
+      private: z.boolean().optional(),
+      visibility: z.string().optional(),
     }),
     organization: z.object({ login: z.string() }).nullish(),
     installation: z.object({ id }).nullish(),
@@ -55,6 +58,12 @@ export type WorkflowJobPayload = z.output<typeof workflowJobPayload>;
  */
 export type OctokitWorkflowJob = KeptBySchema<EmitterWebhookEvent<"workflow_job">["payload"]>;
 type KeptBySchema<T extends WorkflowJobPayload> = T;
+
+/** Whether the job's repository is public (GitHub's `visibility`, else `private: false`). */
+export function isPublicRepository(payload: WorkflowJobPayload): boolean {
+  const { visibility, private: isPrivate } = payload.repository;
+  return visibility !== undefined ? visibility === "public" : isPrivate === false;
+}
 
 /** The job event a validated payload describes. */
 export function toJobEvent(payload: WorkflowJobPayload): JobEvent {

@@ -23,9 +23,12 @@ describe("fleet file", () => {
     expect(fleet.pools.map((p) => p.name)).toEqual(["linux-4cpu", "linux-arm-4cpu"]);
     expect(fleet.pools[0]).toMatchObject({
       idleTimeout: 600,
+      bootTimeout: 180,
       maxLifetime: 21600,
       market: "spot-then-on-demand",
+      publicRepositories: "deny",
     });
+    expect(fleet.installations).toBeUndefined();
     expect(fleet.pools[1]).toMatchObject({
       runnerGroupId: 1,
       registration: "org",
@@ -107,6 +110,17 @@ pools:
   it.each(["nat", "direct"])("accepts egress %s", (egress) => {
     const yaml = TEST_FLEET_YAML.replace(/^network:\n/m, `network:\n  egress: ${egress}\n`);
     expect(parseFleet(yaml, "t.yaml").network.egress).toBe(egress);
+  });
+
+  it("takes installations by ID or organisation login, and names a bad entry", () => {
+    const fleet = parseFleet(`${TEST_FLEET_YAML}installations: [12345, example-org]\n`, "f.yaml");
+    expect(fleet.installations).toEqual([12345, "example-org"]);
+    expect(problemsOf(`${TEST_FLEET_YAML}installations: ["not an org!"]\n`)).toEqual([
+      expect.stringMatching(/installations\[0\]: expected an organisation login/),
+    ]);
+    expect(problemsOf(`${TEST_FLEET_YAML}installations: []\n`)).toEqual([
+      expect.stringMatching(/installations/),
+    ]);
   });
 
   it("reports YAML syntax errors with their position", () => {

@@ -66,3 +66,28 @@ describe("pool choice", () => {
     ).toBe("small");
   });
 });
+
+describe("choosePool for a public repository", () => {
+  const open = pool("open", ["mayfly-2cpu"], { publicRepositories: "allow" });
+  const closed = pool("closed", ["mayfly-2cpu"]);
+  it("serves it only from a pool that allows public repositories", () => {
+    expect(choosePool(["mayfly-2cpu"], "acme/site", [closed], "mayfly-run-", true)).toBeUndefined();
+    expect(
+      choosePool(["mayfly-2cpu"], "acme/site", [closed, open], "mayfly-run-", true)?.name,
+    ).toBe("open");
+    expect(
+      choosePool(
+        ["mayfly-2cpu"],
+        "acme/site",
+        [pool("deny", ["mayfly-2cpu"], { publicRepositories: "deny" })],
+        "mayfly-run-",
+        true,
+      ),
+    ).toBeUndefined();
+  });
+  it("leaves private repositories' jobs as they were", () => {
+    expect(
+      choosePool(["mayfly-2cpu"], "acme/site", [closed, open], "mayfly-run-", false)?.name,
+    ).toBe("closed");
+  });
+});

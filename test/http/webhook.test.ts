@@ -11,9 +11,16 @@ import { type TestLedger, testLedger } from "../support/test-ledger.js";
 const SECRET = "current-webhook-secret-5b1f";
 const OLD_SECRET = "previous-webhook-secret-a09c";
 const fleet = testFleet();
-const workflowJobExamples = (
-  examples as { name: string; examples: Record<string, unknown>[] }[]
-).find((e) => e.name === "workflow_job")?.examples as Record<string, unknown>[];
+const publicExamples = (examples as { name: string; examples: Record<string, unknown>[] }[]).find(
+  (e) => e.name === "workflow_job",
+)?.examples as Record<string, unknown>[];
+// GitHub's examples come from public repositories, whose jobs no pool serves by default.
+const workflowJobExamples = publicExamples.map((e) => {
+  const copy = structuredClone(e) as { repository: Record<string, unknown> };
+  copy.repository.private = true;
+  copy.repository.visibility = "private";
+  return copy as Record<string, unknown>;
+});
 
 type Payload = {
   workflow_job: Record<string, unknown> & { labels: string[] };
@@ -294,6 +301,82 @@ describe("POST /webhook over HTTP", () => {
     example.workflow_job.labels = ["self-hosted", "linux", "x64"];
     expect((await post(JSON.stringify(example))).status).toBe(204);
     expect(await stored()).toEqual({ jobs: [], deliveries: [] });
+  });
+
+  it("answers 204 to a public repository's job, storing nothing, unless its pool allows them", async () => {
+    const example = publicExamples[1] as { repository: { visibility: string } };
+    expect(example.repository.visibility).toBe("public");
+    expect((await post(JSON.stringify(example))).status).toBe(204);
+    expect(await stored()).toEqual({ jobs: [], deliveries: [] });
+
+    const open = buildApp({
+      ledger: t.ledger,
+      logger: memoryLogger().logger,
+      webhookSecrets: [new Secret(SECRET)],
+      webhookBodyLimitBytes: 64 * 1024,
+      pools: fleet.pools.map((p) => ({ ...p, publicRepositories: "allow" as const })),
+      bindingLabelPrefix: fleet.bindingLabelPrefix,
+      now: () => new Date("2026-11-23T12:00:00Z"),
+    });
+    const body = JSON.stringify(example);
+    const res = await open.inject({
+      method: "POST",
+      url: "/webhook",
+      payload: body,
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "workflow_job",
+        "x-github-delivery": randomUUID(),
+        "x-hub-signature-256": sign(body, SECRET),
+      },
+    });
+    await open.close();
+    expect(res.statusCode).toBe(202);
+    expect((await stored()).jobs).toHaveLength(1);
+  });
+
+  it("answers 204 to a job of an installation the fleet does not list, storing nothing", async () => {
+    const listed = (installations: (number | string)[]) =>
+      buildApp({
+        ledger: t.ledger,
+        logger: memoryLogger().logger,
+        webhookSecrets: [new Secret(SECRET)],
+        webhookBodyLimitBytes: 64 * 1024,
+        pools: fleet.pools,
+        bindingLabelPrefix: fleet.bindingLabelPrefix,
+        installations,
+        now: () => new Date("2026-11-23T12:00:00Z"),
+      });
+    const example = structuredClone(
+      workflowJobExamples.find((e) => (e as { installation?: unknown }).installation),
+    ) as {
+      installation: { id: number };
+      organization?: { login: string };
+      repository: { owner: { login: string } };
+    };
+    const login = example.organization?.login ?? example.repository.owner.login;
+    const send = async (installations: (number | string)[]) => {
+      const app = listed(installations);
+      const body = JSON.stringify(example);
+      const res = await app.inject({
+        method: "POST",
+        url: "/webhook",
+        payload: body,
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "workflow_job",
+          "x-github-delivery": randomUUID(),
+          "x-hub-signature-256": sign(body, SECRET),
+        },
+      });
+      await app.close();
+      return res.statusCode;
+    };
+    expect(await send([example.installation.id + 1, "someone-else"])).toBe(204);
+    expect(await stored()).toEqual({ jobs: [], deliveries: [] });
+    expect(await send([example.installation.id])).toBe(202);
+    expect(await send([login.toUpperCase()])).toBe(202);
+    expect((await stored()).jobs).toHaveLength(1);
   });
 
   it("tells the loops of each recorded job event, not of a duplicate", async () => {
