@@ -75,7 +75,10 @@ describe("GitHub adapter: runners", () => {
     sim = await startSimGitHub();
     const { github } = adapterFor(sim);
     const org = await github.generateJitConfig(jit("org-runner"));
-    const repo = await github.generateJitConfig({ ...jit("repo-runner"), repository: `${ORG}/app` });
+    const repo = await github.generateJitConfig({
+      ...jit("repo-runner"),
+      repository: `${ORG}/app`,
+    });
     await github.generateJitConfig(jit("org-runner-2"));
     expect(await github.findRunner(77, ORG, "org-runner")).toMatchObject({
       id: org.runnerId,
