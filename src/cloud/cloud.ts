@@ -44,6 +44,8 @@ export interface VmState {
   readonly launchedAt: Date;
   /** The cloud's reason for the last state change, e.g. a spot interruption. */
   readonly stateReason: string | null;
+  /** The subnet it runs in; null once the cloud no longer says. */
+  readonly subnetId: string | null;
 }
 
 /** A runner subnet of ours as the cloud sees it. */

@@ -167,6 +167,7 @@ export function planReconcile(
 function planTerminations(s: ReconcileSnapshot, match: VmMatch): TerminateAction[] {
   const pools = new Map(s.pools.map((p) => [p.name, p]));
   const registrations = new Map(s.registrations.map((r) => [r.name, r]));
+  const runnerSubnets = new Set(s.runnerSubnets);
   const graceMs = s.launchGraceSeconds * 1000;
   return s.vms
     .filter((vm) => isLive(vm.status))
@@ -176,6 +177,8 @@ function planTerminations(s: ReconcileSnapshot, match: VmMatch): TerminateAction
     )
     .flatMap((vm) => {
       const row = match.rowOfVm.get(vm.instanceId);
+      // Without a runner row, only our subnets say the VM is ours: the tag alone is anyone's.
+      if (row === undefined && (vm.subnetId === null || !runnerSubnets.has(vm.subnetId))) return [];
       const ageMs = s.now.getTime() - vm.launchedAt.getTime();
       const name = row?.runnerName ?? vm.runnerName;
       const registration = name === null ? undefined : registrations.get(name);

@@ -74,6 +74,8 @@ export interface ObservedVm {
   readonly launchedAt: Date;
   /** The cloud's reason for the last state change, e.g. `Server.SpotInstanceTermination`. */
   readonly stateReason: string | null;
+  /** The subnet it runs in, or null when the cloud does not say. */
+  readonly subnetId: string | null;
 }
 
 /** A runner registration on GitHub (structurally the GitHub port's `RunnerInfo`). */
@@ -101,6 +103,11 @@ export interface ReconcileSnapshot {
   /** Registrations whose names are this fleet's (others are ignored anyway). */
   readonly registrations: readonly ObservedRegistration[];
   readonly leases: readonly SubnetLease[];
+  /**
+   * Every runner subnet of the fleet the ledger knows. A tag anyone allowed `ec2:CreateTags`
+   * can set; a VM in none of these is never ended as an orphan.
+   */
+  readonly runnerSubnets: readonly string[];
   /**
    * Seconds a launch may be in flight: the cloud may not list a VM it just started, and the
    * ledger may not have recorded it yet. Nothing younger than this is judged.

@@ -198,6 +198,7 @@ async function observeAndPlan(
       vms,
       registrations,
       leases: view.leases,
+      runnerSubnets: view.runnerSubnets,
       launchGraceSeconds: options.launchGraceSeconds,
     },
     {

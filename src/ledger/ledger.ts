@@ -147,6 +147,8 @@ export interface ReconcileView {
   readonly runners: readonly LedgerRunner[];
   readonly queuedJobs: readonly QueuedJob[];
   readonly leases: readonly SubnetLease[];
+  /** Every runner subnet the ledger knows, leased or free. */
+  readonly runnerSubnets: readonly string[];
   /** App installations and their organisations seen in recent jobs. */
   readonly installations: readonly { readonly installationId: number; readonly org: string }[];
   /**

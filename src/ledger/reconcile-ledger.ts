@@ -49,11 +49,8 @@ export async function reconcileView(db: Kysely<Database>, since: Date): Promise<
         ])
         .orderBy("j.id")
         .execute();
-      const leases = await tx
-        .selectFrom("subnets")
-        .select(["subnet_id", "runner_id"])
-        .where("runner_id", "is not", null)
-        .execute();
+      const subnets = await tx.selectFrom("subnets").select(["subnet_id", "runner_id"]).execute();
+      const leases = subnets.filter((s) => s.runner_id !== null);
       const installations = await tx
         .selectFrom("jobs")
         .select(["installation_id", "org"])
@@ -87,6 +84,7 @@ export async function reconcileView(db: Kysely<Database>, since: Date): Promise<
             vmsLaunched: Number(j.vms_launched),
           }),
         ),
+        runnerSubnets: subnets.map((s) => s.subnet_id),
         leases: leases.map(
           (l): SubnetLease => ({ subnetId: l.subnet_id, runnerRowId: Number(l.runner_id) }),
         ),

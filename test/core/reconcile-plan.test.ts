@@ -21,6 +21,7 @@ const FLEET = "prod";
 const GRACE = 120;
 const POOL = { name: "4cpu", idleTimeout: 600, bootTimeout: 180, maxLifetime: 3600 };
 const SPOT = "Server.SpotInstanceTermination: Spot instance termination";
+const RUNNER_SUBNET = "subnet-r1";
 const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000);
 
 function row(rowId: number, over: Partial<LedgerRunner> = {}): LedgerRunner {
@@ -50,6 +51,7 @@ function vm(instanceId: string, over: Partial<ObservedVm> = {}): ObservedVm {
     runnerName: null,
     launchedAt: ago(300),
     stateReason: null,
+    subnetId: RUNNER_SUBNET,
     ...over,
   };
 }
@@ -82,6 +84,7 @@ function snap(over: Partial<ReconcileSnapshot> = {}): ReconcileSnapshot {
     vms: [],
     registrations: [],
     leases: [],
+    runnerSubnets: [RUNNER_SUBNET],
     launchGraceSeconds: GRACE,
     ...over,
   };
@@ -253,6 +256,29 @@ describe("terminate", () => {
           instanceId: "i-1",
           runnerRowId: null,
           reason: "orphan",
+          ageSeconds: 300,
+          deregisterFirst: null,
+        },
+      ],
+    ],
+    [
+      "leaves a VM tagged with the fleet but in none of its runner subnets: the tag is anyone's",
+      { vms: [vmOf(row(1), { subnetId: "subnet-elsewhere" })] },
+      [],
+    ],
+    [
+      "leaves a tagged VM whose subnet the cloud does not name",
+      { vms: [vmOf(row(1), { subnetId: null })] },
+      [],
+    ],
+    [
+      "still ends a VM with a runner row of ours whatever its subnet",
+      withVm(row(1, { jobEnded: true, githubRunnerId: null }), { subnetId: "subnet-elsewhere" }),
+      [
+        {
+          instanceId: "i-1",
+          runnerRowId: 1,
+          reason: "job-ended",
           ageSeconds: 300,
           deregisterFirst: null,
         },

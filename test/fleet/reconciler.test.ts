@@ -103,11 +103,20 @@ describe("the reconciler", () => {
   const live = () => ec2.instances().filter((i) => ec2.statusOf(i.instanceId) !== "terminated");
 
   it("terminates a VM of ours that the ledger does not know, once past the launch grace", async () => {
-    ec2.seed(1, { "mayfly:fleet": "rec", "mayfly:runner": "rec-999-1" });
+    ec2.seed(1, { "mayfly:fleet": "rec", "mayfly:runner": "rec-999-1" }, "subnet-r2");
     expect((await pass()).plan?.terminate).toEqual([]);
     later(61);
     expect((await pass()).plan?.terminate).toMatchObject([{ reason: "orphan" }]);
     expect(live()).toEqual([]);
+  });
+
+  it("leaves a VM tagged with the fleet in a subnet that is not one of its runner subnets", async () => {
+    // Anyone allowed ec2:CreateTags can put the fleet's tag on their own instance.
+    const [theirs] = ec2.seed(1, { "mayfly:fleet": "rec", "mayfly:runner": "rec-998-1" });
+    later(3600);
+    expect((await pass()).plan?.terminate).toEqual([]);
+    expect(ec2.calls("TerminateInstances")).toBe(0);
+    expect(ec2.statusOf(theirs?.instanceId ?? "")).toBe("running");
   });
 
   it("repairs a launch cut short before RunInstances: the lease returns, the registration goes, the job launches again", async () => {
@@ -371,7 +380,7 @@ pools:
   });
 
   it("plans without acting in a dry run", async () => {
-    ec2.seed(1, { "mayfly:fleet": "rec" });
+    ec2.seed(1, { "mayfly:fleet": "rec" }, "subnet-r2");
     later(61);
     const report = await reconcileOnce(deps, OPTIONS, newReconcilerState(clock), true);
     expect(report.plan?.terminate).toHaveLength(1);
@@ -397,7 +406,7 @@ pools:
     const LABELS = ["self-hosted", "linux", "mayfly-4cpu"];
     /** The repairs every pass below should make: an orphan VM and an offline registration. */
     const arrangeRepairs = async () => {
-      ec2.seed(1, { "mayfly:fleet": "rec", "mayfly:runner": "rec-999-1" });
+      ec2.seed(1, { "mayfly:fleet": "rec", "mayfly:runner": "rec-999-1" }, "subnet-r2");
       await deps.github.generateJitConfig({
         installationId: 77,
         org: "example-org",

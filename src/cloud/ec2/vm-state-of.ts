@@ -27,5 +27,6 @@ export function vmStateOf(instance: Instance): VmState {
     runnerName: tag(RUNNER_TAG),
     launchedAt: instance.LaunchTime ?? new Date(0),
     stateReason: reason?.Message || reason?.Code || null,
+    subnetId: instance.SubnetId ?? null,
   };
 }

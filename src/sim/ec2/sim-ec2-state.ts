@@ -99,9 +99,9 @@ export class SimEc2State {
   }
 
   /** Adds instances straight into the state, as if launched earlier. */
-  seed(count: number, tags: Record<string, string>): SimInstance[] {
+  seed(count: number, tags: Record<string, string>, subnetId = "subnet-seed"): SimInstance[] {
     return Array.from({ length: count }, () =>
-      this.#add({ ImageId: "ami-0123456789abcdef0", SubnetId: "subnet-seed" }, tags, {}, 0),
+      this.#add({ ImageId: "ami-0123456789abcdef0", SubnetId: subnetId }, tags, {}, 0),
     );
   }
 

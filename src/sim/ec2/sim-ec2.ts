@@ -53,7 +53,7 @@ export interface SimEc2 {
   /** Shuts an instance down from inside, as `shutdown -h now` does (see SimEc2State.powerOff). */
   powerOff(instanceId: string): void;
   /** Adds instances without requests, for tests needing many. */
-  seed(count: number, tags: Record<string, string>): SimInstance[];
+  seed(count: number, tags: Record<string, string>, subnetId?: string): SimInstance[];
   /** The VPC's subnets, each with the network ACL it is associated with. */
   subnets(): (SimSubnet & { networkAclId: string })[];
   /** The VPC's network ACLs, with their entries and subnet associations. */
@@ -185,7 +185,7 @@ export async function startSimEc2(options: SimEc2Options = {}): Promise<SimEc2> 
     setFault: (fault) => state.setFault(fault),
     interruptSpot: (id) => state.interruptSpot(id),
     powerOff: (id) => state.powerOff(id),
-    seed: (count, tags) => state.seed(count, tags),
+    seed: (count, tags, subnetId) => state.seed(count, tags, subnetId),
     subnets: () => network.subnets(),
     networkAcls: () => network.networkAcls(),
   };
