@@ -4,6 +4,7 @@ import { runnerName } from "../core/runner-name.js";
 import { jobsAwaitingRunner } from "./awaiting-runner.js";
 import type { Database } from "./db-schema.js";
 import type { ClaimRequest, LaunchedVm, LaunchIntent } from "./ledger.js";
+import { retryOnDeadlock } from "./retry-on-deadlock.js";
 import { releaseSubnet } from "./subnet-ledger.js";
 
 // One dispatcher at a time decides, so pool limits hold across replicas; jobs stay
@@ -223,19 +224,6 @@ export async function settleWithoutLaunch(
       await job.set({ state: "in_progress" }).where("state", "in", ["waiting", "queued"]).execute();
     }
   });
-}
-
-// https://www.postgresql.org/docs/current/errcodes-appendix.html: deadlock_detected.
-const DEADLOCK = "40P01";
-
-async function retryOnDeadlock<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== DEADLOCK || attempt >= attempts) throw error;
-    }
-  }
 }
 
 /**

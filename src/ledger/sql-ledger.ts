@@ -42,6 +42,7 @@ import type {
   UsageQuery,
   UsageRow,
 } from "./report-types.js";
+import { retryOnDeadlock } from "./retry-on-deadlock.js";
 import * as subnetLedger from "./subnet-ledger.js";
 import { usageReport } from "./usage-report.js";
 
@@ -97,7 +98,16 @@ export class SqlLedger implements Ledger {
     }
   }
 
-  async ingest(delivery: Delivery, event: JobEvent, pool: string | null): Promise<IngestOutcome> {
+  /**
+   * Deliveries come side by side, and two that name each other's runners (each job took the
+   * other's) lock the same two jobs in opposite orders: PostgreSQL aborts one, which runs
+   * again once the other has committed.
+   */
+  ingest(delivery: Delivery, event: JobEvent, pool: string | null): Promise<IngestOutcome> {
+    return retryOnDeadlock(() => this.#ingestOnce(delivery, event, pool));
+  }
+
+  #ingestOnce(delivery: Delivery, event: JobEvent, pool: string | null): Promise<IngestOutcome> {
     return this.db.transaction().execute(async (tx) => {
       const existing = await lockJob(tx, event.jobId);
       if (existing === undefined && pool === null) return "ignored";
