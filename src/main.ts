@@ -110,6 +110,17 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
   // Jobs end in bursts: gathering their terminations costs one TerminateInstances call.
   const reapSoon = kickSoon({ kick: () => reaper()?.kick() }, REAP_GATHER_MS);
 
+  const assignments =
+    github === undefined || ec2 === undefined
+      ? undefined
+      : new LedgerAssignments({
+          ledger,
+          github,
+          pools: fleet.pools,
+          fleet: { accountId: settings.awsAccountId, region: await ec2.config.region() },
+          now,
+          logger: log,
+        });
   const app = buildApp({
     ledger,
     logger: log,
@@ -128,19 +139,12 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
         metrics.jobStarted(waited);
     },
     admin: { token: settings.adminToken, fleet, registry },
-    ...(github === undefined || ec2 === undefined
+    ...(assignments === undefined
       ? {}
       : {
           assignment: {
             verifier: createIdentityVerifier(trustedIdentityCertificates(settings)),
-            assignments: new LedgerAssignments({
-              ledger,
-              github,
-              pools: fleet.pools,
-              fleet: { accountId: settings.awsAccountId, region: await ec2.config.region() },
-              now,
-              logger: log,
-            }),
+            assignments,
             now,
             onRefusal: (reason) => metrics.assignmentRefused(reason),
           },
@@ -166,6 +170,7 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
       random: Math.random,
       metrics,
       runnerEndpoint: settings.runnerEndpoint ?? listeningAt(app),
+      onLaunchRecorded: (instanceId: string) => assignments?.launchRecorded(instanceId),
     };
     const subnets = createSubnetKeeper(deps);
     loops.push(

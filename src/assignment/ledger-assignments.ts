@@ -15,12 +15,13 @@ export const GITHUB_FAILED_RETRY_AFTER_S = 5;
 /** Retry-After while another request (or replica) registers this VM's runner. */
 export const REGISTERING_RETRY_AFTER_S = 1;
 /**
- * How long the ask of a VM whose launch is not recorded yet is held open, looking again
- * every HOLD_POLL_MS, before a 204: RunInstances' answer is usually a moment behind the
- * boot (the contract lets the controller hold up to 20 s).
+ * How long the ask of a VM whose launch is not recorded yet is held open before a 204:
+ * RunInstances' answer is usually a moment behind the boot (the contract lets the
+ * controller hold up to 20 s). This process's launcher says when it records a launch
+ * (`launchRecorded`); a launch another replica records is looked for every HOLD_POLL_MS.
  */
 export const HOLD_UNRECORDED_MS = 5000;
-const HOLD_POLL_MS = 200;
+const HOLD_POLL_MS = 1000;
 
 export interface LedgerAssignmentsDeps {
   readonly ledger: Pick<
@@ -52,6 +53,8 @@ export interface LedgerAssignmentsDeps {
 export class LedgerAssignments implements Assignments {
   readonly #answered = new Map<string, { readonly jitConfig: Secret; readonly until: number }>();
   readonly #inFlight = new Map<string, Promise<AssignmentAnswer>>();
+  /** Held asks, by instance ID, woken when this process records the instance's launch. */
+  readonly #waiting = new Map<string, () => void>();
 
   constructor(private readonly deps: LedgerAssignmentsDeps) {}
 
@@ -149,12 +152,30 @@ export class LedgerAssignments implements Assignments {
   /** The ledger's row for a young instance, looked for again while its launch is on its way. */
   async #held(instanceId: string): Promise<AssignmentRow | undefined> {
     const until = Date.now() + (this.deps.holdUnrecordedMs ?? HOLD_UNRECORDED_MS);
-    while (Date.now() + HOLD_POLL_MS <= until) {
-      await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
+    for (;;) {
+      const left = until - Date.now();
+      if (left <= 0) return undefined;
+      // Waiting before looking again: a record made between the two is not missed.
+      const woken = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(HOLD_POLL_MS, left));
+        this.#waiting.set(instanceId, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       const row = await this.deps.ledger.findAssignment(instanceId);
-      if (row !== undefined) return row;
+      if (row !== undefined) {
+        this.#waiting.delete(instanceId);
+        return row;
+      }
+      await woken;
+      this.#waiting.delete(instanceId);
     }
-    return undefined;
+  }
+
+  /** This process's launcher recorded an instance's launch: its held ask looks now. */
+  launchRecorded(instanceId: string): void {
+    this.#waiting.get(instanceId)?.();
   }
 
   /**

@@ -15,6 +15,8 @@ export type LaunchDeps = FleetDeps & {
   readonly runnerEndpoint: string;
   /** Waits for EC2's launch rate before each RunInstances (the dispatcher's pacer). */
   readonly paceRunInstances?: Pacer;
+  /** Told once a VM's launch is recorded: its ask may be waiting for it already. */
+  readonly onLaunchRecorded?: (instanceId: string) => void;
 };
 
 /** `settled`: GitHub says the job started or ended, so no VM was launched for it. */
@@ -45,6 +47,7 @@ export async function launchRunner(intent: LaunchIntent, deps: LaunchDeps): Prom
     const userData = renderUserData(deps.runnerEndpoint, pool);
     const vm = await launchWithFallback(pool, lease, userData, intent, deps);
     await deps.ledger.recordLaunch(intent.runnerRowId, { ...vm, runnerId: null });
+    deps.onLaunchRecorded?.(vm.instanceId);
     log.info(
       { instanceId: vm.instanceId, instanceType: vm.instanceType, market: vm.market },
       "runner launched",
