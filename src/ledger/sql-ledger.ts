@@ -104,11 +104,14 @@ export class SqlLedger implements Ledger {
    * again once the other has committed.
    */
   ingest(delivery: Delivery, event: JobEvent, pool: string | null): Promise<IngestOutcome> {
-    return retryOnDeadlock(() => this.#ingestOnce(delivery, event, pool));
+    // A burst of crossed steals can meet several times: a delivery lost to a 500 is only
+    // found again from the delivery log, so intake tries harder than the launcher.
+    return retryOnDeadlock(() => this.#ingestOnce(delivery, event, pool), 8);
   }
 
   #ingestOnce(delivery: Delivery, event: JobEvent, pool: string | null): Promise<IngestOutcome> {
     return this.db.transaction().execute(async (tx) => {
+      await lockJobAndTakenRunnersJob(tx, event);
       const existing = await lockJob(tx, event.jobId);
       if (existing === undefined && pool === null) return "ignored";
 
@@ -290,6 +293,29 @@ export class SqlLedger implements Ledger {
 }
 
 /** Reads a job row and holds its lock until the transaction ends. */
+/**
+ * A job that names a runner of ours may rebind that runner away from the job it was
+ * launched for (rebind-runner.ts), so both jobs are locked, in ID order: two deliveries
+ * whose jobs took each other's runners then queue up instead of deadlocking.
+ */
+async function lockJobAndTakenRunnersJob(tx: Transaction<Database>, event: JobEvent) {
+  if (event.runnerName === null) return;
+  const runner = await tx
+    .selectFrom("runners")
+    .select("job_id")
+    .where("runner_name", "=", event.runnerName)
+    .executeTakeFirst();
+  const other = runner?.job_id === null || runner === undefined ? null : Number(runner.job_id);
+  if (other === null || other === event.jobId) return;
+  await tx
+    .selectFrom("jobs")
+    .select("id")
+    .where("id", "in", [event.jobId, other])
+    .orderBy("id")
+    .forUpdate()
+    .execute();
+}
+
 function lockJob(tx: Transaction<Database>, id: number) {
   return tx.selectFrom("jobs").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
 }
