@@ -3,7 +3,7 @@ import examples from "@octokit/webhooks-examples/api.github.com/index.json" with
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Secret } from "../../src/config/secret.js";
-import { buildApp } from "../../src/http/build-app.js";
+import { type AppDeps, buildApp } from "../../src/http/build-app.js";
 import type { Ledger } from "../../src/ledger/ledger.js";
 import { memoryLogger, sign, testFleet } from "../support/fixtures.js";
 import { type TestLedger, testLedger } from "../support/test-ledger.js";
@@ -32,6 +32,7 @@ function appWith(
   ledger: Ledger,
   logger = memoryLogger().logger,
   bodyLimit = 1024 * 1024,
+  over: Partial<AppDeps> = {},
 ): FastifyInstance {
   return buildApp({
     ledger,
@@ -41,7 +42,26 @@ function appWith(
     pools: fleet.pools,
     bindingLabelPrefix: fleet.bindingLabelPrefix,
     now: () => new Date("2026-11-23T12:00:00Z"),
+    ...over,
   });
+}
+
+/** One signed delivery of `payload` to an app that is not listening, and its status. */
+async function deliverTo(app: FastifyInstance, payload: unknown): Promise<number> {
+  const body = JSON.stringify(payload);
+  const res = await app.inject({
+    method: "POST",
+    url: "/webhook",
+    payload: body,
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": "workflow_job",
+      "x-github-delivery": randomUUID(),
+      "x-hub-signature-256": sign(body, SECRET),
+    },
+  });
+  await app.close();
+  return res.statusCode;
 }
 
 describe("POST /webhook over HTTP", () => {
@@ -309,44 +329,14 @@ describe("POST /webhook over HTTP", () => {
     expect((await post(JSON.stringify(example))).status).toBe(204);
     expect(await stored()).toEqual({ jobs: [], deliveries: [] });
 
-    const open = buildApp({
-      ledger: t.ledger,
-      logger: memoryLogger().logger,
-      webhookSecrets: [new Secret(SECRET)],
-      webhookBodyLimitBytes: 64 * 1024,
+    const open = appWith(t.ledger, undefined, undefined, {
       pools: fleet.pools.map((p) => ({ ...p, publicRepositories: "allow" as const })),
-      bindingLabelPrefix: fleet.bindingLabelPrefix,
-      now: () => new Date("2026-11-23T12:00:00Z"),
     });
-    const body = JSON.stringify(example);
-    const res = await open.inject({
-      method: "POST",
-      url: "/webhook",
-      payload: body,
-      headers: {
-        "content-type": "application/json",
-        "x-github-event": "workflow_job",
-        "x-github-delivery": randomUUID(),
-        "x-hub-signature-256": sign(body, SECRET),
-      },
-    });
-    await open.close();
-    expect(res.statusCode).toBe(202);
+    expect(await deliverTo(open, example)).toBe(202);
     expect((await stored()).jobs).toHaveLength(1);
   });
 
   it("answers 204 to a job of an installation the fleet does not list, storing nothing", async () => {
-    const listed = (installations: (number | string)[]) =>
-      buildApp({
-        ledger: t.ledger,
-        logger: memoryLogger().logger,
-        webhookSecrets: [new Secret(SECRET)],
-        webhookBodyLimitBytes: 64 * 1024,
-        pools: fleet.pools,
-        bindingLabelPrefix: fleet.bindingLabelPrefix,
-        installations,
-        now: () => new Date("2026-11-23T12:00:00Z"),
-      });
     const example = structuredClone(
       workflowJobExamples.find((e) => (e as { installation?: unknown }).installation),
     ) as {
@@ -355,23 +345,8 @@ describe("POST /webhook over HTTP", () => {
       repository: { owner: { login: string } };
     };
     const login = example.organization?.login ?? example.repository.owner.login;
-    const send = async (installations: (number | string)[]) => {
-      const app = listed(installations);
-      const body = JSON.stringify(example);
-      const res = await app.inject({
-        method: "POST",
-        url: "/webhook",
-        payload: body,
-        headers: {
-          "content-type": "application/json",
-          "x-github-event": "workflow_job",
-          "x-github-delivery": randomUUID(),
-          "x-hub-signature-256": sign(body, SECRET),
-        },
-      });
-      await app.close();
-      return res.statusCode;
-    };
+    const send = (installations: (number | string)[]) =>
+      deliverTo(appWith(t.ledger, undefined, undefined, { installations }), example);
     expect(await send([example.installation.id + 1, "someone-else"])).toBe(204);
     expect(await stored()).toEqual({ jobs: [], deliveries: [] });
     expect(await send([example.installation.id])).toBe(202);
