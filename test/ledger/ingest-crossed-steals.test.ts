@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ledger } from "../../src/ledger/ledger.js";
-import { openLedger } from "../../src/ledger/open-ledger.js";
 import { jobEvent } from "../support/fixtures.js";
 import { needPostgres } from "../support/need-postgres.js";
-import { type TestLedger, testLedger } from "../support/test-ledger.js";
+import { replicaLedgers, type TestLedger, testLedger } from "../support/test-ledger.js";
 
 // GitHub delivers webhooks side by side, and a runner takes the oldest queued job it fits,
 // not the one it was launched for: job A's runner runs B while B's runs A. Each `in_progress`
@@ -22,9 +21,7 @@ describe.skipIf(!postgresUrl)(postgres.title("intake of crossed steals on Postgr
 
   beforeAll(async () => {
     t = await testLedger("postgresql", postgresUrl);
-    const [row] = await t.query<{ db: string }>("select current_database() as db");
-    const url = postgresUrl.replace(/\/[^/]*$/, `/${row?.db}`);
-    for (let i = 0; i < 2; i++) replicas.push(await openLedger({ url }));
+    replicas.push(...(await replicaLedgers(t, postgresUrl, 2)));
   });
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.close()));

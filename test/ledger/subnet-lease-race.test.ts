@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ledger } from "../../src/ledger/ledger.js";
-import { openLedger } from "../../src/ledger/open-ledger.js";
 import { needPostgres } from "../support/need-postgres.js";
-import { type TestLedger, testLedger } from "../support/test-ledger.js";
+import { replicaLedgers, type TestLedger, testLedger } from "../support/test-ledger.js";
 
 // The subnet lease is the guard behind "every VM gets a runner subnet of its own": two
 // replicas leasing at once must never get the same subnet. One connection (PGlite) cannot
@@ -21,9 +20,7 @@ describe.skipIf(!postgresUrl)(postgres.title("subnet leases on one PostgreSQL se
 
   beforeAll(async () => {
     t = await testLedger("postgresql", postgresUrl);
-    const [row] = await t.query<{ db: string }>("select current_database() as db");
-    const url = postgresUrl.replace(/\/[^/]*$/, `/${row?.db}`);
-    for (let i = 0; i < REPLICAS; i++) replicas.push(await openLedger({ url }));
+    replicas.push(...(await replicaLedgers(t, postgresUrl, REPLICAS)));
   });
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.close()));

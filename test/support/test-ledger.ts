@@ -55,3 +55,20 @@ export async function testLedger(kind: LedgerKind, postgresUrl: string): Promise
     },
   };
 }
+
+/**
+ * `count` more ledgers on a PostgreSQL test ledger's database, each with its own connection
+ * pool, as replicas of the controller have: races between them meet in the database.
+ */
+export async function replicaLedgers(
+  t: TestLedger,
+  postgresUrl: string,
+  count: number,
+): Promise<Ledger[]> {
+  const [row] = await t.query<{ db: string }>("select current_database() as db");
+  const url = postgresUrl.replace(/\/[^/]*$/, `/${row?.db}`);
+  const replicas: Ledger[] = [];
+  for (let i = 0; i < count; i++) replicas.push(await openLedger({ url }));
+  await Promise.all(replicas.map((r) => r.ping()));
+  return replicas;
+}
