@@ -1,6 +1,6 @@
 # Carving, isolating and deleting runner subnets (src/cloud/ec2/ec2-network.ts), and the
 # describes mayfly and `mayfly doctor` read. The isolating ACL is Terraform's, so mayfly
-# needs neither CreateNetworkAcl nor CreateNetworkAclEntry.
+# needs none of CreateNetworkAcl, CreateNetworkAclEntry and ReplaceNetworkAclEntry.
 
 data "aws_iam_policy_document" "controller_network" {
   statement {
@@ -76,6 +76,7 @@ data "aws_iam_policy_document" "controller_network" {
       "ec2:DescribeImages",
       "ec2:DescribeInstances",
       "ec2:DescribeLaunchTemplates",
+      "ec2:DescribeNatGateways",
       "ec2:DescribeNetworkAcls",
       "ec2:DescribeRouteTables",
       "ec2:DescribeSubnets",

@@ -1,4 +1,9 @@
-import { CreateSubnetCommand, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import {
+  CreateNetworkAclCommand,
+  CreateNetworkAclEntryCommand,
+  CreateSubnetCommand,
+  RunInstancesCommand,
+} from "@aws-sdk/client-ec2";
 import { afterEach, describe, expect, it } from "vitest";
 import { Ec2Cloud } from "../../src/cloud/ec2/ec2-cloud.js";
 import type { Ec2NetworkConfig } from "../../src/cloud/ec2/ec2-network.js";
@@ -14,6 +19,7 @@ const ACTIONS = [
   "DescribeRouteTables",
   "CreateNetworkAcl",
   "CreateNetworkAclEntry",
+  "ReplaceNetworkAclEntry",
   "CreateSubnet",
   "ReplaceNetworkAclAssociation",
   "AssociateRouteTable",
@@ -27,13 +33,18 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function setUp(network: Partial<Ec2NetworkConfig> = {}, options: SimEc2Options = {}) {
+async function setUp(
+  network: Partial<Ec2NetworkConfig> = {},
+  options: SimEc2Options = {},
+  clock: { aclSyncMs?: number; now?: () => number } = {},
+) {
   sim = await startSimEc2({ routeTableIds: ["rtb-0f1ee7"], ...options });
   const client = testEc2Client(sim.url);
   const cloud = new Ec2Cloud({
     client,
     fleet: "test",
     network: { vpcId: "vpc-0511", egress: "nat", ...network },
+    ...clock,
   });
   return { sim, cloud, client };
 }
@@ -57,16 +68,26 @@ const ours = (s: SimEc2) =>
   s.networkAcls().find((a) => a.tags["mayfly:role"] === "runner-isolation");
 
 describe("networkAclEntries", () => {
-  it("denies every VPC block both ways before allowing the internet", () => {
-    const entries = networkAclEntries(["10.0.0.0/16", "100.64.0.0/16"], "nat");
-    expect(entries.map((e) => [e.ruleNumber, e.egress, e.ruleAction, e.protocol])).toEqual([
-      [100, true, "deny", "-1"],
-      [100, false, "deny", "-1"],
-      [101, true, "deny", "-1"],
-      [101, false, "deny", "-1"],
-      [200, true, "allow", "-1"],
-      [200, false, "allow", "6"],
-      [210, false, "allow", "17"],
+  it("denies every private range and every VPC block both ways before allowing the internet", () => {
+    const entries = networkAclEntries(["10.0.0.0/16", "198.18.0.0/16"], "nat");
+    expect(
+      entries.map((e) => [e.ruleNumber, e.egress, e.ruleAction, e.protocol, e.cidrBlock]),
+    ).toEqual([
+      [100, true, "deny", "-1", "10.0.0.0/8"],
+      [100, false, "deny", "-1", "10.0.0.0/8"],
+      [101, true, "deny", "-1", "172.16.0.0/12"],
+      [101, false, "deny", "-1", "172.16.0.0/12"],
+      [102, true, "deny", "-1", "192.168.0.0/16"],
+      [102, false, "deny", "-1", "192.168.0.0/16"],
+      [103, true, "deny", "-1", "100.64.0.0/10"],
+      [103, false, "deny", "-1", "100.64.0.0/10"],
+      [110, true, "deny", "-1", "10.0.0.0/16"],
+      [110, false, "deny", "-1", "10.0.0.0/16"],
+      [111, true, "deny", "-1", "198.18.0.0/16"],
+      [111, false, "deny", "-1", "198.18.0.0/16"],
+      [200, true, "allow", "-1", "0.0.0.0/0"],
+      [200, false, "allow", "6", "0.0.0.0/0"],
+      [210, false, "allow", "17", "0.0.0.0/0"],
     ]);
     const inbound = entries.filter((e) => !e.egress && e.ruleAction === "allow");
     expect(inbound.map((e) => e.portRange)).toEqual([
@@ -75,10 +96,16 @@ describe("networkAclEntries", () => {
     ]);
   });
 
+  it("refuses more VPC blocks than fit below the allowances", () => {
+    const blocks = Array.from({ length: 91 }, (_, i) => `198.${i}.0.0/16`);
+    expect(() => networkAclEntries(blocks, "nat")).toThrow(/at most 90 VPC CIDR blocks/);
+    expect(networkAclEntries(blocks.slice(0, 90), "nat").at(-4)?.ruleNumber).toBe(199);
+  });
+
   it("allows nothing with egress none", () => {
     const entries = networkAclEntries(["10.0.0.0/16"], "none");
     expect(entries.every((e) => e.ruleAction === "deny")).toBe(true);
-    expect(entries).toHaveLength(2);
+    expect(entries).toHaveLength(10);
   });
 
   it("gives direct egress the same rules as nat", () => {
@@ -119,7 +146,7 @@ describe("Ec2Cloud runner subnets", () => {
           ),
         ),
       );
-      expect(rules).toHaveLength(egress === "none" ? 4 : 7);
+      expect(rules).toHaveLength(egress === "none" ? 12 : 15);
       const inSim = sim.subnets().find((s) => s.subnetId === subnet.subnetId);
       expect(inSim).toMatchObject({
         networkAclId: acl?.networkAclId,
@@ -149,6 +176,83 @@ describe("Ec2Cloud runner subnets", () => {
       ["10.0.128.0/28", true],
       ["10.0.128.16/28", true],
     ]);
+  });
+
+  it("denies a block associated with the VPC later, at the next sync of its ACL", async () => {
+    let now = 0;
+    const { sim, cloud } = await setUp({}, {}, { aclSyncMs: 60_000, now: () => now });
+    await cloud.createSubnet("10.0.128.0/28", "eu-west-1a");
+    sim.associateVpcCidr("198.18.0.0/16");
+    const denied = () =>
+      (ours(sim)?.entries ?? [])
+        .filter((e) => e.ruleAction === "deny" && e.cidrBlock === "198.18.0.0/16")
+        .map((e) => [e.ruleNumber, e.egress]);
+    now = 59_999;
+    await cloud.listSubnets();
+    expect(denied()).toEqual([]);
+    now = 60_000;
+    expect(await callsDuring(sim, () => cloud.listSubnets())).toMatchObject({
+      DescribeVpcs: 1,
+      CreateNetworkAclEntry: 2,
+    });
+    expect(denied()).toEqual([
+      [111, true],
+      [111, false],
+    ]);
+  });
+
+  it("brings an ACL of older rules in step: adds what is missing, then replaces what differs", async () => {
+    const { sim, cloud, client } = await setUp({}, { secondaryVpcCidrs: ["198.18.0.0/16"] });
+    const made = await client.send(
+      new CreateNetworkAclCommand({
+        VpcId: "vpc-0511",
+        TagSpecifications: [
+          {
+            ResourceType: "network-acl",
+            Tags: [
+              { Key: "mayfly:fleet", Value: "test" },
+              { Key: "mayfly:role", Value: "runner-isolation" },
+            ],
+          },
+        ],
+      }),
+    );
+    // The rules an earlier mayfly made: the VPC's blocks at 100 and 101, then the internet.
+    const older = [
+      [100, "10.0.0.0/16"],
+      [101, "198.18.0.0/16"],
+    ] as const;
+    for (const [rule, cidr] of older) {
+      for (const egress of [true, false]) {
+        await client.send(
+          new CreateNetworkAclEntryCommand({
+            NetworkAclId: made.NetworkAcl?.NetworkAclId,
+            RuleNumber: rule,
+            Egress: egress,
+            RuleAction: "deny",
+            Protocol: "-1",
+            CidrBlock: cidr,
+          }),
+        );
+      }
+    }
+    const calls = await callsDuring(sim, () => cloud.createSubnet("10.0.128.0/28", "eu-west-1a"));
+    expect(calls).toMatchObject({ CreateNetworkAclEntry: 11, ReplaceNetworkAclEntry: 4 });
+    const rules = (ours(sim)?.entries ?? [])
+      .filter((e) => e.ruleNumber < 32767)
+      .map(({ ruleNumber, egress, ruleAction, protocol, cidrBlock, portRange }) => ({
+        ruleNumber,
+        egress,
+        ruleAction,
+        protocol,
+        cidrBlock,
+        ...(portRange === undefined ? {} : { portRange }),
+      }));
+    const byRule = (a: { ruleNumber: number; egress: boolean }, b: typeof a) =>
+      a.ruleNumber - b.ruleNumber || Number(a.egress) - Number(b.egress);
+    expect(rules.sort(byRule)).toEqual(
+      networkAclEntries(["10.0.0.0/16", "198.18.0.0/16"], "nat").sort(byRule),
+    );
   });
 
   it("shares one ACL lookup between concurrent callers", async () => {

@@ -8,6 +8,7 @@ import {
   DescribeVpcsCommand,
   type EC2Client,
   ReplaceNetworkAclAssociationCommand,
+  ReplaceNetworkAclEntryCommand,
   RunInstancesCommand,
   type RunInstancesCommandInput,
   TerminateInstancesCommand,
@@ -144,21 +145,25 @@ function networkProbes(client: EC2Client, fleet: FleetConfig, targets: ProbeTarg
                 }),
               ),
           },
-          {
-            action: "CreateNetworkAclEntry",
-            send: () =>
-              client.send(
-                new CreateNetworkAclEntryCommand({
-                  DryRun: dryRun,
-                  NetworkAclId: aclId,
-                  RuleNumber: 100,
-                  Protocol: "-1",
-                  RuleAction: "deny",
-                  Egress: false,
-                  CidrBlock: fleet.network.runnerCidr,
-                }),
-              ),
-          },
+          ...(["CreateNetworkAclEntry", "ReplaceNetworkAclEntry"] as const).map((action) => ({
+            action,
+            send: () => {
+              const entry = {
+                DryRun: dryRun,
+                NetworkAclId: aclId,
+                RuleNumber: 100,
+                Protocol: "-1",
+                RuleAction: "deny" as const,
+                Egress: false,
+                CidrBlock: fleet.network.runnerCidr,
+              };
+              return client.send(
+                action === "CreateNetworkAclEntry"
+                  ? new CreateNetworkAclEntryCommand(entry)
+                  : new ReplaceNetworkAclEntryCommand(entry),
+              );
+            },
+          })),
         ]
       : []),
     {

@@ -1,6 +1,7 @@
 import { DescribeInstancesCommand, type EC2Client, type Subnet } from "@aws-sdk/client-ec2";
 import type { FleetConfig } from "../../config/fleet-schema.js";
 import type { DoctorCheck } from "./doctor-check.js";
+import { checkAclDenials, checkPrivateRoutes } from "./doctor-isolation.js";
 import { checkPermissions, type ProbeTargets } from "./doctor-permissions.js";
 import { checkSubnetQuota, checkVpc, resourceChecks, subnetsOf } from "./doctor-resources.js";
 import { FLEET_TAG } from "./run-instances-input.js";
@@ -10,7 +11,8 @@ export type { DoctorCheck } from "./doctor-check.js";
 /**
  * `mayfly doctor`: whether the AWS account has what the fleet file needs, per IAM
  * permission (by DryRun) and per resource (VPC, launch template, images, ACL, route
- * table, subnet quota). It only reads and dry-runs: it creates nothing.
+ * table, subnet quota), and whether the ACL and routes keep runners off private networks.
+ * It only reads and dry-runs: it creates nothing.
  */
 export async function runDoctor(client: EC2Client, fleet: FleetConfig): Promise<DoctorCheck[]> {
   const subnets = await subnetsOf(client, fleet.network.vpcId);
@@ -18,6 +20,8 @@ export async function runDoctor(client: EC2Client, fleet: FleetConfig): Promise<
   const checks = [...(await checkPermissions(client, fleet, targets))];
   checks.push(await checkVpc(client, fleet));
   for (const check of resourceChecks(client, fleet)) checks.push(await check());
+  checks.push(await checkAclDenials(client, fleet));
+  checks.push(await checkPrivateRoutes(client, fleet));
   checks.push(await checkSubnetQuota(subnets, fleet));
   return checks;
 }

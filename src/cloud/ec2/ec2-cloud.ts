@@ -22,6 +22,9 @@ export interface Ec2CloudOptions {
   readonly launchTemplate?: string;
   /** DescribeInstances and DescribeSubnets page size, 5 to 1000. */
   readonly pageSize?: number;
+  /** How often the fleet's own ACL is brought in step with the VPC's blocks; 10 min. */
+  readonly aclSyncMs?: number;
+  readonly now?: () => number;
 }
 
 // "You can specify up to 1000 instance IDs" per TerminateInstances call.

@@ -34,7 +34,13 @@ export interface Ec2NetworkOptions {
   readonly network: Ec2NetworkConfig;
   /** DescribeSubnets page size, 5 to 1000. */
   readonly pageSize?: number;
+  /** How often the fleet's own ACL is brought in step with the VPC's blocks; 10 min. */
+  readonly aclSyncMs?: number;
+  readonly now?: () => number;
 }
+
+// A CIDR block associated with the VPC later is denied by the fleet's own ACL within this.
+const ACL_SYNC_MS = 10 * 60_000;
 
 /** The runner-subnet half of the EC2 adapter: each subnet tagged, behind the fleet's ACL. */
 export class Ec2Network {
@@ -42,19 +48,29 @@ export class Ec2Network {
   readonly #fleet: string;
   readonly #net: Ec2NetworkConfig;
   readonly #pageSize: number;
+  readonly #aclSyncMs: number;
+  readonly #now: () => number;
   #acl: Promise<string> | undefined;
+  #aclSyncedAt = 0;
 
   constructor(options: Ec2NetworkOptions) {
     this.#client = options.client;
     this.#fleet = options.fleet;
     this.#net = options.network;
     this.#pageSize = options.pageSize ?? 1000;
+    this.#aclSyncMs = options.aclSyncMs ?? ACL_SYNC_MS;
+    this.#now = options.now ?? Date.now;
   }
 
-  /** The isolating ACL's ID, looked up once per process; a failed lookup is retried later. */
+  /**
+   * The isolating ACL's ID. The fleet's own ACL is looked up (and its rules brought in step
+   * with the VPC's blocks) on first use and again every `aclSyncMs`; a failed lookup is
+   * retried at the next call. A configured ACL is Terraform's, used as it is.
+   */
   isolatingAcl(): Promise<string> {
     if (this.#net.networkAclId !== undefined) return Promise.resolve(this.#net.networkAclId);
-    if (this.#acl === undefined) {
+    const now = this.#now();
+    if (this.#acl === undefined || now - this.#aclSyncedAt >= this.#aclSyncMs) {
       const { vpcId, egress } = this.#net;
       const lookup = findOrCreateIsolatingAcl({
         client: this.#client,
@@ -63,6 +79,7 @@ export class Ec2Network {
         egress,
       });
       this.#acl = lookup;
+      this.#aclSyncedAt = now;
       lookup.catch(() => {
         if (this.#acl === lookup) this.#acl = undefined;
       });

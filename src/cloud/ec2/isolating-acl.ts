@@ -5,6 +5,7 @@ import {
   DescribeVpcsCommand,
   type EC2Client,
   type NetworkAclEntry,
+  ReplaceNetworkAclEntryCommand,
 } from "@aws-sdk/client-ec2";
 import { CloudError } from "../../errors.js";
 import { cloudErrorOf, ec2ErrorCode } from "./ec2-errors.js";
@@ -23,9 +24,11 @@ export interface IsolatingAclOptions {
 }
 
 /**
- * Finds the fleet's isolating network ACL in the VPC, or creates it, and adds any of its
- * rules that are missing (a controller that stopped halfway through leaves an ACL with
- * fewer rules; the denials come first, so such an ACL is never more open than intended).
+ * Finds the fleet's isolating network ACL in the VPC, or creates it, and brings its rules
+ * to what `networkAclEntries` wants for the VPC's blocks now (a block associated since is
+ * denied at the next call; a controller that stopped halfway left fewer rules). Missing rules
+ * are added first, then a rule number that holds another rule is replaced. Every rule below
+ * the allowances is a denial, so the ACL is never more open than intended while this runs.
  * When replicas race, each may create one; all then pick the lowest ID.
  */
 export async function findOrCreateIsolatingAcl(options: IsolatingAclOptions): Promise<string> {
@@ -38,14 +41,19 @@ export async function findOrCreateIsolatingAcl(options: IsolatingAclOptions): Pr
   }
   const aclId = found?.aclId ?? (await createAcl(options));
   const wanted = networkAclEntries(await vpcCidrs(client, vpcId), options.egress);
-  const have = new Set((found?.entries ?? []).map(entryKey));
-  for (const entry of wanted) {
-    if (!have.has(entryKey(entry))) await createEntry(client, aclId, entry);
+  const have = new Map((found?.entries ?? []).map((e) => [slotOf(e), contentOf(e)]));
+  const differing = wanted.filter(
+    (e) => have.has(slotOf(e)) && have.get(slotOf(e)) !== contentOf(e),
+  );
+  for (const entry of wanted.filter((e) => !have.has(slotOf(e)))) {
+    await writeEntry(client, aclId, entry, "create");
   }
+  for (const entry of differing) await writeEntry(client, aclId, entry, "replace");
   return aclId;
 }
 
-async function findAcl(client: EC2Client, fleet: string, vpcId: string) {
+/** The fleet's own isolating ACL in the VPC, with its rules; undefined before the first. */
+export async function findAcl(client: EC2Client, fleet: string, vpcId: string) {
   const out = await client.send(
     new DescribeNetworkAclsCommand({
       Filters: [
@@ -64,7 +72,7 @@ async function findAcl(client: EC2Client, fleet: string, vpcId: string) {
 }
 
 /** The VPC's IPv4 blocks in use: a block being disassociated no longer needs denying. */
-async function vpcCidrs(client: EC2Client, vpcId: string): Promise<string[]> {
+export async function vpcCidrs(client: EC2Client, vpcId: string): Promise<string[]> {
   try {
     const out = await client.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }));
     const blocks = (out.Vpcs?.[0]?.CidrBlockAssociationSet ?? [])
@@ -106,30 +114,59 @@ async function createAcl(options: IsolatingAclOptions): Promise<string> {
   }
 }
 
-async function createEntry(client: EC2Client, aclId: string, entry: AclEntry): Promise<void> {
+async function writeEntry(
+  client: EC2Client,
+  aclId: string,
+  entry: AclEntry,
+  how: "create" | "replace",
+): Promise<void> {
+  const input = {
+    NetworkAclId: aclId,
+    RuleNumber: entry.ruleNumber,
+    Egress: entry.egress,
+    RuleAction: entry.ruleAction,
+    Protocol: entry.protocol,
+    CidrBlock: entry.cidrBlock,
+    ...(entry.portRange === undefined
+      ? {}
+      : { PortRange: { From: entry.portRange.from, To: entry.portRange.to } }),
+  };
   try {
     await client.send(
-      new CreateNetworkAclEntryCommand({
-        NetworkAclId: aclId,
-        RuleNumber: entry.ruleNumber,
-        Egress: entry.egress,
-        RuleAction: entry.ruleAction,
-        Protocol: entry.protocol,
-        CidrBlock: entry.cidrBlock,
-        ...(entry.portRange === undefined
-          ? {}
-          : { PortRange: { From: entry.portRange.from, To: entry.portRange.to } }),
-      }),
+      how === "create"
+        ? new CreateNetworkAclEntryCommand(input)
+        : new ReplaceNetworkAclEntryCommand(input),
     );
   } catch (error) {
-    // Another replica added the same rule meanwhile.
-    if (ec2ErrorCode(error) === "NetworkAclEntryAlreadyExists") return;
-    throw cloudErrorOf(error, `adding rule ${entry.ruleNumber} to network ACL ${aclId}`);
+    // Another replica added a rule with this number meanwhile: the next sync compares it.
+    if (how === "create" && ec2ErrorCode(error) === "NetworkAclEntryAlreadyExists") return;
+    throw cloudErrorOf(error, `writing rule ${entry.ruleNumber} of network ACL ${aclId}`);
   }
 }
 
-function entryKey(entry: AclEntry | NetworkAclEntry): string {
+/** Where a rule sits: its number and direction (one rule per slot). */
+function slotOf(entry: AclEntry | NetworkAclEntry): string {
   const rule = "ruleNumber" in entry ? entry.ruleNumber : entry.RuleNumber;
   const egress = "egress" in entry ? entry.egress : entry.Egress;
   return `${rule}/${egress === true ? "out" : "in"}`;
+}
+
+/** What a rule does, in one comparable string. */
+function contentOf(entry: AclEntry | NetworkAclEntry): string {
+  const plain: AclEntry =
+    "ruleNumber" in entry
+      ? entry
+      : {
+          ruleNumber: entry.RuleNumber ?? 0,
+          egress: entry.Egress === true,
+          ruleAction: entry.RuleAction === "allow" ? "allow" : "deny",
+          protocol: (entry.Protocol ?? "-1") as AclEntry["protocol"],
+          cidrBlock: entry.CidrBlock ?? "",
+          ...(entry.PortRange === undefined
+            ? {}
+            : { portRange: { from: entry.PortRange.From ?? 0, to: entry.PortRange.To ?? 0 } }),
+        };
+  const ports =
+    plain.portRange === undefined ? "" : `${plain.portRange.from}-${plain.portRange.to}`;
+  return `${plain.ruleAction} ${plain.protocol} ${plain.cidrBlock} ${ports}`;
 }

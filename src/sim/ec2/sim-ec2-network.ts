@@ -84,6 +84,12 @@ export class SimEc2Network {
     return [...this.#acls.values()];
   }
 
+  /** Associates another IPv4 block with the VPC, as AssociateVpcCidrBlock would. */
+  associateVpcCidr(cidr: string): void {
+    if (this.#cidrs.some((b) => overlaps(b, cidr))) throw new Error(`${cidr} overlaps the VPC`);
+    this.#cidrs.push(cidr);
+  }
+
   /** The actions this class answers, by name. */
   actions(): Record<string, (p: Params) => string> {
     return {
@@ -94,6 +100,7 @@ export class SimEc2Network {
       ModifySubnetAttribute: (p) => this.#modifySubnet(p),
       CreateNetworkAcl: (p) => this.#createAcl(p),
       CreateNetworkAclEntry: (p) => this.#createEntry(p),
+      ReplaceNetworkAclEntry: (p) => this.#replaceEntry(p),
       DescribeNetworkAcls: (p) => this.#describeAcls(p),
       ReplaceNetworkAclAssociation: (p) => this.#replaceAssociation(p),
       AssociateRouteTable: (p) => this.#associateRouteTable(p),
@@ -203,30 +210,32 @@ export class SimEc2Network {
   // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateNetworkAclEntry.html
   #createEntry(p: Params): string {
     const acl = this.#knownAcl(p.get("NetworkAclId"));
-    const ruleNumber = Number(p.get("RuleNumber"));
-    const egress = p.get("Egress") === TRUE;
-    if (!Number.isInteger(ruleNumber) || ruleNumber < 1 || ruleNumber > 32766) {
-      throw new SimEc2Error("InvalidParameterValue", `Invalid rule number: ${p.get("RuleNumber")}`);
-    }
-    if (acl.entries.some((e) => e.ruleNumber === ruleNumber && e.egress === egress)) {
+    const entry = entryOf(p);
+    if (acl.entries.some((e) => e.ruleNumber === entry.ruleNumber && e.egress === entry.egress)) {
       throw new SimEc2Error(
         "NetworkAclEntryAlreadyExists",
-        `The network acl entry identified by ${ruleNumber} already exists.`,
+        `The network acl entry identified by ${entry.ruleNumber} already exists.`,
       );
     }
-    const from = p.get("PortRange.From");
-    const to = p.get("PortRange.To");
-    acl.entries.push({
-      ruleNumber,
-      egress,
-      ruleAction: p.get("RuleAction") ?? "",
-      protocol: p.get("Protocol") ?? "",
-      cidrBlock: p.get("CidrBlock") ?? "",
-      ...(from === undefined || to === undefined
-        ? {}
-        : { portRange: { from: Number(from), to: Number(to) } }),
-    });
+    acl.entries.push(entry);
     acl.entries.sort((a, b) => a.ruleNumber - b.ruleNumber);
+    return el("return", true);
+  }
+
+  // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ReplaceNetworkAclEntry.html
+  #replaceEntry(p: Params): string {
+    const acl = this.#knownAcl(p.get("NetworkAclId"));
+    const entry = entryOf(p);
+    const at = acl.entries.findIndex(
+      (e) => e.ruleNumber === entry.ruleNumber && e.egress === entry.egress,
+    );
+    if (at < 0) {
+      throw new SimEc2Error(
+        "InvalidNetworkAclEntry.NotFound",
+        `The network acl entry identified by ${entry.ruleNumber} does not exist.`,
+      );
+    }
+    acl.entries[at] = entry;
     return el("return", true);
   }
 
@@ -358,4 +367,24 @@ export class SimEc2Network {
     this.#next += 1;
     return `${prefix}-${this.#next.toString(16).padStart(17, "0")}`;
   }
+}
+
+/** The rule a CreateNetworkAclEntry or ReplaceNetworkAclEntry request describes. */
+function entryOf(p: Params): SimAclEntry {
+  const ruleNumber = Number(p.get("RuleNumber"));
+  if (!Number.isInteger(ruleNumber) || ruleNumber < 1 || ruleNumber > 32766) {
+    throw new SimEc2Error("InvalidParameterValue", `Invalid rule number: ${p.get("RuleNumber")}`);
+  }
+  const from = p.get("PortRange.From");
+  const to = p.get("PortRange.To");
+  return {
+    ruleNumber,
+    egress: p.get("Egress") === TRUE,
+    ruleAction: p.get("RuleAction") ?? "",
+    protocol: p.get("Protocol") ?? "",
+    cidrBlock: p.get("CidrBlock") ?? "",
+    ...(from === undefined || to === undefined
+      ? {}
+      : { portRange: { from: Number(from), to: Number(to) } }),
+  };
 }

@@ -58,6 +58,8 @@ export interface SimEc2 {
   subnets(): (SimSubnet & { networkAclId: string })[];
   /** The VPC's network ACLs, with their entries and subnet associations. */
   networkAcls(): SimNetworkAcl[];
+  /** Associates another IPv4 block with the VPC. */
+  associateVpcCidr(cidr: string): void;
 }
 
 const VERSION = "2016-11-15";
@@ -188,5 +190,6 @@ export async function startSimEc2(options: SimEc2Options = {}): Promise<SimEc2> 
     seed: (count, tags, subnetId) => state.seed(count, tags, subnetId),
     subnets: () => network.subnets(),
     networkAcls: () => network.networkAcls(),
+    associateVpcCidr: (cidr) => network.associateVpcCidr(cidr),
   };
 }
