@@ -340,3 +340,81 @@ variable "runner_direct_cidrs" {
   default = ["0.0.0.0/0"]
 }
 `;
+
+// The launch statements as they were before AWS enforced the launch's shape: any metadata
+// options, plain disks under any key, any image, any security group of the VPC, key pairs;
+// and the runner role passable to any service.
+export const LOOSE_LAUNCH = `
+variable "runner_volume_kms_key_arn" {
+  type    = string
+  default = null
+}
+data "aws_iam_policy_document" "launch" {
+  statement {
+    actions   = ["ec2:RunInstances"]
+    resources = ["arn:aws:ec2:eu-west-1:111122223333:instance/*", "arn:aws:ec2:eu-west-1:111122223333:volume/*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:LaunchTemplate"
+      values   = [aws_launch_template.runner.arn]
+    }
+  }
+  statement {
+    actions = ["ec2:RunInstances"]
+    resources = [
+      "arn:aws:ec2:eu-west-1:111122223333:security-group/*",
+      aws_security_group.controller.arn,
+      "arn:aws:ec2:eu-west-1::image/*",
+      "arn:aws:ec2:eu-west-1:111122223333:key-pair/*",
+    ]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:LaunchTemplate"
+      values   = [aws_launch_template.runner.arn]
+    }
+  }
+  statement {
+    actions   = ["iam:PassRole"]
+    resources = [var.runner_role_arn]
+  }
+}
+`;
+
+// Each launch condition present but loosened: IMDSv1 allowed, two hops, encryption optional.
+export const LOOSENED_LAUNCH = `
+data "aws_iam_policy_document" "launch" {
+  statement {
+    actions   = ["ec2:RunInstances"]
+    resources = ["arn:aws:ec2:eu-west-1:111122223333:instance/*", "arn:aws:ec2:eu-west-1:111122223333:volume/*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:LaunchTemplate"
+      values   = [aws_launch_template.runner.arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:MetadataHttpTokens"
+      values   = ["required", "optional"]
+    }
+    condition {
+      test     = "NumericLessThanEquals"
+      variable = "ec2:MetadataHttpPutResponseHopLimit"
+      values   = ["2"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "ec2:Encrypted"
+      values   = ["false"]
+    }
+  }
+  statement {
+    actions   = ["iam:PassRole"]
+    resources = [var.runner_role_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["*"]
+    }
+  }
+}
+`;

@@ -3,7 +3,7 @@ import { networkAclProblems } from "./acl-checks.js";
 import * as bad from "./bad-snippets.js";
 import { directSourcesProblems, egressNoneProblems } from "./egress-checks.js";
 import { parseHcl, type Terraform } from "./hcl.js";
-import { iamProblems } from "./iam-checks.js";
+import { iamProblems, runInstancesProblems } from "./iam-checks.js";
 import { launchTemplateProblems, runnerIngressProblems } from "./runner-checks.js";
 import { runnerIngressToLoadBalancerProblems, runnerPathProblems } from "./runner-path-checks.js";
 import {
@@ -126,6 +126,32 @@ const cases: [string, string, Check, RegExp[]][] = [
     ],
   ],
   [
+    "launch conditions",
+    bad.LOOSE_LAUNCH,
+    runInstancesProblems,
+    [
+      /instances launch without ec2:MetadataHttpTokens = required/,
+      /instances launch without a metadata hop limit <= 1/,
+      /volumes launch without ec2:Encrypted = true/,
+      /volumes launch under any key, not runner_volume_kms_key_arn/,
+      /any image, neither a pool's AMI nor of a trusted owner/,
+      /security groups other than the runner group/,
+      /a key pair may be named at launch/,
+      /iam:PassRole without iam:PassedToService/,
+    ],
+  ],
+  [
+    "loosened launch conditions",
+    bad.LOOSENED_LAUNCH,
+    runInstancesProblems,
+    [
+      /without ec2:MetadataHttpTokens = required/,
+      /without a metadata hop limit <= 1/,
+      /without ec2:Encrypted = true/,
+      /iam:PassRole without iam:PassedToService/,
+    ],
+  ],
+  [
     "outputs",
     bad.LEAKED_SECRETS,
     outputProblems,
@@ -184,6 +210,7 @@ describe("terraform checks bite", () => {
       runnerIngressToLoadBalancerProblems,
       egressNoneProblems,
       directSourcesProblems,
+      runInstancesProblems,
     ]) {
       expect(check(empty)).not.toEqual([]);
     }
