@@ -418,3 +418,66 @@ data "aws_iam_policy_document" "launch" {
   }
 }
 `;
+
+// The VPC is denied, but of the private ranges only 10/8 both ways, 172.16/12 inbound and
+// 100.64/10 outbound (at the wrong number); 192.168/16 not at all; an allowance at 105 comes
+// before the VPC's denial at 110.
+export const PRIVATE_RANGES_OPEN = `
+locals {
+  fleet_tag = { "mayfly:fleet" = var.fleet }
+  ranges    = ["10.0.0.0/8", "172.16.0.0/12"]
+}
+resource "aws_network_acl" "runner" {
+  vpc_id = var.vpc_id
+  tags   = local.fleet_tag
+}
+resource "aws_network_acl_rule" "deny_ten_in" {
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 100 + count.index
+  count          = length(local.ranges)
+  egress         = false
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = local.ranges[count.index]
+}
+resource "aws_network_acl_rule" "deny_ten_out" {
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 100
+  egress         = true
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = "10.0.0.0/8"
+}
+resource "aws_network_acl_rule" "deny_cgnat_out" {
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 101
+  egress         = true
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = "100.64.0.0/10"
+}
+resource "aws_network_acl_rule" "allow_early" {
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 105
+  egress         = true
+  protocol       = "-1"
+  rule_action    = "allow"
+  cidr_block     = "0.0.0.0/0"
+}
+resource "aws_network_acl_rule" "deny_vpc_in" {
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 110
+  egress         = false
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = var.vpc_cidr
+}
+resource "aws_network_acl_rule" "deny_vpc_out" {
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 120
+  egress         = true
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = var.vpc_cidr
+}
+`;

@@ -42,7 +42,27 @@ const cases: [string, string, Check, RegExp[]][] = [
     "network ACL",
     bad.LEAKY_ACL,
     networkAclProblems,
-    [/no outbound denial/, /allows before the VPC denials/, /beyond ephemeral-port replies/],
+    [
+      /no outbound denial of the VPC's blocks/,
+      /no inbound denial of 10\.0\.0\.0\/8/,
+      /no outbound denial of 100\.64\.0\.0\/10/,
+      /allows before the denials/,
+      /beyond ephemeral-port replies/,
+    ],
+  ],
+  [
+    "private ranges",
+    bad.PRIVATE_RANGES_OPEN,
+    networkAclProblems,
+    [
+      /no outbound denial of 172\.16\.0\.0\/12/,
+      /no inbound denial of 192\.168\.0\.0\/16/,
+      /no outbound denial of 192\.168\.0\.0\/16/,
+      /no inbound denial of 100\.64\.0\.0\/10/,
+      /deny_cgnat_out: denies 100\.64\.0\.0\/10 as rule 101, not 103/,
+      /allow_early: allows before the denials/,
+      /deny_vpc_out: VPC denials start at 120, not 110/,
+    ],
   ],
   [
     "database",
