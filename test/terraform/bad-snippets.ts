@@ -481,3 +481,55 @@ resource "aws_network_acl_rule" "deny_vpc_out" {
   cidr_block     = var.vpc_cidr
 }
 `;
+
+// A DNS firewall always made, on another VPC, failing open by default, whose catch-all
+// block runs before the allowances.
+export const OPEN_DNS_FIREWALL = `
+variable "runner_dns_firewall" {
+  type = object({
+    allowed_domains = optional(list(string))
+    fail_open       = optional(bool, true)
+  })
+  default = null
+}
+resource "aws_route53_resolver_firewall_rule_group" "runner" {}
+resource "aws_route53_resolver_firewall_domain_list" "allowed" {
+  count   = var.runner_dns_firewall == null ? 0 : 1
+  domains = var.runner_dns_firewall.allowed_domains
+}
+resource "aws_route53_resolver_firewall_domain_list" "everything" {
+  domains = ["*"]
+}
+resource "aws_route53_resolver_firewall_rule" "allowed" {
+  action                  = "ALLOW"
+  firewall_domain_list_id = aws_route53_resolver_firewall_domain_list.allowed[0].id
+  priority                = 200
+}
+resource "aws_route53_resolver_firewall_rule" "everything_else" {
+  action                  = "BLOCK"
+  firewall_domain_list_id = aws_route53_resolver_firewall_domain_list.everything.id
+  priority                = 100
+}
+resource "aws_route53_resolver_firewall_rule_group_association" "runner" {
+  vpc_id = var.other_vpc
+}
+resource "aws_route53_resolver_firewall_config" "runner" {
+  resource_id        = local.vpc_id
+  firewall_fail_open = "ENABLED"
+}
+`;
+
+// Allowances with nothing after them: every other name still resolves.
+export const ALLOW_ONLY_DNS_FIREWALL = `
+variable "runner_dns_firewall" {
+  type = object({
+    allowed_domains = optional(list(string))
+    fail_open       = optional(bool, false)
+  })
+  default = null
+}
+resource "aws_route53_resolver_firewall_rule" "allowed" {
+  action   = "ALLOW"
+  priority = 200
+}
+`;

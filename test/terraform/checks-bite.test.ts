@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { networkAclProblems } from "./acl-checks.js";
 import * as bad from "./bad-snippets.js";
+import { dnsFirewallProblems } from "./dns-firewall-checks.js";
 import { directSourcesProblems, egressNoneProblems } from "./egress-checks.js";
 import { parseHcl, type Terraform } from "./hcl.js";
 import { iamProblems, runInstancesProblems } from "./iam-checks.js";
@@ -172,6 +173,29 @@ const cases: [string, string, Check, RegExp[]][] = [
     ],
   ],
   [
+    "DNS firewall",
+    bad.OPEN_DNS_FIREWALL,
+    dnsFirewallProblems,
+    [
+      /fail_open does not default to false/,
+      /rule_group\.runner: made whatever runner_dns_firewall says/,
+      /domain_list\.everything: made whatever runner_dns_firewall says/,
+      /association\.runner: made whatever runner_dns_firewall says/,
+      /association\.runner: not on the runners' VPC/,
+      /config\.runner: fails open unless fail_open is set/,
+      /everything_else: blocks everything before the allowed domains/,
+    ],
+  ],
+  [
+    "DNS allow-list",
+    bad.ALLOW_ONLY_DNS_FIREWALL,
+    dnsFirewallProblems,
+    [
+      /allowed domains without a block of everything else/,
+      /no aws_route53_resolver_firewall_config/,
+    ],
+  ],
+  [
     "outputs",
     bad.LEAKED_SECRETS,
     outputProblems,
@@ -231,6 +255,7 @@ describe("terraform checks bite", () => {
       egressNoneProblems,
       directSourcesProblems,
       runInstancesProblems,
+      dnsFirewallProblems,
     ]) {
       expect(check(empty)).not.toEqual([]);
     }
