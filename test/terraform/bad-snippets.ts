@@ -533,3 +533,12 @@ resource "aws_route53_resolver_firewall_rule" "allowed" {
   priority = 200
 }
 `;
+
+// The webhook open to the whole internet by default, with no word on GitHub's ranges.
+export const OPEN_WEBHOOK = `
+variable "webhook_ingress_cidrs" {
+  description = "Who may reach /webhook."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+`;

@@ -13,7 +13,12 @@ import {
   secretVariableProblems,
   taskDefinitionProblems,
 } from "./secret-checks.js";
-import { databaseProblems, loadBalancerProblems, logGroupProblems } from "./service-checks.js";
+import {
+  databaseProblems,
+  loadBalancerProblems,
+  logGroupProblems,
+  webhookIngressProblems,
+} from "./service-checks.js";
 
 type Check = (tf: Terraform) => string[];
 
@@ -90,6 +95,12 @@ const cases: [string, string, Check, RegExp[]][] = [
     ],
   ],
   ["log group", bad.WEAK_LOAD_BALANCER, logGroupProblems, [/logs kept forever/]],
+  [
+    "webhook ingress",
+    bad.OPEN_WEBHOOK,
+    webhookIngressProblems,
+    [/the default lets everyone reach \/webhook/, /does not say where GitHub's ranges are/],
+  ],
   [
     "/runner/* open to others",
     bad.OPEN_RUNNER_PATH,
@@ -256,6 +267,7 @@ describe("terraform checks bite", () => {
       directSourcesProblems,
       runInstancesProblems,
       dnsFirewallProblems,
+      webhookIngressProblems,
     ]) {
       expect(check(empty)).not.toEqual([]);
     }
