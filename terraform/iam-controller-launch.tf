@@ -2,15 +2,28 @@
 # touches, so each kind gets its own statement; all of them require this launch template.
 # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ExamplePolicies_EC2.html#iam-example-runinstances
 
+# The conditions below hold each resource of the launch to what isolation depends on, so a
+# RunInstances call that drops one (IMDSv1, a second metadata hop, a plain disk, another image
+# or security group, an SSH key pair) is refused by AWS, whatever the request or the template
+# says. Which condition key applies to which resource type:
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ExamplePolicies_EC2.html#iam-example-instance-metadata
+
 locals {
-  ssm_images = distinct([for i in concat([local.runner_image], [for p in var.pools : p.image]) : trimprefix(i, "ssm:") if startswith(i, "ssm:")])
+  pool_images = distinct(concat([local.runner_image], [for p in var.pools : p.image]))
+  ssm_images  = [for i in local.pool_images : trimprefix(i, "ssm:") if startswith(i, "ssm:")]
+  # An AMI ID names its image exactly; an SSM parameter resolves at each launch to an ID
+  # Terraform cannot know, so those images are held to their owners instead.
+  pool_image_arns = [for i in local.pool_images : "${local.ec2_public_arn}:image/${i}" if startswith(i, "ami-")]
+  # The deploying account always counts: an image an operator builds is owned by it.
+  runner_image_owners = distinct(concat([local.account_id], var.runner_image_owners))
 }
 
 data "aws_iam_policy_document" "controller_launch" {
   statement {
-    sid       = "LaunchTaggedVmsFromTemplate"
+    sid       = "LaunchTaggedVmsWithImdsV2"
     actions   = ["ec2:RunInstances"]
-    resources = ["${local.ec2_arn}:instance/*", "${local.ec2_arn}:volume/*"]
+    resources = ["${local.ec2_arn}:instance/*"]
     condition {
       test     = "ArnEquals"
       variable = "ec2:LaunchTemplate"
@@ -20,6 +33,45 @@ data "aws_iam_policy_document" "controller_launch" {
       test     = "StringEquals"
       variable = "aws:RequestTag/mayfly:fleet"
       values   = [var.fleet]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:MetadataHttpTokens"
+      values   = ["required"]
+    }
+    condition {
+      test     = "NumericLessThanEquals"
+      variable = "ec2:MetadataHttpPutResponseHopLimit"
+      values   = ["1"]
+    }
+  }
+
+  statement {
+    sid       = "LaunchWithEncryptedVolumes"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2_arn}:volume/*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:LaunchTemplate"
+      values   = [aws_launch_template.runner.arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/mayfly:fleet"
+      values   = [var.fleet]
+    }
+    condition {
+      test     = "Bool"
+      variable = "ec2:Encrypted"
+      values   = ["true"]
+    }
+    dynamic "condition" {
+      for_each = var.runner_volume_kms_key_arn == null ? [] : [var.runner_volume_kms_key_arn]
+      content {
+        test     = "StringEquals"
+        variable = "ec2:KmsKeyId"
+        values   = [condition.value]
+      }
     }
   }
 
@@ -42,7 +94,7 @@ data "aws_iam_policy_document" "controller_launch" {
   statement {
     sid       = "LaunchWithInterfacesInVpc"
     actions   = ["ec2:RunInstances"]
-    resources = ["${local.ec2_arn}:network-interface/*", "${local.ec2_arn}:security-group/*"]
+    resources = ["${local.ec2_arn}:network-interface/*"]
     condition {
       test     = "ArnEquals"
       variable = "ec2:LaunchTemplate"
@@ -56,13 +108,57 @@ data "aws_iam_policy_document" "controller_launch" {
   }
 
   statement {
-    sid     = "LaunchFromTemplateAndImage"
+    sid       = "LaunchWithRunnerSecurityGroup"
+    actions   = ["ec2:RunInstances"]
+    resources = [aws_security_group.runner.arn]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:LaunchTemplate"
+      values   = [aws_launch_template.runner.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.pool_image_arns) == 0 ? [] : [1]
+    content {
+      sid       = "LaunchFromPoolImages"
+      actions   = ["ec2:RunInstances"]
+      resources = local.pool_image_arns
+      condition {
+        test     = "ArnEquals"
+        variable = "ec2:LaunchTemplate"
+        values   = [aws_launch_template.runner.arn]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.ssm_images) == 0 ? [] : [1]
+    content {
+      sid       = "LaunchFromParameterImagesOfTrustedOwners"
+      actions   = ["ec2:RunInstances"]
+      resources = ["${local.ec2_public_arn}:image/*"]
+      condition {
+        test     = "ArnEquals"
+        variable = "ec2:LaunchTemplate"
+        values   = [aws_launch_template.runner.arn]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "ec2:Owner"
+        values   = local.runner_image_owners
+      }
+    }
+  }
+
+  # No key-pair/* here: a request naming an SSH key pair is refused. The images' snapshots
+  # are authorized with them (public ARN form, like images).
+  statement {
+    sid     = "LaunchFromTemplate"
     actions = ["ec2:RunInstances"]
     resources = [
       aws_launch_template.runner.arn,
-      "${local.ec2_public_arn}:image/*",
       "${local.ec2_public_arn}:snapshot/*",
-      "${local.ec2_arn}:key-pair/*",
       "${local.ec2_arn}:spot-instances-request/*",
     ]
     condition {

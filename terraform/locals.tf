@@ -16,7 +16,8 @@ locals {
   create_vpc = var.vpc_id == null
   vpc_id     = local.create_vpc ? aws_vpc.this[0].id : var.vpc_id
   vpc_arn    = "arn:${local.partition}:ec2:${local.region}:${local.account_id}:vpc/${local.vpc_id}"
-  # Every IPv4 block of the VPC: the runner ACL denies all of them.
+  # Every IPv4 block of the VPC: the runner ACL denies all of them. The module's own VPC has
+  # one (it adds no secondary block); an existing VPC's secondary blocks are read at each plan.
   vpc_cidrs = local.create_vpc ? [var.vpc_cidr] : [
     for a in data.aws_vpc.existing[0].cidr_block_associations : a.cidr_block
   ]

@@ -10,17 +10,59 @@ resource "aws_network_acl" "runner" {
     "mayfly:role" = "runner-isolation"
     Name          = "${var.fleet}-runner-isolation"
   })
+
+  lifecycle {
+    # The VPC denials take rules 110-199, below the allowances at 200.
+    precondition {
+      condition     = length(local.vpc_cidrs) <= 90
+      error_message = "vpc_id: the VPC has more than 90 IPv4 blocks; the runner ACL denies each in rules 110-199."
+    }
+  }
 }
 
-# Mirrors src/cloud/ec2/network-acl-entries.ts. Lower rule numbers win, so the denials of
-# the VPC's own blocks (100, 101, ...) come before the internet allowances (200+): a runner
+# Mirrors src/cloud/ec2/network-acl-entries.ts. Lower rule numbers win, so the denials come
+# before the internet allowances (200+): first every private range (100-103), whatever the VPC
+# is peered or routed to (other VPCs, a transit gateway, a VPN, an on-premises network), then
+# the VPC's own blocks (110+), for a VPC whose blocks lie outside those ranges. A runner
 # reaches neither its neighbours nor the controller's tasks nor the database, only the
 # internet, the load balancer's public face among it (for /runner/*).
 # https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html
+locals {
+  # RFC 1918's three private ranges, then RFC 6598's shared address space (carrier-grade NAT,
+  # which AWS also allows as a VPC block), in the TypeScript side's order.
+  runner_denied_ranges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"]
+}
+
+resource "aws_network_acl_rule" "deny_private_in" {
+  count          = length(local.runner_denied_ranges)
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 100 + count.index
+  egress         = false
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = local.runner_denied_ranges[count.index]
+
+  # Upgrading, the VPC denials move from 100+ to 110+: they are replaced first, so rule 100
+  # is free when this one is made.
+  depends_on = [aws_network_acl_rule.deny_vpc_in]
+}
+
+resource "aws_network_acl_rule" "deny_private_out" {
+  count          = length(local.runner_denied_ranges)
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 100 + count.index
+  egress         = true
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = local.runner_denied_ranges[count.index]
+
+  depends_on = [aws_network_acl_rule.deny_vpc_out]
+}
+
 resource "aws_network_acl_rule" "deny_vpc_in" {
   count          = length(local.vpc_cidrs)
   network_acl_id = aws_network_acl.runner.id
-  rule_number    = 100 + count.index
+  rule_number    = 110 + count.index
   egress         = false
   protocol       = "-1"
   rule_action    = "deny"
@@ -30,7 +72,7 @@ resource "aws_network_acl_rule" "deny_vpc_in" {
 resource "aws_network_acl_rule" "deny_vpc_out" {
   count          = length(local.vpc_cidrs)
   network_acl_id = aws_network_acl.runner.id
-  rule_number    = 100 + count.index
+  rule_number    = 110 + count.index
   egress         = true
   protocol       = "-1"
   rule_action    = "deny"

@@ -86,9 +86,10 @@ variable "route53_zone_id" {
 }
 
 variable "webhook_ingress_cidrs" {
-  description = "Who may reach /webhook, /healthz and /readyz (GitHub's hook ranges are listed at https://api.github.com/meta)."
+  description = "Who may reach /webhook, /healthz and /readyz: GitHub's webhook senders, the IPv4 \"hooks\" ranges of https://api.github.com/meta (GitHub changes them rarely; re-read them there, or set your GitHub Enterprise Server's address). The operators' own access is operator_cidrs."
   type        = list(string)
-  default     = ["0.0.0.0/0"]
+  # GitHub's "hooks" IPv4 ranges from https://api.github.com/meta, as the full example uses.
+  default = ["192.30.252.0/22", "185.199.108.0/22", "140.82.112.0/20", "143.55.64.0/20"]
 
   validation {
     condition     = alltrue([for c in var.webhook_ingress_cidrs : can(cidrhost(c, 0))])

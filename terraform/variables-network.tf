@@ -136,3 +136,25 @@ variable "internet_gateway_id" {
     error_message = "internet_gateway_id: expected an internet gateway ID such as igw-0abc123, or null."
   }
 }
+
+variable "runner_dns_firewall" {
+  description = "Route 53 Resolver DNS Firewall on the VPC: blocked_domains are refused; with allowed_domains, every other name is (an allow-list, to which the module adds what the controller needs); fail_open lets queries through when the firewall cannot answer. It applies to the whole VPC, controller included. null (the default) filters nothing."
+  type = object({
+    blocked_domains = optional(list(string), [])
+    allowed_domains = optional(list(string))
+    fail_open       = optional(bool, false)
+  })
+  default = null
+
+  validation {
+    condition     = var.runner_dns_firewall == null || try(length(var.runner_dns_firewall.blocked_domains) > 0 || var.runner_dns_firewall.allowed_domains != null, false)
+    error_message = "runner_dns_firewall: give blocked_domains, allowed_domains or both, or leave it null."
+  }
+  validation {
+    condition = var.runner_dns_firewall == null || alltrue([
+      for d in concat(try(var.runner_dns_firewall.blocked_domains, []), coalesce(try(var.runner_dns_firewall.allowed_domains, null), [])) :
+      can(regex("^(\\*\\.)?([A-Za-z0-9_-]+\\.)*[A-Za-z0-9_-]+\\.?$", d))
+    ])
+    error_message = "runner_dns_firewall: domains such as example.com or *.example.com."
+  }
+}

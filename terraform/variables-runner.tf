@@ -9,6 +9,19 @@ variable "runner_image" {
   }
 }
 
+variable "runner_image_owners" {
+  description = "Owners whose images an ssm: pool image may resolve to (account IDs, or \"amazon\"); the deploying account is always one. The default is Canonical (Ubuntu) and Amazon."
+  type        = list(string)
+  # 099720109477 is Canonical's account, which publishes Ubuntu's AMIs (mayfly's default
+  # root device, /dev/sda1, is Ubuntu's); "amazon" is Amazon's own images (Amazon Linux).
+  default = ["099720109477", "amazon"]
+
+  validation {
+    condition     = alltrue([for o in var.runner_image_owners : can(regex("^([0-9]{12}|amazon)$", o))])
+    error_message = "runner_image_owners: 12-digit account IDs or \"amazon\"."
+  }
+}
+
 variable "runner_root_device_name" {
   description = "Root device of the runner images (/dev/sda1 for Ubuntu, /dev/xvda for Amazon Linux); mayfly's default is /dev/sda1."
   type        = string

@@ -340,3 +340,205 @@ variable "runner_direct_cidrs" {
   default = ["0.0.0.0/0"]
 }
 `;
+
+// The launch statements as they were before AWS enforced the launch's shape: any metadata
+// options, plain disks under any key, any image, any security group of the VPC, key pairs;
+// and the runner role passable to any service.
+export const LOOSE_LAUNCH = `
+variable "runner_volume_kms_key_arn" {
+  type    = string
+  default = null
+}
+data "aws_iam_policy_document" "launch" {
+  statement {
+    actions   = ["ec2:RunInstances"]
+    resources = ["arn:aws:ec2:eu-west-1:111122223333:instance/*", "arn:aws:ec2:eu-west-1:111122223333:volume/*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:LaunchTemplate"
+      values   = [aws_launch_template.runner.arn]
+    }
+  }
+  statement {
+    actions = ["ec2:RunInstances"]
+    resources = [
+      "arn:aws:ec2:eu-west-1:111122223333:security-group/*",
+      aws_security_group.controller.arn,
+      "arn:aws:ec2:eu-west-1::image/*",
+      "arn:aws:ec2:eu-west-1:111122223333:key-pair/*",
+    ]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:LaunchTemplate"
+      values   = [aws_launch_template.runner.arn]
+    }
+  }
+  statement {
+    actions   = ["iam:PassRole"]
+    resources = [var.runner_role_arn]
+  }
+}
+`;
+
+// Each launch condition present but loosened: IMDSv1 allowed, two hops, encryption optional.
+export const LOOSENED_LAUNCH = `
+data "aws_iam_policy_document" "launch" {
+  statement {
+    actions   = ["ec2:RunInstances"]
+    resources = ["arn:aws:ec2:eu-west-1:111122223333:instance/*", "arn:aws:ec2:eu-west-1:111122223333:volume/*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:LaunchTemplate"
+      values   = [aws_launch_template.runner.arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:MetadataHttpTokens"
+      values   = ["required", "optional"]
+    }
+    condition {
+      test     = "NumericLessThanEquals"
+      variable = "ec2:MetadataHttpPutResponseHopLimit"
+      values   = ["2"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "ec2:Encrypted"
+      values   = ["false"]
+    }
+  }
+  statement {
+    actions   = ["iam:PassRole"]
+    resources = [var.runner_role_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["*"]
+    }
+  }
+}
+`;
+
+// The VPC is denied, but of the private ranges only 10/8 both ways, 172.16/12 inbound and
+// 100.64/10 outbound (at the wrong number); 192.168/16 not at all; an allowance at 105 comes
+// before the VPC's denial at 110.
+export const PRIVATE_RANGES_OPEN = `
+locals {
+  fleet_tag = { "mayfly:fleet" = var.fleet }
+  ranges    = ["10.0.0.0/8", "172.16.0.0/12"]
+}
+resource "aws_network_acl" "runner" {
+  vpc_id = var.vpc_id
+  tags   = local.fleet_tag
+}
+resource "aws_network_acl_rule" "deny_ten_in" {
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 100 + count.index
+  count          = length(local.ranges)
+  egress         = false
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = local.ranges[count.index]
+}
+resource "aws_network_acl_rule" "deny_ten_out" {
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 100
+  egress         = true
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = "10.0.0.0/8"
+}
+resource "aws_network_acl_rule" "deny_cgnat_out" {
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 101
+  egress         = true
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = "100.64.0.0/10"
+}
+resource "aws_network_acl_rule" "allow_early" {
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 105
+  egress         = true
+  protocol       = "-1"
+  rule_action    = "allow"
+  cidr_block     = "0.0.0.0/0"
+}
+resource "aws_network_acl_rule" "deny_vpc_in" {
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 110
+  egress         = false
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = var.vpc_cidr
+}
+resource "aws_network_acl_rule" "deny_vpc_out" {
+  network_acl_id = aws_network_acl.runner.id
+  rule_number    = 120
+  egress         = true
+  protocol       = "-1"
+  rule_action    = "deny"
+  cidr_block     = var.vpc_cidr
+}
+`;
+
+// A DNS firewall always made, on another VPC, failing open by default, whose catch-all
+// block runs before the allowances.
+export const OPEN_DNS_FIREWALL = `
+variable "runner_dns_firewall" {
+  type = object({
+    allowed_domains = optional(list(string))
+    fail_open       = optional(bool, true)
+  })
+  default = null
+}
+resource "aws_route53_resolver_firewall_rule_group" "runner" {}
+resource "aws_route53_resolver_firewall_domain_list" "allowed" {
+  count   = var.runner_dns_firewall == null ? 0 : 1
+  domains = var.runner_dns_firewall.allowed_domains
+}
+resource "aws_route53_resolver_firewall_domain_list" "everything" {
+  domains = ["*"]
+}
+resource "aws_route53_resolver_firewall_rule" "allowed" {
+  action                  = "ALLOW"
+  firewall_domain_list_id = aws_route53_resolver_firewall_domain_list.allowed[0].id
+  priority                = 200
+}
+resource "aws_route53_resolver_firewall_rule" "everything_else" {
+  action                  = "BLOCK"
+  firewall_domain_list_id = aws_route53_resolver_firewall_domain_list.everything.id
+  priority                = 100
+}
+resource "aws_route53_resolver_firewall_rule_group_association" "runner" {
+  vpc_id = var.other_vpc
+}
+resource "aws_route53_resolver_firewall_config" "runner" {
+  resource_id        = local.vpc_id
+  firewall_fail_open = "ENABLED"
+}
+`;
+
+// Allowances with nothing after them: every other name still resolves.
+export const ALLOW_ONLY_DNS_FIREWALL = `
+variable "runner_dns_firewall" {
+  type = object({
+    allowed_domains = optional(list(string))
+    fail_open       = optional(bool, false)
+  })
+  default = null
+}
+resource "aws_route53_resolver_firewall_rule" "allowed" {
+  action   = "ALLOW"
+  priority = 200
+}
+`;
+
+// The webhook open to the whole internet by default, with no word on GitHub's ranges.
+export const OPEN_WEBHOOK = `
+variable "webhook_ingress_cidrs" {
+  description = "Who may reach /webhook."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+`;

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { networkAclProblems } from "./acl-checks.js";
 import * as bad from "./bad-snippets.js";
+import { dnsFirewallProblems } from "./dns-firewall-checks.js";
 import { directSourcesProblems, egressNoneProblems } from "./egress-checks.js";
 import { parseHcl, type Terraform } from "./hcl.js";
-import { iamProblems } from "./iam-checks.js";
+import { iamProblems, runInstancesProblems } from "./iam-checks.js";
 import { launchTemplateProblems, runnerIngressProblems } from "./runner-checks.js";
 import { runnerIngressToLoadBalancerProblems, runnerPathProblems } from "./runner-path-checks.js";
 import {
@@ -12,7 +13,12 @@ import {
   secretVariableProblems,
   taskDefinitionProblems,
 } from "./secret-checks.js";
-import { databaseProblems, loadBalancerProblems, logGroupProblems } from "./service-checks.js";
+import {
+  databaseProblems,
+  loadBalancerProblems,
+  logGroupProblems,
+  webhookIngressProblems,
+} from "./service-checks.js";
 
 type Check = (tf: Terraform) => string[];
 
@@ -42,7 +48,27 @@ const cases: [string, string, Check, RegExp[]][] = [
     "network ACL",
     bad.LEAKY_ACL,
     networkAclProblems,
-    [/no outbound denial/, /allows before the VPC denials/, /beyond ephemeral-port replies/],
+    [
+      /no outbound denial of the VPC's blocks/,
+      /no inbound denial of 10\.0\.0\.0\/8/,
+      /no outbound denial of 100\.64\.0\.0\/10/,
+      /allows before the denials/,
+      /beyond ephemeral-port replies/,
+    ],
+  ],
+  [
+    "private ranges",
+    bad.PRIVATE_RANGES_OPEN,
+    networkAclProblems,
+    [
+      /no outbound denial of 172\.16\.0\.0\/12/,
+      /no inbound denial of 192\.168\.0\.0\/16/,
+      /no outbound denial of 192\.168\.0\.0\/16/,
+      /no inbound denial of 100\.64\.0\.0\/10/,
+      /deny_cgnat_out: denies 100\.64\.0\.0\/10 as rule 101, not 103/,
+      /allow_early: allows before the denials/,
+      /deny_vpc_out: VPC denials start at 120, not 110/,
+    ],
   ],
   [
     "database",
@@ -69,6 +95,12 @@ const cases: [string, string, Check, RegExp[]][] = [
     ],
   ],
   ["log group", bad.WEAK_LOAD_BALANCER, logGroupProblems, [/logs kept forever/]],
+  [
+    "webhook ingress",
+    bad.OPEN_WEBHOOK,
+    webhookIngressProblems,
+    [/the default lets everyone reach \/webhook/, /does not say where GitHub's ranges are/],
+  ],
   [
     "/runner/* open to others",
     bad.OPEN_RUNNER_PATH,
@@ -123,6 +155,55 @@ const cases: [string, string, Check, RegExp[]][] = [
       /CreateTags outside resource creation/,
       /ec2:DeleteSubnet not held/,
       /policy is not an aws_iam_policy_document/,
+    ],
+  ],
+  [
+    "launch conditions",
+    bad.LOOSE_LAUNCH,
+    runInstancesProblems,
+    [
+      /instances launch without ec2:MetadataHttpTokens = required/,
+      /instances launch without a metadata hop limit <= 1/,
+      /volumes launch without ec2:Encrypted = true/,
+      /volumes launch under any key, not runner_volume_kms_key_arn/,
+      /any image, neither a pool's AMI nor of a trusted owner/,
+      /security groups other than the runner group/,
+      /a key pair may be named at launch/,
+      /iam:PassRole without iam:PassedToService/,
+    ],
+  ],
+  [
+    "loosened launch conditions",
+    bad.LOOSENED_LAUNCH,
+    runInstancesProblems,
+    [
+      /without ec2:MetadataHttpTokens = required/,
+      /without a metadata hop limit <= 1/,
+      /without ec2:Encrypted = true/,
+      /iam:PassRole without iam:PassedToService/,
+    ],
+  ],
+  [
+    "DNS firewall",
+    bad.OPEN_DNS_FIREWALL,
+    dnsFirewallProblems,
+    [
+      /fail_open does not default to false/,
+      /rule_group\.runner: made whatever runner_dns_firewall says/,
+      /domain_list\.everything: made whatever runner_dns_firewall says/,
+      /association\.runner: made whatever runner_dns_firewall says/,
+      /association\.runner: not on the runners' VPC/,
+      /config\.runner: fails open unless fail_open is set/,
+      /everything_else: blocks everything before the allowed domains/,
+    ],
+  ],
+  [
+    "DNS allow-list",
+    bad.ALLOW_ONLY_DNS_FIREWALL,
+    dnsFirewallProblems,
+    [
+      /allowed domains without a block of everything else/,
+      /no aws_route53_resolver_firewall_config/,
     ],
   ],
   [
@@ -184,6 +265,9 @@ describe("terraform checks bite", () => {
       runnerIngressToLoadBalancerProblems,
       egressNoneProblems,
       directSourcesProblems,
+      runInstancesProblems,
+      dnsFirewallProblems,
+      webhookIngressProblems,
     ]) {
       expect(check(empty)).not.toEqual([]);
     }

@@ -3,8 +3,11 @@ import {
   blocks,
   blocksWithDynamic,
   dataSources,
+  expand,
+  referencedNames,
   resources,
   type Terraform,
+  variable,
 } from "./hcl.js";
 
 interface Statement {
@@ -89,6 +92,97 @@ function policySourceProblems(tf: Terraform): string[] {
     if (/FullAccess|AdministratorAccess|PowerUser/.test(String(body.policy_arn))) {
       problems.push(`${path}: ${name}: attaches a broad managed policy`);
     }
+  }
+  return problems;
+}
+
+interface Condition {
+  readonly test: string;
+  readonly variable: string;
+  readonly values: string;
+}
+
+function conditionsOf(body: Body): Condition[] {
+  return blocksWithDynamic(body, "condition").map((c) => ({
+    test: String(c.test),
+    variable: String(c.variable),
+    values: JSON.stringify(c.values ?? null),
+  }));
+}
+
+function has(conditions: Condition[], test: string, variable: string, values?: RegExp): boolean {
+  return conditions.some(
+    (c) =>
+      c.test === test && c.variable === variable && (values === undefined || values.test(c.values)),
+  );
+}
+
+/**
+ * What AWS refuses at launch, whatever the request or the template says: an instance without
+ * IMDSv2 or with more than one metadata hop, an unencrypted volume (or one under another key
+ * than runner_volume_kms_key_arn), an image that is neither a pool's AMI nor of a trusted
+ * owner, a security group other than the runner's, any key pair; and a role passed to
+ * anything but EC2.
+ */
+export function runInstancesProblems(tf: Terraform): string[] {
+  const problems: string[] = [];
+  const launches = statements(tf).filter(
+    ({ body }) =>
+      body.effect !== "Deny" &&
+      Array.isArray(body.actions) &&
+      body.actions.map(String).includes("ec2:RunInstances"),
+  );
+  const covering = (kind: string) =>
+    launches.filter(({ body }) => expand(tf, body.resources).includes(`${kind}`));
+  if (covering(":instance/").length === 0) problems.push("no RunInstances statement for instances");
+  if (covering(":volume/").length === 0) problems.push("no RunInstances statement for volumes");
+  const kmsKeyVariable = variable(tf, "runner_volume_kms_key_arn") !== undefined;
+  for (const { at, body } of launches) {
+    const resourcesText = expand(tf, body.resources);
+    const conditions = conditionsOf(body);
+    if (resourcesText.includes(":instance/")) {
+      if (!has(conditions, "StringEquals", "ec2:MetadataHttpTokens", /^\["required"\]$/))
+        problems.push(`${at}: instances launch without ec2:MetadataHttpTokens = required`);
+      if (
+        !has(
+          conditions,
+          "NumericLessThanEquals",
+          "ec2:MetadataHttpPutResponseHopLimit",
+          /^\["?1"?\]$/,
+        )
+      )
+        problems.push(`${at}: instances launch without a metadata hop limit <= 1`);
+    }
+    if (resourcesText.includes(":volume/")) {
+      if (!has(conditions, "Bool", "ec2:Encrypted", /^\["?true"?\]$/))
+        problems.push(`${at}: volumes launch without ec2:Encrypted = true`);
+      if (
+        kmsKeyVariable &&
+        !has(
+          conditions,
+          "StringEquals",
+          "ec2:KmsKeyId",
+          /var\.runner_volume_kms_key_arn|condition\.value/,
+        )
+      )
+        problems.push(`${at}: volumes launch under any key, not runner_volume_kms_key_arn`);
+    }
+    if (/:image\/[^"]*\*/.test(resourcesText) && !has(conditions, "StringEquals", "ec2:Owner"))
+      problems.push(`${at}: any image, neither a pool's AMI nor of a trusted owner (ec2:Owner)`);
+    const otherGroups = referencedNames(body.resources, "aws_security_group").filter(
+      (name) => name !== "runner",
+    );
+    if (/security-group\//.test(resourcesText) || otherGroups.length > 0)
+      problems.push(`${at}: security groups other than the runner group`);
+    if (/key-pair/.test(resourcesText)) problems.push(`${at}: a key pair may be named at launch`);
+  }
+  for (const { at, body } of statements(tf)) {
+    const actions = Array.isArray(body.actions) ? body.actions.map(String) : [];
+    if (
+      actions.includes("iam:PassRole") &&
+      !has(conditionsOf(body), "StringEquals", "iam:PassedToService", /ec2\.amazonaws\.com/)
+    )
+      problems.push(`${at}: iam:PassRole without iam:PassedToService = ec2.amazonaws.com`);
   }
   return problems;
 }

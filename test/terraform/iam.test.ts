@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseTerraformDir } from "./hcl.js";
-import { iamProblems, statements } from "./iam-checks.js";
+import { iamProblems, runInstancesProblems, statements } from "./iam-checks.js";
 
 const tf = await parseTerraformDir("terraform");
 
@@ -26,6 +26,10 @@ function granted(prefix: string): Set<string> {
 describe("terraform: the controller's IAM", () => {
   it("holds every EC2 change to the fleet's tag or launch template, with no wildcard action", () => {
     expect(iamProblems(tf)).toEqual([]);
+  });
+
+  it("lets AWS refuse a launch without IMDSv2, one hop, encrypted disks, a pool's image, the runner group, or with a key pair", () => {
+    expect(runInstancesProblems(tf)).toEqual([]);
   });
 
   it("grants exactly the EC2 calls src/cloud/ec2 makes, tagging at creation, but not creating the ACL Terraform owns", () => {

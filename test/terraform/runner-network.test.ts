@@ -19,7 +19,7 @@ describe("terraform: the runner VMs and their network", () => {
     expect(runnerIngressProblems(tf)).toEqual([]);
   });
 
-  it("isolates runner subnets: the VPC denied both ways before any internet allowance", () => {
+  it("isolates runner subnets: every private range and the VPC denied both ways before any internet allowance", () => {
     expect(networkAclProblems(tf)).toEqual([]);
   });
 });

@@ -115,3 +115,23 @@ export function logGroupProblems(tf: Terraform): string[] {
     })
     .map(({ path, name }) => `${path}: aws_cloudwatch_log_group.${name}: logs kept forever`);
 }
+
+/**
+ * /webhook is open to GitHub's webhook senders by default, not to everyone, and the variable
+ * says where their ranges come from.
+ */
+export function webhookIngressProblems(tf: Terraform): string[] {
+  const ingress = variable(tf, "webhook_ingress_cidrs");
+  if (ingress === undefined) return ["no variable webhook_ingress_cidrs"];
+  const problems: string[] = [];
+  const defaults = Array.isArray(ingress.default) ? ingress.default.map(String) : [];
+  if (defaults.length === 0)
+    problems.push("webhook_ingress_cidrs: no default list of GitHub's ranges");
+  if (defaults.some((c) => c.endsWith("/0"))) {
+    problems.push("webhook_ingress_cidrs: the default lets everyone reach /webhook");
+  }
+  if (!String(ingress.description).includes("https://api.github.com/meta")) {
+    problems.push("webhook_ingress_cidrs: the description does not say where GitHub's ranges are");
+  }
+  return problems;
+}
