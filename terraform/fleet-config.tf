@@ -5,12 +5,16 @@
 
 locals {
   fleet_pools = [for p in var.pools : { for k, v in {
-    name                    = p.name
-    labels                  = p.labels
-    instanceTypes           = p.instance_types
-    image                   = p.image
-    architecture            = p.architecture
-    diskGiB                 = p.disk_gib
+    name          = p.name
+    labels        = p.labels
+    instanceTypes = p.instance_types
+    image         = p.image
+    architecture  = p.architecture
+    diskGiB       = p.disk_gib
+    # The launch template's root device and key, from the same variables, so the request's
+    # block device mapping (which replaces the template's) says the same.
+    rootDevice              = var.runner_root_device_name
+    volumeKmsKeyId          = var.runner_volume_kms_key_arn
     market                  = p.market
     maxRunners              = p.max_runners
     runnerGroupId           = p.runner_group_id

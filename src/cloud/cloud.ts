@@ -13,6 +13,8 @@ export interface LaunchRequest {
   readonly diskGiB: number;
   /** The image's root device, which the disk size and encryption apply to (default /dev/sda1). */
   readonly rootDevice?: string;
+  /** The KMS key the root volume is encrypted with; absent: the account's EBS default key. */
+  readonly volumeKmsKeyId?: string;
   /** The cloud-config the VM boots with: no secret (src/fleet/user-data.ts). */
   readonly userData: string;
 }

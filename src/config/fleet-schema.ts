@@ -63,6 +63,16 @@ export const poolSchema = z
       .regex(/^\/dev\/[a-z0-9]+$/, "expected a device name such as /dev/sda1 or /dev/xvda")
       .default("/dev/sda1")
       .describe("the image's root device: /dev/sda1 on Ubuntu, /dev/xvda on Amazon Linux"),
+    volumeKmsKeyId: z
+      .string()
+      .regex(
+        /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+|alias\/[A-Za-z0-9/_-]+|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12})$/,
+        "expected a KMS key ARN, key ID or alias",
+      )
+      .optional()
+      .describe(
+        "the KMS key runner root volumes are encrypted with (Terraform renders its launch template's key here); absent: the account's EBS default key",
+      ),
     market: z.enum(["spot", "on-demand", "spot-then-on-demand"]).default("on-demand"),
     maxRunners: z.number().int().positive(),
     runnerGroupId: z.number().int().positive().default(1),

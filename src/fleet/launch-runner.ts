@@ -135,6 +135,7 @@ async function launchWithFallback(
           subnetId: subnet.subnetId,
           diskGiB: pool.diskGiB,
           rootDevice: pool.rootDevice,
+          ...(pool.volumeKmsKeyId === undefined ? {} : { volumeKmsKeyId: pool.volumeKmsKeyId }),
           userData,
         },
         clientToken(intent.launchToken, attempt.instanceType, attempt.market, subnet.subnetId),

@@ -50,4 +50,17 @@ describe("runInstancesInput", () => {
     ]);
     expect(device({ ...req, rootDevice: "/dev/xvda" })?.[0]?.DeviceName).toBe("/dev/xvda");
   });
+
+  it("names the pool's KMS key for the root volume, which would otherwise replace the template's with the default key", () => {
+    const key = "arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
+    const ebs = runInstancesInput({ ...req, volumeKmsKeyId: key }, "tok", { fleet: "test" })
+      .BlockDeviceMappings?.[0]?.Ebs;
+    expect(ebs).toEqual({
+      VolumeSize: 30,
+      VolumeType: "gp3",
+      Encrypted: true,
+      KmsKeyId: key,
+      DeleteOnTermination: true,
+    });
+  });
 });

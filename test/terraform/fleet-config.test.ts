@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fleetJsonSchema } from "../../src/config/fleet-schema.js";
-import { local, parseTerraformDir } from "./hcl.js";
+import { blocks, local, parseTerraformDir, resources } from "./hcl.js";
 
 const tf = await parseTerraformDir("terraform");
 
@@ -53,6 +53,17 @@ describe("terraform: the fleet file it renders", () => {
       networkAclId: expr("aws_network_acl.runner.id"),
       routeTableId: expr("aws_route_table.runner.id"),
     });
+  });
+
+  it("gives each pool the launch template's root device and volume key, from the same variables", () => {
+    const [template] = resources(tf, "aws_launch_template").map((r) => r.body);
+    const [mapping] = blocks(template, "block_device_mappings");
+    const [ebs] = blocks(mapping, "ebs");
+    const pools = String(local(tf, "fleet_pools"));
+    expect(mapping?.device_name).toBe(expr("var.runner_root_device_name"));
+    expect(ebs?.kms_key_id).toBe(expr("var.runner_volume_kms_key_arn"));
+    expect(pools).toMatch(/^\s*rootDevice\s*=\s*var\.runner_root_device_name$/m);
+    expect(pools).toMatch(/^\s*volumeKmsKeyId\s*=\s*var\.runner_volume_kms_key_arn$/m);
   });
 
   it("reaches the controller as MAYFLY_CONFIG_YAML", () => {

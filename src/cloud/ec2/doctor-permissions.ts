@@ -16,7 +16,7 @@ import {
 import type { FleetConfig } from "../../config/fleet-schema.js";
 import { awsMessage, type DoctorCheck, missing, ok, warn } from "./doctor-check.js";
 import { ec2ErrorCode } from "./ec2-errors.js";
-import { FLEET_TAG, imageIdOf } from "./run-instances-input.js";
+import { FLEET_TAG, runInstancesInput } from "./run-instances-input.js";
 
 /** IDs the permission probes name: real ones where the account has them, else stand-ins. */
 export interface ProbeTargets {
@@ -181,27 +181,37 @@ function networkProbes(client: EC2Client, fleet: FleetConfig, targets: ProbeTarg
 }
 
 /**
- * The launch as mayfly makes it: first pool's image and instance type, in the VPC, tagged
- * with the fleet (the controller's policy allows RunInstances only with that tag).
+ * The launch as mayfly makes it (the same request builder, first pool, first instance
+ * type), as a dry run: the controller's policy holds RunInstances to the fleet tag, IMDSv2,
+ * one hop, encrypted volumes, the pools' images and the runner security group, so a probe
+ * without them would be refused where a real launch is allowed.
  */
 function launchProbe(fleet: FleetConfig, targets: ProbeTargets): RunInstancesCommandInput {
   const pool = fleet.pools[0];
-  const tags = [{ Key: FLEET_TAG, Value: fleet.fleet }];
-  return {
-    DryRun: true,
-    MinCount: 1,
-    MaxCount: 1,
-    ImageId: pool ? imageIdOf(pool.image) : undefined,
-    InstanceType: pool?.instanceTypes[0] as RunInstancesCommandInput["InstanceType"],
-    ...(targets.subnetId ? { SubnetId: targets.subnetId } : {}),
-    ...(fleet.launchTemplate
-      ? { LaunchTemplate: { LaunchTemplateName: fleet.launchTemplate } }
-      : {}),
-    TagSpecifications: [
-      { ResourceType: "instance", Tags: tags },
-      { ResourceType: "volume", Tags: tags },
-    ],
-  };
+  if (pool === undefined) return { DryRun: true, MinCount: 1, MaxCount: 1 };
+  const input = runInstancesInput(
+    {
+      pool: pool.name,
+      jobId: 0,
+      runnerName: "mayfly-doctor",
+      image: pool.image,
+      instanceType: pool.instanceTypes[0] ?? "",
+      market: "on-demand",
+      subnetId: targets.subnetId ?? "",
+      diskGiB: pool.diskGiB,
+      rootDevice: pool.rootDevice,
+      ...(pool.volumeKmsKeyId === undefined ? {} : { volumeKmsKeyId: pool.volumeKmsKeyId }),
+      userData: "",
+    },
+    "mayfly-doctor-dry-run",
+    {
+      fleet: fleet.fleet,
+      launchTemplate: fleet.launchTemplate,
+      securityGroupIds: fleet.network.securityGroupIds,
+    },
+  );
+  const { SubnetId, UserData: _none, ...rest } = input;
+  return { ...rest, DryRun: true, ...(targets.subnetId ? { SubnetId } : {}) };
 }
 
 /** The first block of runnerCidr at the subnet prefix length. */

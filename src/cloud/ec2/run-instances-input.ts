@@ -71,6 +71,9 @@ export function runInstancesInput(
           VolumeSize: req.diskGiB,
           VolumeType: "gp3",
           Encrypted: true,
+          // A mapping in the request replaces the template's for the same device, key
+          // included: the key is named here too, or the account's default key is used.
+          ...(req.volumeKmsKeyId === undefined ? {} : { KmsKeyId: req.volumeKmsKeyId }),
           DeleteOnTermination: true,
         },
       },
