@@ -2,15 +2,17 @@
 import { parseArgs } from "node:util";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { runBench } from "./bench/run-bench.js";
-import { doctorPassed, formatDoctor, runDoctor } from "./cloud/ec2/doctor.js";
+import { type DoctorCheck, doctorPassed, formatDoctor, runDoctor } from "./cloud/ec2/doctor.js";
 import { createEc2Client } from "./cloud/ec2/ec2-client.js";
-import { fleetJsonSchema } from "./config/fleet-schema.js";
+import { type FleetConfig, fleetJsonSchema } from "./config/fleet-schema.js";
 import { loadConfig, loadFleetFromEnv } from "./config/load-config.js";
-import { readDatabaseSettings } from "./config/settings.js";
+import { readDatabaseSettings, readGithubSettings } from "./config/settings.js";
 import { runDemo } from "./demo/run-demo.js";
 import { CloudSetupError, ConfigError, exitCodeOf, MayflyError, UsageError } from "./errors.js";
 import { formatReconcileReport } from "./fleet/reconcile-report.js";
 import { createAppFromManifest } from "./github/create-app.js";
+import { OctokitGitHub } from "./github/octokit-github.js";
+import { checkRunnerGroups, hasOwnRunnerGroup } from "./github/pool-runner-groups.js";
 import { createLogger } from "./log/logger.js";
 import { openConfiguredLedger, reconcileFromCli, serve } from "./main.js";
 import { jobsReportText, usageReportText } from "./reports/report-command.js";
@@ -229,7 +231,7 @@ export async function run(
 }
 
 /**
- * Needs the fleet file only: the GitHub settings play no part in the AWS checks. The EC2
+ * Needs the fleet file, and the App's credentials for the pools' runner groups. The EC2
  * client reads region, credentials and AWS_ENDPOINT_URL_EC2 the SDK's usual way.
  */
 async function doctor(
@@ -241,10 +243,37 @@ async function doctor(
 ): Promise<number> {
   const { fleet } = loadFleetFromEnv(env, configFlag);
   const checks = await runDoctor(deps.ec2 ?? createEc2Client(), fleet);
+  checks.push(...(await doctorGitHub(env, fleet)));
   io.out(json ? JSON.stringify(checks, null, 2) : formatDoctor(checks));
   const missing = checks.filter((check) => check.status === "missing").length;
   if (!doctorPassed(checks)) throw new CloudSetupError(`doctor: ${missing} checks missing`);
   return 0;
+}
+
+/**
+ * The pools' own runner groups on GitHub, with the App's credentials when the environment
+ * has them; without, a warning says they were not looked at.
+ */
+async function doctorGitHub(env: NodeJS.ProcessEnv, fleet: FleetConfig): Promise<DoctorCheck[]> {
+  const pools = fleet.pools.filter(hasOwnRunnerGroup);
+  if (pools.length === 0) return [];
+  const { githubApp, githubApiUrl } = readGithubSettings(env);
+  if (githubApp === undefined) {
+    return [
+      {
+        status: "warn",
+        check: `runner groups of ${pools.map((p) => p.name).join(", ")}`,
+        detail: "not looked at: GITHUB_APP_ID and its private key are not set",
+      },
+    ];
+  }
+  const github = new OctokitGitHub({
+    appId: githubApp.appId,
+    privateKey: githubApp.privateKey,
+    baseUrl: githubApiUrl,
+    logger: createLogger({ level: "warn", destination: process.stderr }),
+  });
+  return checkRunnerGroups(github, fleet);
 }
 
 /** Runs a report against a controller's API (--url) or the ledger the environment names. */

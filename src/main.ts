@@ -27,6 +27,7 @@ import { type Schedule, scheduleTask } from "./fleet/scheduled-task.js";
 import { createSubnetKeeper, startSubnetKeeper } from "./fleet/subnet-keeper.js";
 import type { GitHub } from "./github/github.js";
 import { OctokitGitHub } from "./github/octokit-github.js";
+import { PoolRunnerGroups } from "./github/pool-runner-groups.js";
 import { buildApp } from "./http/build-app.js";
 import type { Ledger } from "./ledger/ledger.js";
 import { openLedger } from "./ledger/open-ledger.js";
@@ -117,6 +118,12 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
           ledger,
           github,
           pools: fleet.pools,
+          runnerGroups: new PoolRunnerGroups({
+            github,
+            fleet: fleet.fleet,
+            pools: fleet.pools,
+            logger: log,
+          }),
           fleet: { accountId: settings.awsAccountId, region: await ec2.config.region() },
           now,
           logger: log,

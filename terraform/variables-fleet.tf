@@ -32,7 +32,7 @@ variable "pools" {
     architecture               = optional(string, "x64")
     disk_gib                   = optional(number, 30)
     market                     = optional(string, "on-demand")
-    runner_group_id            = optional(number, 1)
+    runner_group_id            = optional(number)
     registration               = optional(string, "org")
     idle_timeout               = optional(string, "10m")
     max_lifetime               = optional(string, "6h")

@@ -3,6 +3,7 @@ import type { Secret } from "../config/secret.js";
 import { assignmentVerdict, REPEAT_ANSWER_MS } from "../core/assignment-verdict.js";
 import { GitHubError } from "../errors.js";
 import type { GitHub, JitConfigRequest, JitRunner } from "../github/github.js";
+import type { PoolRunnerGroups } from "../github/pool-runner-groups.js";
 import type { AssignmentRow, Ledger } from "../ledger/ledger.js";
 import type { Logger } from "../log/logger.js";
 import type { AssignmentAnswer, Assignments } from "./assignments.js";
@@ -33,7 +34,9 @@ export interface LedgerAssignmentsDeps {
     | "releaseAssignmentClaim"
   >;
   readonly github: Pick<GitHub, "generateJitConfig" | "deleteRunner" | "findRunner">;
-  readonly pools: readonly Pick<PoolConfig, "name" | "registration" | "runnerGroupId">[];
+  readonly pools: readonly Pick<PoolConfig, "name" | "registration">[];
+  /** The runner group each pool's runners register in. */
+  readonly runnerGroups: Pick<PoolRunnerGroups, "groupFor">;
   /** The fleet's AWS account (undefined: not checked) and Region. */
   readonly fleet: { readonly accountId: string | undefined; readonly region: string };
   readonly now: () => Date;
@@ -125,7 +128,11 @@ export class LedgerAssignments implements Assignments {
         org: job.org,
         ...(pool.registration === "repo" ? { repository: job.repository } : {}),
         name: row.runnerName,
-        runnerGroupId: pool.runnerGroupId,
+        runnerGroupId: await this.deps.runnerGroups.groupFor(
+          job.installationId,
+          job.org,
+          pool.name,
+        ),
         labels: [...job.labels],
       });
       if (jit === "busy") {

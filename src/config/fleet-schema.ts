@@ -75,7 +75,14 @@ export const poolSchema = z
       ),
     market: z.enum(["spot", "on-demand", "spot-then-on-demand"]).default("on-demand"),
     maxRunners: z.number().int().positive(),
-    runnerGroupId: z.number().int().positive().default(1),
+    runnerGroupId: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        "the runner group runners register in (absent: the Default group, 1); a pool with repositories at org level gets a group of its own from mayfly instead",
+      ),
     registration: z.enum(["org", "repo"]).default("org"),
     idleTimeout: durationSeconds.default(600),
     bootTimeout: durationSeconds
@@ -266,6 +273,18 @@ export const fleetSchema = z
       }
       seen.add(pool.name);
       userDataFits(pool, index, ctx);
+      if (
+        pool.repositories !== undefined &&
+        pool.registration === "org" &&
+        pool.runnerGroupId !== undefined
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["pools", index, "runnerGroupId"],
+          message:
+            "a pool with repositories registers its runners in a runner group of its own, which mayfly keeps to those repositories: leave runnerGroupId out",
+        });
+      }
       if (pool.maxRunners > fleet.limits.maxRunners) {
         ctx.addIssue({
           code: "custom",

@@ -82,14 +82,7 @@ export function readSettings(
     );
   }
 
-  const githubApp = readGithubApp(text, readFile, problems);
-
-  const githubApiUrl = (text("GITHUB_API_URL") ?? "https://api.github.com").replace(/\/+$/, "");
-  if (!isHttpsOrLoopback(githubApiUrl)) {
-    problems.push(
-      `GITHUB_API_URL: expected an https URL (http only to this machine), got "${githubApiUrl}"`,
-    );
-  }
+  const { githubApp, githubApiUrl } = readGithub(text, readFile, problems);
 
   const database = readDatabase(text, problems);
 
@@ -189,6 +182,36 @@ function readDatabase(
     ...(url ? { databaseUrl: new Secret(url) } : {}),
     dataDir: resolve(text("MAYFLY_DATA_DIR") ?? ".mayfly/data"),
   };
+}
+
+/**
+ * The App's credentials (absent without GITHUB_APP_ID) and the API URL alone, for a command
+ * that asks GitHub and needs nothing else (`doctor`).
+ */
+export function readGithubSettings(
+  env: Env,
+  readFile: ReadFile = (p) => readFileSync(p, "utf8"),
+): Pick<Settings, "githubApp" | "githubApiUrl"> {
+  const problems: string[] = [];
+  const text = (key: string) => env[key]?.trim() || undefined;
+  const { githubApp, githubApiUrl } = readGithub(text, readFile, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { ...(githubApp ? { githubApp } : {}), githubApiUrl };
+}
+
+function readGithub(
+  text: (key: string) => string | undefined,
+  readFile: ReadFile,
+  problems: string[],
+): { githubApp: Settings["githubApp"]; githubApiUrl: string } {
+  const githubApp = readGithubApp(text, readFile, problems);
+  const githubApiUrl = (text("GITHUB_API_URL") ?? "https://api.github.com").replace(/\/+$/, "");
+  if (!isHttpsOrLoopback(githubApiUrl)) {
+    problems.push(
+      `GITHUB_API_URL: expected an https URL (http only to this machine), got "${githubApiUrl}"`,
+    );
+  }
+  return { githubApp, githubApiUrl };
 }
 
 function readGithubApp(

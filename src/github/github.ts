@@ -29,6 +29,24 @@ export interface RunnerInfo {
   labels: string[];
 }
 
+/** An organisation's runner group as GitHub reports it, with the repositories it admits. */
+export interface RunnerGroup {
+  id: number;
+  name: string;
+  visibility: "all" | "selected" | "private";
+  allowsPublicRepositories: boolean;
+  /** Full names ("owner/name") of the selected repositories; [] unless `selected`. */
+  repositories: string[];
+}
+
+/** A runner group mayfly keeps: `visibility: selected`, exactly these repositories. */
+export interface RunnerGroupSpec {
+  name: string;
+  /** Full names ("owner/name") in the group's organisation. */
+  repositories: readonly string[];
+  allowsPublicRepositories: boolean;
+}
+
 /** A workflow job as GitHub reports it now. */
 export interface JobInfo {
   id: number;
@@ -104,6 +122,23 @@ export interface GitHub {
     name: string,
     repository?: string,
   ): Promise<RunnerInfo | undefined>;
+  /** The App's installation on an organisation (the App's own credential); undefined if none. */
+  installationIdOf(org: string): Promise<number | undefined>;
+  /** The organisation's runner group of this name, with its repositories; undefined if none. */
+  findRunnerGroup(
+    installationId: number,
+    org: string,
+    name: string,
+  ): Promise<RunnerGroup | undefined>;
+  /** Creates a runner group as `spec` says; answers its ID. */
+  createRunnerGroup(installationId: number, org: string, spec: RunnerGroupSpec): Promise<number>;
+  /** Sets a runner group's visibility, public-repository flag and repositories to `spec`'s. */
+  updateRunnerGroup(
+    installationId: number,
+    org: string,
+    groupId: number,
+    spec: RunnerGroupSpec,
+  ): Promise<void>;
   /** Every organisation-level runner registration, page by page. */
   listRunners(installationId: number, org: string): AsyncIterable<RunnerInfo>;
   /** A job of a repository ("owner/name"), or undefined when GitHub does not know it. */

@@ -8,6 +8,8 @@ import type {
   JitRunner,
   JobInfo,
   RateBudget,
+  RunnerGroup,
+  RunnerGroupSpec,
   RunnerInfo,
 } from "./github.js";
 import { createGitHubApp, type GitHubAppOptions } from "./github-app.js";
@@ -196,6 +198,134 @@ export class OctokitGitHub implements GitHub {
     } catch (error) {
       throw toGitHubError(error, route);
     }
+  }
+
+  // https://docs.github.com/en/rest/apps/apps#get-an-organization-installation-for-the-authenticated-app
+  async installationIdOf(org: string): Promise<number | undefined> {
+    const route = "GET /orgs/{org}/installation";
+    try {
+      const { data } = await this.#app.octokit.request(route, { org });
+      return data.id;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw toGitHubError(error, route);
+    }
+  }
+
+  // https://docs.github.com/en/rest/actions/self-hosted-runner-groups
+  async findRunnerGroup(
+    installationId: number,
+    org: string,
+    name: string,
+  ): Promise<RunnerGroup | undefined> {
+    const route = "GET /orgs/{org}/actions/runner-groups";
+    try {
+      const octokit = await this.#client(installationId);
+      let found:
+        | { id: number; name: string; visibility: string; allows_public_repositories: boolean }
+        | undefined;
+      for (let page = 1, seen = 0; found === undefined; page++) {
+        const { data } = await octokit.request(route, { org, per_page: this.#pageSize, page });
+        found = data.runner_groups.find((g) => g.name === name);
+        seen += data.runner_groups.length;
+        if (data.runner_groups.length === 0 || seen >= data.total_count) break;
+      }
+      if (found === undefined) return undefined;
+      const visibility = found.visibility as RunnerGroup["visibility"];
+      const repositories: string[] = [];
+      const listRoute = "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories";
+      for (let page = 1; visibility === "selected"; page++) {
+        const { data } = await octokit.request(listRoute, {
+          org,
+          runner_group_id: found.id,
+          per_page: this.#pageSize,
+          page,
+        });
+        repositories.push(...data.repositories.map((r) => r.full_name));
+        if (data.repositories.length === 0 || repositories.length >= data.total_count) break;
+      }
+      return {
+        id: found.id,
+        name: found.name,
+        visibility,
+        allowsPublicRepositories: found.allows_public_repositories,
+        repositories,
+      };
+    } catch (error) {
+      throw toGitHubError(error, route);
+    }
+  }
+
+  async createRunnerGroup(
+    installationId: number,
+    org: string,
+    spec: RunnerGroupSpec,
+  ): Promise<number> {
+    const route = "POST /orgs/{org}/actions/runner-groups";
+    const octokit = await this.#client(installationId).catch((error: unknown) => {
+      throw toGitHubError(error, route);
+    });
+    const ids = await this.#repositoryIds(octokit, spec.repositories);
+    try {
+      const { data } = await octokit.request(route, {
+        org,
+        name: spec.name,
+        visibility: "selected",
+        selected_repository_ids: ids,
+        allows_public_repositories: spec.allowsPublicRepositories,
+      });
+      return data.id;
+    } catch (error) {
+      throw toGitHubError(error, route);
+    }
+  }
+
+  async updateRunnerGroup(
+    installationId: number,
+    org: string,
+    groupId: number,
+    spec: RunnerGroupSpec,
+  ): Promise<void> {
+    const route = "PATCH /orgs/{org}/actions/runner-groups/{runner_group_id}";
+    const octokit = await this.#client(installationId).catch((error: unknown) => {
+      throw toGitHubError(error, route);
+    });
+    const ids = await this.#repositoryIds(octokit, spec.repositories);
+    try {
+      await octokit.request(route, {
+        org,
+        runner_group_id: groupId,
+        name: spec.name,
+        visibility: "selected",
+        allows_public_repositories: spec.allowsPublicRepositories,
+      });
+    } catch (error) {
+      throw toGitHubError(error, route);
+    }
+    const put = "PUT /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories";
+    try {
+      await octokit.request(put, { org, runner_group_id: groupId, selected_repository_ids: ids });
+    } catch (error) {
+      throw toGitHubError(error, put);
+    }
+  }
+
+  // https://docs.github.com/en/rest/repos/repos#get-a-repository
+  async #repositoryIds(
+    octokit: InstallationOctokit,
+    repositories: readonly string[],
+  ): Promise<number[]> {
+    const route = "GET /repos/{owner}/{repo}";
+    const ids: number[] = [];
+    for (const repository of repositories) {
+      try {
+        const { data } = await octokit.request(route, splitRepository(repository));
+        ids.push(Number(data.id));
+      } catch (error) {
+        throw toGitHubError(error, `${route} (${repository})`);
+      }
+    }
+    return ids;
   }
 
   async *listRunners(installationId: number, org: string): AsyncIterable<RunnerInfo> {

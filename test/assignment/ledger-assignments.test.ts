@@ -11,6 +11,7 @@ import {
 import { parseFleet } from "../../src/config/load-fleet.js";
 import { REPEAT_ANSWER_MS, UNRECORDED_LAUNCH_MS } from "../../src/core/assignment-verdict.js";
 import { OctokitGitHub } from "../../src/github/octokit-github.js";
+import { PoolRunnerGroups } from "../../src/github/pool-runner-groups.js";
 import { type SimGitHub, startSimGitHub } from "../../src/sim/github/start-sim-github.js";
 import { FAST } from "../github/adapter.js";
 import { jobEvent, memoryLogger } from "../support/fixtures.js";
@@ -59,16 +60,19 @@ describe("the assignment service", () => {
       tuning: FAST,
     });
   /** One replica's service: its own GitHub client and its own memory. */
-  const replica = (holdUnrecordedMs = 300) =>
-    new LedgerAssignments({
+  const replica = (holdUnrecordedMs = 300, pools = fleet.pools) => {
+    const github = ghClient();
+    return new LedgerAssignments({
       holdUnrecordedMs,
       ledger: t.ledger,
-      github: ghClient(),
-      pools: fleet.pools,
+      github,
+      pools,
+      runnerGroups: new PoolRunnerGroups({ github, fleet: fleet.fleet, pools, logger: log.logger }),
       fleet: { accountId: ACCOUNT, region: REGION },
       now: () => clock,
       logger: log.logger,
     });
+  };
   const identity = (
     instanceId: string,
     over: Partial<InstanceIdentity> = {},
@@ -114,6 +118,16 @@ describe("the assignment service", () => {
     if (a.kind !== "assigned") throw new Error(`expected a JIT config, got ${JSON.stringify(a)}`);
     return a.jitConfig.reveal();
   };
+
+  it("registers the runner of a pool with repositories in its own group, which admits only them", async () => {
+    const pools = fleet.pools.map((p) => ({ ...p, repositories: ["example-org/app"] }));
+    await launched(1);
+    jitOf(await replica(300, pools).answer(identity("i-1")));
+    const [runner] = gh.runners();
+    const group = gh.runnerGroup("example-org", runner?.runnerGroupId ?? 0);
+    expect(group).toMatchObject({ name: "mayfly-asg-x64", visibility: "selected" });
+    expect([...(group?.repositories ?? [])]).toEqual(["example-org/app"]);
+  });
 
   it("registers the runner when its VM first asks, with the job's labels, and keeps no secret", async () => {
     const intent = await launched(1);

@@ -29,12 +29,20 @@ describe("fleet file", () => {
       publicRepositories: "deny",
     });
     expect(fleet.installations).toBeUndefined();
-    expect(fleet.pools[1]).toMatchObject({
-      runnerGroupId: 1,
-      registration: "org",
-      acceptDefaultLabelsOnly: false,
-    });
+    expect(fleet.pools[1]).toMatchObject({ registration: "org", acceptDefaultLabelsOnly: false });
+    expect(fleet.pools[1]?.runnerGroupId).toBeUndefined();
     expect(fleet.retention.deliveries).toBe(3 * 86400);
+  });
+
+  it("refuses a runner group for a pool with repositories, which gets a group of its own", () => {
+    const yaml = TEST_FLEET_YAML.replace(
+      "maxRunners: 2",
+      "maxRunners: 2\n    repositories: [example-org/api]\n    runnerGroupId: 3",
+    );
+    expect(yaml).not.toBe(TEST_FLEET_YAML);
+    expect(() => parseFleet(yaml, "t.yaml")).toThrow(
+      /runnerGroupId: a pool with repositories registers its runners in a runner group of its own/,
+    );
   });
 
   it("is frozen after validation", () => {

@@ -3,12 +3,19 @@ import { appRoutes } from "../../src/sim/github/app-routes.js";
 import { jobRoutes } from "../../src/sim/github/job-routes.js";
 import { manifestRoutes } from "../../src/sim/github/manifest-routes.js";
 import { REQUEST_SCHEMAS } from "../../src/sim/github/request-schemas.js";
+import { runnerGroupRoutes } from "../../src/sim/github/runner-group-routes.js";
 import { runnerRoutes } from "../../src/sim/github/runner-routes.js";
 import { type SimGitHub, startSimGitHub } from "../../src/sim/github/start-sim-github.js";
 import { appJwt } from "./app-jwt.js";
 import { hasOperation, requestSchema, validationKeywords } from "./openapi-check.js";
 
-const ROUTES = [...appRoutes, ...runnerRoutes, ...jobRoutes, ...manifestRoutes];
+const ROUTES = [
+  ...appRoutes,
+  ...runnerRoutes,
+  ...runnerGroupRoutes,
+  ...jobRoutes,
+  ...manifestRoutes,
+];
 
 describe("the simulated GitHub checks request bodies as GitHub's OpenAPI description says", () => {
   it("names a documented operation for every API route, and holds its body schema as documented", () => {

@@ -1,6 +1,7 @@
 import type { AssignmentAnswer } from "../../src/assignment/assignments.js";
 import { LedgerAssignments } from "../../src/assignment/ledger-assignments.js";
 import type { FleetDeps } from "../../src/fleet/fleet-deps.js";
+import { PoolRunnerGroups } from "../../src/github/pool-runner-groups.js";
 
 /** The account and Region of the simulated EC2's instances. */
 export const SIM_ACCOUNT = "123456789012";
@@ -19,6 +20,12 @@ export async function vmAsks(
     ledger: deps.ledger,
     github: deps.github,
     pools: deps.fleet.pools,
+    runnerGroups: new PoolRunnerGroups({
+      github: deps.github,
+      fleet: deps.fleet.fleet,
+      pools: deps.fleet.pools,
+      logger: deps.logger,
+    }),
     fleet: { accountId: SIM_ACCOUNT, region: SIM_REGION },
     now: deps.now,
     logger: deps.logger,

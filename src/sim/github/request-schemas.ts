@@ -276,4 +276,85 @@ export const REQUEST_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   },
   "POST /orgs/{org}/actions/runners/generate-jitconfig": JIT_CONFIG_BODY,
   "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig": JIT_CONFIG_BODY,
+  "PATCH /orgs/{org}/actions/runner-groups/{runner_group_id}": {
+    type: "object",
+    required: ["name"],
+    properties: {
+      name: {
+        type: "string",
+      },
+      visibility: {
+        type: "string",
+        enum: ["selected", "all", "private"],
+      },
+      allows_public_repositories: {
+        type: "boolean",
+      },
+      restricted_to_workflows: {
+        type: "boolean",
+      },
+      selected_workflows: {
+        type: "array",
+        items: {
+          type: "string",
+        },
+      },
+      network_configuration_id: {
+        type: "string",
+        nullable: true,
+      },
+    },
+  },
+  "POST /orgs/{org}/actions/runner-groups": {
+    type: "object",
+    required: ["name"],
+    properties: {
+      name: {
+        type: "string",
+      },
+      visibility: {
+        type: "string",
+        enum: ["selected", "all", "private"],
+      },
+      selected_repository_ids: {
+        type: "array",
+        items: {
+          type: "integer",
+        },
+      },
+      runners: {
+        type: "array",
+        items: {
+          type: "integer",
+        },
+      },
+      allows_public_repositories: {
+        type: "boolean",
+      },
+      restricted_to_workflows: {
+        type: "boolean",
+      },
+      selected_workflows: {
+        type: "array",
+        items: {
+          type: "string",
+        },
+      },
+      network_configuration_id: {
+        type: "string",
+      },
+    },
+  },
+  "PUT /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories": {
+    type: "object",
+    required: ["selected_repository_ids"],
+    properties: {
+      selected_repository_ids: {
+        type: "array",
+        items: {
+          type: "integer",
+        },
+      },
+    },
+  },
 };

@@ -20,6 +20,9 @@ function generateJitConfig(ctx: RouteContext, org: string, repository?: string):
   if (!ownsOrg(ctx, org)) return;
   // The body was checked against GitHub's schema for this operation (request-schemas.ts).
   const body = ctx.body as { name: string; runner_group_id: number; labels: string[] };
+  if (repository === undefined && ctx.state.runnerGroup(org, body.runner_group_id) === undefined) {
+    return sendError(ctx.res, 404, "Not Found", ctx.headers);
+  }
   const taken = [...ctx.state.runners.values()].some(
     (r) => r.org === org && r.repository === repository && r.name === body.name,
   );

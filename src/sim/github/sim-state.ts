@@ -15,6 +15,25 @@ export interface SimRunner {
   runnerGroupId: number;
 }
 
+/** A runner group of an organisation, as the simulated GitHub keeps it. */
+export interface SimRunnerGroup {
+  readonly id: number;
+  readonly org: string;
+  name: string;
+  visibility: "all" | "selected" | "private";
+  /** Full names ("owner/name"), lower-cased: who may use it when `visibility` is selected. */
+  repositories: Set<string>;
+  allowsPublicRepositories: boolean;
+  readonly isDefault: boolean;
+}
+
+/** A repository of an organisation the App is installed on. */
+export interface SimRepository {
+  readonly id: number;
+  readonly fullName: string;
+  readonly private: boolean;
+}
+
 /** A workflow job as the simulated GitHub keeps it. */
 export interface SimJob {
   id: number;
@@ -65,6 +84,11 @@ export interface SimInstallation {
 /** Everything the simulated GitHub remembers; routes read and change it. */
 export class SimGitHubState {
   readonly runners = new Map<number, SimRunner>();
+  /** Runner groups made through the API, by ID; see `runnerGroup` for the Default ones. */
+  readonly runnerGroups = new Map<number, SimRunnerGroup>();
+  readonly #defaultGroups = new Map<string, SimRunnerGroup>();
+  /** Repositories by lower-cased full name, known once asked for or arranged by a test. */
+  readonly repositories = new Map<string, SimRepository>();
   readonly jobs = new Map<number, SimJob>();
   readonly deliveries: SimDelivery[] = [];
   readonly tokens = new Map<string, { installationId: number; expiresAt: number }>();
@@ -76,12 +100,65 @@ export class SimGitHubState {
   tokenRequests = 0;
   #nextRunnerId = 1;
   #nextDeliveryId = 1;
+  #nextGroupId = 2;
+  #nextRepositoryId = 9_000_001;
 
   constructor(
     readonly appId: number,
     readonly installations: readonly SimInstallation[],
     readonly now: () => number,
   ) {}
+
+  /** The runner group of this ID in `org` (the Default group, 1, in every installed org). */
+  runnerGroup(org: string, id: number): SimRunnerGroup | undefined {
+    const key = org.toLowerCase();
+    if (id !== 1) {
+      const group = this.runnerGroups.get(id);
+      return group?.org.toLowerCase() === key ? group : undefined;
+    }
+    if (this.installationOf(org) === undefined) return undefined;
+    let group = this.#defaultGroups.get(key);
+    if (group === undefined) {
+      group = {
+        id: 1,
+        org,
+        name: "Default",
+        visibility: "all",
+        repositories: new Set(),
+        allowsPublicRepositories: false,
+        isDefault: true,
+      };
+      this.#defaultGroups.set(key, group);
+    }
+    return group;
+  }
+
+  /** Every runner group of `org`, the Default one first. */
+  runnerGroupsOf(org: string): SimRunnerGroup[] {
+    const own = [...this.runnerGroups.values()].filter(
+      (g) => g.org.toLowerCase() === org.toLowerCase(),
+    );
+    const first = this.runnerGroup(org, 1);
+    return first === undefined ? own : [first, ...own];
+  }
+
+  /** A runner group of `org`'s own, as POST /orgs/{org}/actions/runner-groups makes it. */
+  addRunnerGroup(group: Omit<SimRunnerGroup, "id" | "isDefault">): SimRunnerGroup {
+    const created = { ...group, id: this.#nextGroupId++, isDefault: false };
+    this.runnerGroups.set(created.id, created);
+    return created;
+  }
+
+  /** A repository of an installed organisation (private unless a test made it public). */
+  repository(fullName: string, visibility: "private" | "public" = "private"): SimRepository {
+    const key = fullName.toLowerCase();
+    let repo = this.repositories.get(key);
+    if (repo === undefined) {
+      repo = { id: this.#nextRepositoryId++, fullName, private: visibility === "private" };
+      this.repositories.set(key, repo);
+    }
+    return repo;
+  }
 
   /** An ID no App has yet. */
   newAppId(): number {

@@ -10,6 +10,7 @@ import { manifestRoutes } from "./manifest-routes.js";
 import { GITHUB_RATE_LIMITS, type RateLimitOptions, RateLimits } from "./rate-limits.js";
 import { REQUEST_SCHEMAS } from "./request-schemas.js";
 import type { Route } from "./route.js";
+import { runnerGroupRoutes } from "./runner-group-routes.js";
 import { runnerRoutes } from "./runner-routes.js";
 import { schemaProblems } from "./schema-problems.js";
 import type { SimApp } from "./sim-app.js";
@@ -19,6 +20,7 @@ import {
   type SimInstallation,
   type SimJob,
   type SimRunner,
+  type SimRunnerGroup,
 } from "./sim-state.js";
 
 export interface SimGitHubOptions {
@@ -42,6 +44,10 @@ export interface SimGitHub {
   /** Every JIT config it answered, for tests that look for them where they must never be. */
   issuedJitConfigs(): readonly string[];
   setRunner(id: number, patch: Partial<Pick<SimRunner, "status" | "busy">>): void;
+  /** A runner group of an installed org (1: its Default group). */
+  runnerGroup(org: string, id: number): SimRunnerGroup | undefined;
+  /** The org's runner groups, the Default one first. */
+  runnerGroups(org: string): SimRunnerGroup[];
   /** Drops a registration, as GitHub does when an ephemeral runner finishes; false if absent. */
   removeRunner(id: number): boolean;
   addJob(job: Pick<SimJob, "id" | "repository"> & Partial<SimJob>): SimJob;
@@ -66,7 +72,13 @@ export interface SimGitHub {
   tokenRequests(): number;
 }
 
-const ROUTES: readonly Route[] = [...appRoutes, ...runnerRoutes, ...jobRoutes, ...manifestRoutes];
+const ROUTES: readonly Route[] = [
+  ...appRoutes,
+  ...runnerRoutes,
+  ...runnerGroupRoutes,
+  ...jobRoutes,
+  ...manifestRoutes,
+];
 
 function credential(req: IncomingMessage): string | undefined {
   const match = /^(?:bearer|token)\s+(\S+)$/i.exec(req.headers.authorization ?? "");
@@ -200,6 +212,8 @@ export async function startSimGitHub(options: SimGitHubOptions = {}): Promise<Si
       Object.assign(runner, patch);
     },
     removeRunner: (id) => state.runners.delete(id),
+    runnerGroup: (org, id) => state.runnerGroup(org, id),
+    runnerGroups: (org) => state.runnerGroupsOf(org),
     addJob(job) {
       const full: SimJob = {
         runId: job.id * 10,

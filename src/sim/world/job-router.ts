@@ -66,7 +66,7 @@ export class JobRouter {
     const idle = [...this.#vms.values()]
       .map((vm) => ({ vm, runner: this.#runner(vm.runnerId) }))
       .filter(({ vm, runner }) => runner !== undefined && this.#idle(vm, runner))
-      .filter(({ runner }) => runnerTakesJob(runner as SimRunner, job));
+      .filter(({ runner }) => this.#takes(runner as SimRunner, job));
     const pick = idle[Math.floor(this.o.random() * idle.length)];
     if (pick !== undefined) this.#start(pick.vm, pick.runner as SimRunner, job);
     return sent;
@@ -127,6 +127,10 @@ export class JobRouter {
     else this.#start(vm, runner, job);
   }
 
+  #takes(runner: SimRunner, job: SimJob): boolean {
+    return runnerTakesJob(runner, job, this.o.github.runnerGroup(runner.org, runner.runnerGroupId));
+  }
+
   #waitIdle(vm: Vm): void {
     vm.cancel = this.o.timers.after(this.o.idleTimeoutMs, () => this.#release(vm));
   }
@@ -174,7 +178,7 @@ export class JobRouter {
 
   #oldestQueued(runner: SimRunner): SimJob | undefined {
     return [...this.#jobs.values()]
-      .filter((j) => j.status === "queued" && runnerTakesJob(runner, j))
+      .filter((j) => j.status === "queued" && this.#takes(runner, j))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id - b.id)[0];
   }
 
