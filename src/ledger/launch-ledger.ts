@@ -26,6 +26,7 @@ export async function claimLaunches(
       .select([
         "j.id",
         "j.pool",
+        "j.repository",
         "j.queued_at",
         "j.recorded_at",
         "j.next_launch_at",
@@ -46,6 +47,7 @@ export async function claimLaunches(
     const pending: PendingJob[] = candidates.map((c) => ({
       jobId: Number(c.id),
       pool: c.pool as string,
+      repository: c.repository,
       queuedAt: c.queued_at ?? c.recorded_at,
       notBefore: c.next_launch_at,
       vmsLaunched: Number(c.vms_launched),
