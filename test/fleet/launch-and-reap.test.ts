@@ -327,7 +327,13 @@ describe("launching and reaping runners through the real clients", () => {
     for (let id = 1; id <= 5; id++) await queue(id, "x64");
     await t.ledger.ingest(
       { id: `q${++delivery}`, event: "workflow_job", receivedAt: new Date() },
-      jobEvent({ jobId: 6, repository: "example-org/web", labels: labels("x64") }),
+      // Queued after the other repository's five: in queue order it would wait.
+      jobEvent({
+        jobId: 6,
+        repository: "example-org/web",
+        labels: labels("x64"),
+        createdAt: new Date(),
+      }),
       "x64",
     );
     const capped = { ...fleet, limits: { ...fleet.limits, maxRunnersPerRepository: 2 } };
