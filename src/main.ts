@@ -6,7 +6,7 @@ import { trustedIdentityCertificates } from "./assignment/trusted-identity-certi
 import type { Cloud } from "./cloud/cloud.js";
 import { createEc2Client, observeEc2Calls } from "./cloud/ec2/ec2-client.js";
 import { Ec2Cloud } from "./cloud/ec2/ec2-cloud.js";
-import type { FleetConfig } from "./config/fleet-schema.js";
+import { type FleetConfig, repositoryCapsOf } from "./config/fleet-schema.js";
 import type { Config } from "./config/load-config.js";
 import type { Settings } from "./config/settings.js";
 import type { JobEvent } from "./core/job.js";
@@ -85,7 +85,10 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     await ledger.close();
     throw error;
   }
-  const { metrics, registry, watchGitHub } = prometheusMetrics(ledger);
+  const { metrics, registry, watchGitHub } = prometheusMetrics(ledger, {
+    pools: fleet.pools.map((p) => p.name),
+    caps: repositoryCapsOf(fleet),
+  });
   const prune = () => pruneRetained(ledger, fleet.retention, new Date());
   await prune();
   const tasks = [scheduleTask("prune", "7 * * * *", prune, log)];
