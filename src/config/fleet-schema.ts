@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { RepositoryCaps } from "../core/repository-caps.js";
+import type { RepositoryLimits } from "../core/repository-share.js";
 import type { UsagePrices } from "../core/usage-cost.js";
 import { PLACEHOLDER_URL_CHARS, userDataHeadroom } from "../fleet/user-data.js";
 import { USER_DATA_LIMIT_BYTES } from "../runner-vm/render-user-data.js";
@@ -344,6 +345,11 @@ export function repositoryCapsOf(fleet: FleetConfig): RepositoryCaps {
       byPool.set(pool.name, pool.maxRunnersPerRepository);
   const { maxRunnersPerRepository: fleetCap } = fleet.limits;
   return fleetCap === undefined ? { byPool } : { byPool, fleet: fleetCap };
+}
+
+/** The pools, in order, with their per-repository caps: for metrics and `mayfly jobs`. */
+export function repositoryLimitsOf(fleet: FleetConfig): RepositoryLimits {
+  return { pools: fleet.pools.map((p) => p.name), caps: repositoryCapsOf(fleet) };
 }
 
 /** JSON Schema of the fleet file, for editors; generated from the same zod schema. */

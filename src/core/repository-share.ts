@@ -1,5 +1,11 @@
 import { type RepositoryCaps, repositoryCapOf } from "./repository-caps.js";
 
+/** The fleet file's pools, in order, and their per-repository caps. */
+export interface RepositoryLimits {
+  readonly pools: readonly string[];
+  readonly caps: RepositoryCaps;
+}
+
 /** One repository's live VMs in a pool and its queued jobs without one, as the ledger counts them. */
 export interface RepositoryCount {
   readonly pool: string;

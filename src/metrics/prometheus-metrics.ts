@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { type RepositoryCaps, repositoryCapOf } from "../core/repository-caps.js";
-import { repositoryShares } from "../core/repository-share.js";
+import { repositoryCapOf } from "../core/repository-caps.js";
+import { type RepositoryLimits, repositoryShares } from "../core/repository-share.js";
 import type { GitHub } from "../github/github.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { FleetMetrics } from "./fleet-metrics.js";
@@ -14,12 +14,6 @@ export interface PrometheusMetrics {
 }
 
 type GitHubCounts = Pick<GitHub, "requestsMade" | "rateLimitsMet">;
-
-/** The fleet file's pools and their per-repository caps, for the fair-share gauges. */
-export interface RepositoryLimits {
-  readonly pools: readonly string[];
-  readonly caps: RepositoryCaps;
-}
 
 // Queue latency spans a warm start (seconds) to a capacity shortage (tens of minutes).
 const LATENCY_BUCKETS = [1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 300, 600, 1800];
