@@ -44,8 +44,10 @@ export async function claimLaunches(
       .where("state", "<>", "terminated")
       .groupBy("pool")
       .execute();
-    const liveByRepository =
-      req.repositoryCaps === undefined ? undefined : await liveRunnersByRepository(tx);
+    // Counted only when some pool has a per-repository cap.
+    const caps = req.repositoryCaps;
+    const capped = caps !== undefined && (caps.byPool.size > 0 || caps.fleet !== undefined);
+    const liveByRepository = capped ? await liveRunnersByRepository(tx) : undefined;
     const pending: PendingJob[] = candidates.map((c) => ({
       jobId: Number(c.id),
       pool: c.pool as string,
@@ -62,9 +64,7 @@ export async function claimLaunches(
         fleetMax: req.fleetMax,
         budget: req.budget,
         maxLaunchesPerJob: req.maxLaunchesPerJob,
-        ...(req.repositoryCaps === undefined
-          ? {}
-          : { repositoryCaps: req.repositoryCaps, liveByRepository }),
+        ...(capped ? { repositoryCaps: caps, liveByRepository } : {}),
       },
       req.now,
     );
@@ -149,7 +149,7 @@ function fairWindow(tx: Transaction<Database>, req: ClaimRequest) {
     .limit(req.scanLimit ?? 500);
 }
 
-/** Live runners per pool and repository of the job each serves (a hot VM serves none yet). */
+/** Live runners per pool and repository of the job each serves (one serving no job counts for none). */
 async function liveRunnersByRepository(
   tx: Transaction<Database>,
 ): Promise<Map<string, Map<string, number>>> {
