@@ -4,7 +4,7 @@ import type { EC2Client } from "@aws-sdk/client-ec2";
 import { runBench } from "./bench/run-bench.js";
 import { type DoctorCheck, doctorPassed, formatDoctor, runDoctor } from "./cloud/ec2/doctor.js";
 import { createEc2Client } from "./cloud/ec2/ec2-client.js";
-import { type FleetConfig, fleetJsonSchema } from "./config/fleet-schema.js";
+import { type FleetConfig, fleetJsonSchema, repositoryLimitsOf } from "./config/fleet-schema.js";
 import { loadConfig, loadFleetFromEnv } from "./config/load-config.js";
 import { readDatabaseSettings, readGithubSettings } from "./config/settings.js";
 import { runDemo } from "./demo/run-demo.js";
@@ -45,7 +45,8 @@ commands:
                                  workflow, pool, type, market, zone, day, month, job, or total
   jobs [--state STATES] [--repo R] [--org O] [--pool P] [--since WHEN] [--limit N] [--json] [--url URL]
                                  jobs in flight and recent, with wait and VM (STATES: live,
-                                 waiting, queued, in_progress, completed)
+                                 waiting, queued, in_progress, completed); with the fleet file,
+                                 the jobs each pool's maxRunnersPerRepository holds back
 
 usage and jobs read DATABASE_URL (or the embedded database when no controller has it open),
 or with --url a running controller's /api with MAYFLY_ADMIN_TOKEN.
@@ -141,14 +142,14 @@ export async function run(
         if (values.json && values.csv) throw new UsageError("give --json or --csv, not both");
         const format = values.csv ? "csv" : values.json ? "json" : "table";
         io.out(
-          await withReportSource(env, values.url, (source) =>
+          await withReportSource(env, values.url, values.config, (source) =>
             usageReportText(source, { since, until, by }, format, new Date()),
           ),
         );
       } else {
         const params = { state, org, repo, pool, since, limit };
         io.out(
-          await withReportSource(env, values.url, (source) =>
+          await withReportSource(env, values.url, values.config, (source) =>
             jobsReportText(source, params, values.json ? "json" : "table", new Date()),
           ),
         );
@@ -276,10 +277,15 @@ async function doctorGitHub(env: NodeJS.ProcessEnv, fleet: FleetConfig): Promise
   return checkRunnerGroups(github, fleet);
 }
 
-/** Runs a report against a controller's API (--url) or the ledger the environment names. */
+/**
+ * Runs a report against a controller's API (--url) or the ledger the environment names; the
+ * fleet file, when one is named (--config, MAYFLY_CONFIG or MAYFLY_CONFIG_YAML), tells the
+ * ledger's jobs report the pools' per-repository caps (a controller's API knows its own).
+ */
 async function withReportSource(
   env: NodeJS.ProcessEnv,
   url: string | undefined,
+  configFlag: string | undefined,
   report: (source: ReportSource) => Promise<string>,
 ): Promise<string> {
   if (url !== undefined) {
@@ -288,9 +294,11 @@ async function withReportSource(
     if (!token) throw new ConfigError(["MAYFLY_ADMIN_TOKEN: required with --url"]);
     return report(apiSource(url, token));
   }
+  const named = configFlag ?? (env.MAYFLY_CONFIG?.trim() || env.MAYFLY_CONFIG_YAML?.trim());
+  const limits = named ? repositoryLimitsOf(loadFleetFromEnv(env, configFlag).fleet) : undefined;
   const ledger = await openConfiguredLedger(readDatabaseSettings(env));
   try {
-    return await report(ledgerSource(ledger, () => new Date()));
+    return await report(ledgerSource(ledger, () => new Date(), limits));
   } finally {
     await ledger.close();
   }

@@ -6,7 +6,7 @@ import { trustedIdentityCertificates } from "./assignment/trusted-identity-certi
 import type { Cloud } from "./cloud/cloud.js";
 import { createEc2Client, observeEc2Calls } from "./cloud/ec2/ec2-client.js";
 import { Ec2Cloud } from "./cloud/ec2/ec2-cloud.js";
-import type { FleetConfig } from "./config/fleet-schema.js";
+import { type FleetConfig, repositoryLimitsOf } from "./config/fleet-schema.js";
 import type { Config } from "./config/load-config.js";
 import type { Settings } from "./config/settings.js";
 import type { JobEvent } from "./core/job.js";
@@ -86,7 +86,7 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
     await ledger.close();
     throw error;
   }
-  const { metrics, registry, watchGitHub } = prometheusMetrics(ledger);
+  const { metrics, registry, watchGitHub } = prometheusMetrics(ledger, repositoryLimitsOf(fleet));
   const prune = () => pruneRetained(ledger, fleet.retention, new Date());
   await prune();
   const tasks = [scheduleTask("prune", "7 * * * *", prune, log)];
@@ -145,7 +145,12 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
       if (pool !== null && event.action === "in_progress" && waited !== null)
         metrics.jobStarted(waited);
     },
-    admin: { token: settings.adminToken, fleet, registry },
+    admin: {
+      token: settings.adminToken,
+      fleet,
+      registry,
+      repositoryLimits: repositoryLimitsOf(fleet),
+    },
     ...(assignments === undefined
       ? {}
       : {

@@ -17,6 +17,7 @@ locals {
     volumeKmsKeyId          = var.runner_volume_kms_key_arn
     market                  = p.market
     maxRunners              = p.max_runners
+    maxRunnersPerRepository = p.max_runners_per_repository
     runnerGroupId           = p.runner_group_id
     registration            = p.registration
     idleTimeout             = p.idle_timeout
@@ -30,6 +31,16 @@ locals {
       jobCompleted = p.hooks.job_completed
     } : hk => hv if hv != null }
   } : k => v if v != null }]
+
+  fleet_limits = { for k, v in {
+    maxRunners              = var.limits.max_runners
+    maxRunnersPerRepository = var.limits.max_runners_per_repository
+    githubRequestsPerHour   = var.limits.github_requests_per_hour
+    ec2LaunchesPerSecond    = var.limits.ec2_launches_per_second
+    ec2LaunchBurst          = var.limits.ec2_launch_burst
+    launchGrace             = var.limits.launch_grace
+    maxLaunchesPerJob       = var.limits.max_launches_per_job
+  } : k => v if v != null }
 
   fleet_prices = { for type, p in var.prices : type => { for k, v in {
     onDemand = p.on_demand
@@ -51,14 +62,7 @@ locals {
       routeTableId       = aws_route_table.runner.id
       networkAclId       = aws_network_acl.runner.id
     }
-    limits = {
-      maxRunners            = var.limits.max_runners
-      githubRequestsPerHour = var.limits.github_requests_per_hour
-      ec2LaunchesPerSecond  = var.limits.ec2_launches_per_second
-      ec2LaunchBurst        = var.limits.ec2_launch_burst
-      launchGrace           = var.limits.launch_grace
-      maxLaunchesPerJob     = var.limits.max_launches_per_job
-    }
+    limits = local.fleet_limits
     retention = {
       deliveries = var.retention.deliveries
       jobs       = var.retention.jobs

@@ -29,6 +29,7 @@ variable "pools" {
     instance_types             = list(string)
     image                      = string
     max_runners                = number
+    max_runners_per_repository = optional(number)
     architecture               = optional(string, "x64")
     disk_gib                   = optional(number, 30)
     market                     = optional(string, "on-demand")
@@ -73,23 +74,32 @@ variable "pools" {
     condition     = alltrue([for p in var.pools : length(p.labels) >= 1 && length(p.instance_types) >= 1 && p.max_runners >= 1])
     error_message = "pools[]: each pool needs labels, instance_types and a positive max_runners."
   }
+  validation {
+    condition     = alltrue([for p in var.pools : p.max_runners_per_repository == null || try(p.max_runners_per_repository >= 1 && p.max_runners_per_repository <= p.max_runners && floor(p.max_runners_per_repository) == p.max_runners_per_repository, false)])
+    error_message = "pools[].max_runners_per_repository: a whole number from 1 to the pool's max_runners."
+  }
 }
 
 variable "limits" {
   description = "Fleet-wide limits: VMs at once, API budgets, the launch grace (\"2m\") and VMs per job."
   type = object({
-    max_runners              = optional(number, 100)
-    github_requests_per_hour = optional(number, 4000)
-    ec2_launches_per_second  = optional(number, 2)
-    ec2_launch_burst         = optional(number, 1000)
-    launch_grace             = optional(string, "2m")
-    max_launches_per_job     = optional(number, 3)
+    max_runners                = optional(number, 100)
+    max_runners_per_repository = optional(number)
+    github_requests_per_hour   = optional(number, 4000)
+    ec2_launches_per_second    = optional(number, 2)
+    ec2_launch_burst           = optional(number, 1000)
+    launch_grace               = optional(string, "2m")
+    max_launches_per_job       = optional(number, 3)
   })
   default = {}
 
   validation {
     condition     = var.limits.max_runners >= 1 && var.limits.github_requests_per_hour >= 1 && var.limits.ec2_launches_per_second > 0 && var.limits.ec2_launch_burst >= 1 && var.limits.max_launches_per_job >= 1
     error_message = "limits: every limit must be positive."
+  }
+  validation {
+    condition     = var.limits.max_runners_per_repository == null || try(var.limits.max_runners_per_repository >= 1 && var.limits.max_runners_per_repository <= var.limits.max_runners && floor(var.limits.max_runners_per_repository) == var.limits.max_runners_per_repository, false)
+    error_message = "limits.max_runners_per_repository: a whole number from 1 to limits.max_runners."
   }
 }
 

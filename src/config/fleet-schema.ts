@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { RepositoryCaps } from "../core/repository-caps.js";
+import type { RepositoryLimits } from "../core/repository-share.js";
 import type { UsagePrices } from "../core/usage-cost.js";
 import { PLACEHOLDER_URL_CHARS, userDataHeadroom } from "../fleet/user-data.js";
 import { USER_DATA_LIMIT_BYTES } from "../runner-vm/render-user-data.js";
@@ -75,6 +77,14 @@ export const poolSchema = z
       ),
     market: z.enum(["spot", "on-demand", "spot-then-on-demand"]).default("on-demand"),
     maxRunners: z.number().int().positive(),
+    maxRunnersPerRepository: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        "live VMs one repository may have in this pool; its other jobs wait while repositories take turns; absent: limits.maxRunnersPerRepository",
+      ),
     runnerGroupId: z
       .number()
       .int()
@@ -167,6 +177,14 @@ const networkSchema = z
 const limitsSchema = z
   .object({
     maxRunners: z.number().int().positive().default(100),
+    maxRunnersPerRepository: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        "live VMs one repository may have in a pool without its own maxRunnersPerRepository; absent: no cap",
+      ),
     githubRequestsPerHour: z.number().int().positive().default(4000),
     ec2LaunchesPerSecond: z.number().positive().default(2),
     // AWS's RunInstances resource bucket holds 1000 instances per account and Region.
@@ -292,7 +310,23 @@ export const fleetSchema = z
           message: `exceeds limits.maxRunners (${fleet.limits.maxRunners})`,
         });
       }
+      if ((pool.maxRunnersPerRepository ?? 0) > pool.maxRunners) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["pools", index, "maxRunnersPerRepository"],
+          message: `exceeds the pool's maxRunners (${pool.maxRunners}), so it would never hold a repository back`,
+        });
+      }
     });
+    // A fleet-wide value above a small pool's maxRunners is a default and binds the larger
+    // pools; above limits.maxRunners it binds none.
+    if ((fleet.limits.maxRunnersPerRepository ?? 0) > fleet.limits.maxRunners) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["limits", "maxRunnersPerRepository"],
+        message: `exceeds limits.maxRunners (${fleet.limits.maxRunners}), so it would never hold a repository back`,
+      });
+    }
     const rangeBits = Number(fleet.network.runnerCidr.split("/")[1]);
     if (rangeBits > fleet.network.subnetPrefixLength) {
       ctx.addIssue({
@@ -330,6 +364,21 @@ export type PoolConfig = z.output<typeof poolSchema>;
 /** The price tables that usage is costed with. */
 export function usagePricesOf(fleet: FleetConfig): UsagePrices {
   return { byType: fleet.prices, hosted: fleet.hostedPrices };
+}
+
+/** Each pool's maxRunnersPerRepository and the fleet's, for the dispatcher and the reports. */
+export function repositoryCapsOf(fleet: FleetConfig): RepositoryCaps {
+  const byPool = new Map<string, number>();
+  for (const pool of fleet.pools)
+    if (pool.maxRunnersPerRepository !== undefined)
+      byPool.set(pool.name, pool.maxRunnersPerRepository);
+  const { maxRunnersPerRepository: fleetCap } = fleet.limits;
+  return fleetCap === undefined ? { byPool } : { byPool, fleet: fleetCap };
+}
+
+/** The pools, in order, with their per-repository caps: for metrics and `mayfly jobs`. */
+export function repositoryLimitsOf(fleet: FleetConfig): RepositoryLimits {
+  return { pools: fleet.pools.map((p) => p.name), caps: repositoryCapsOf(fleet) };
 }
 
 /** JSON Schema of the fleet file, for editors; generated from the same zod schema. */

@@ -1,3 +1,4 @@
+import { repositoryCapsOf } from "../config/fleet-schema.js";
 import { available, type Bucket, charge, type Rate, take } from "../core/token-bucket.js";
 import { type LaunchDeps, launchRunner } from "./launch-runner.js";
 import { type Loop, startLoop } from "./loop.js";
@@ -21,9 +22,9 @@ const GITHUB_CALLS_PER_LAUNCH = 1;
 const GITHUB_READ_RESERVE = 0.02;
 
 /**
- * The dispatcher: each round claims what may launch now (within pool and fleet limits, the
- * GitHub and EC2 rate budgets and `concurrency` launches in flight) and starts those
- * launches. Any number of replicas may run one; stopping waits for launches in flight.
+ * The dispatcher: each round claims what may launch now (within pool, per-repository and
+ * fleet limits, the GitHub and EC2 rate budgets and `concurrency` launches in flight) and
+ * starts those launches. Any number of replicas may run one; stopping waits for launches in flight.
  */
 export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): Loop {
   const { limits } = deps.fleet;
@@ -47,6 +48,7 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
   // calls can bunch with a later claim's.
   const launchDeps: LaunchDeps = { ...deps, paceRunInstances: createPacer(ec2Rate, Date.now) };
   const maxByPool = new Map(deps.fleet.pools.map((p) => [p.name, p.maxRunners]));
+  const repositoryCaps = repositoryCapsOf(deps.fleet);
   const inFlight = new Set<Promise<unknown>>();
 
   const loop: Loop = startLoop(
@@ -85,6 +87,7 @@ export function startDispatcher(deps: LaunchDeps, options: DispatcherOptions): L
         budget,
         fleetMax: limits.maxRunners,
         maxByPool,
+        repositoryCaps,
         maxLaunchesPerJob: limits.maxLaunchesPerJob,
       });
       github = take(github, githubRate, ms, intents.length * GITHUB_CALLS_PER_LAUNCH);

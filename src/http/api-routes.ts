@@ -1,8 +1,10 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { Secret } from "../config/secret.js";
+import type { RepositoryLimits } from "../core/repository-share.js";
 import { QueryError } from "../errors.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { jobFilterFrom, paramsOf, usageQueryFrom } from "../reports/report-request.js";
+import { jobsReportOf } from "../reports/report-source.js";
 import { usageCsv, usageDocument } from "../reports/usage-table.js";
 import { requireAdmin } from "./admin-auth.js";
 import type { PerKeyLimiter } from "./per-key-limiter.js";
@@ -10,7 +12,8 @@ import type { PerKeyLimiter } from "./per-key-limiter.js";
 /**
  * The admin API, behind the admin token:
  * - `GET /api/usage?since=&until=&by=repo,day[&format=csv]`: usage and cost, grouped;
- * - `GET /api/jobs?state=live&org=&repo=&pool=&since=&limit=`: jobs with their VM.
+ * - `GET /api/jobs?state=live&org=&repo=&pool=&since=&limit=`: jobs with their VM, and each
+ *   pool's per-repository cap with its repositories' runners (`repositoryLimits`).
  */
 export function apiRoutes(deps: {
   readonly ledger: Ledger;
@@ -18,6 +21,8 @@ export function apiRoutes(deps: {
   readonly now: () => Date;
   /** Refused attempts per address, shared with the other admin routes. */
   readonly refused?: PerKeyLimiter;
+  /** The pools' per-repository caps; absent: `/api/jobs` reports none. */
+  readonly repositoryLimits?: RepositoryLimits | undefined;
 }): FastifyPluginAsync {
   return async (app) => {
     // Reports name repositories and costs: no browser or proxy keeps a copy, refusals included.
@@ -37,8 +42,8 @@ export function apiRoutes(deps: {
     });
     app.get("/api/jobs", async (request) => {
       const now = deps.now();
-      const jobs = await deps.ledger.listJobs(jobFilterFrom(paramsOf(request.query), now), now);
-      return { jobs };
+      const filter = jobFilterFrom(paramsOf(request.query), now);
+      return jobsReportOf(deps.ledger, filter, now, deps.repositoryLimits);
     });
   };
 }

@@ -4,6 +4,7 @@ import type { Registry } from "prom-client";
 import type { Secret } from "../config/secret.js";
 import type { JobEvent } from "../core/job.js";
 import type { PoolLabels } from "../core/pool-choice.js";
+import type { RepositoryLimits } from "../core/repository-share.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { Logger } from "../log/logger.js";
 import { refusedAttempts } from "./admin-auth.js";
@@ -38,6 +39,8 @@ export interface AppDeps {
       readonly pools: readonly { readonly name: string }[];
     };
     readonly registry: Registry;
+    /** The pools' per-repository caps, for `/api/jobs`; absent: not reported. */
+    readonly repositoryLimits?: RepositoryLimits;
   };
 }
 
@@ -63,9 +66,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(healthRoutes(deps.ledger));
   if (deps.assignment !== undefined) app.register(assignmentRoute(deps.assignment));
   if (deps.admin !== undefined) {
-    const { token, fleet, registry } = deps.admin;
+    const { token, fleet, registry, repositoryLimits } = deps.admin;
     const refused = refusedAttempts();
-    app.register(apiRoutes({ ledger: deps.ledger, adminToken: token, now: deps.now, refused }));
+    app.register(
+      apiRoutes({
+        ledger: deps.ledger,
+        adminToken: token,
+        now: deps.now,
+        refused,
+        repositoryLimits,
+      }),
+    );
     app.register(
       statusRoute({ ledger: deps.ledger, adminToken: token, fleet, now: deps.now, refused }),
     );

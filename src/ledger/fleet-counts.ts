@@ -1,10 +1,14 @@
 import { type Kysely, sql } from "kysely";
+import { jobsAwaitingRunner } from "./awaiting-runner.js";
 import type { Database } from "./db-schema.js";
 import type { FleetCounts, JobStateName, LatencyPoint } from "./report-types.js";
 
-/** Live jobs by pool and state, live VMs by pool and state, subnets leased and free. */
+/**
+ * Live jobs by pool and state, live VMs by pool and state, subnets leased and free, and per
+ * pool and repository its live VMs and its queued jobs without one.
+ */
 export async function fleetCounts(db: Kysely<Database>): Promise<FleetCounts> {
-  const [jobs, runners, subnets] = await Promise.all([
+  const [jobs, runners, subnets, repositories] = await Promise.all([
     db
       .selectFrom("jobs")
       .select(["pool", "state", sql<number>`count(*)::int`.as("count")])
@@ -24,6 +28,7 @@ export async function fleetCounts(db: Kysely<Database>): Promise<FleetCounts> {
         sql<number>`(count(*) - count(runner_id))::int`.as("free"),
       ])
       .executeTakeFirstOrThrow(),
+    repositoryCounts(db),
   ]);
   return {
     jobs: jobs.map((j) => ({
@@ -37,7 +42,40 @@ export async function fleetCounts(db: Kysely<Database>): Promise<FleetCounts> {
       count: Number(r.count),
     })),
     subnets: { leased: Number(subnets.leased), free: Number(subnets.free) },
+    repositories,
   };
+}
+
+/** Per pool and repository: VMs not terminated serving its jobs, and its jobs awaiting one. */
+async function repositoryCounts(db: Kysely<Database>): Promise<FleetCounts["repositories"]> {
+  const [runners, awaiting] = await Promise.all([
+    db
+      .selectFrom("runners as r")
+      .innerJoin("jobs as j", "j.id", "r.job_id")
+      .select(["r.pool", "j.repository", sql<number>`count(*)::int`.as("n")])
+      .where("r.state", "<>", "terminated")
+      .groupBy(["r.pool", "j.repository"])
+      .execute(),
+    jobsAwaitingRunner(db)
+      .select(["j.pool", "j.repository", sql<number>`count(*)::int`.as("n")])
+      .groupBy(["j.pool", "j.repository"])
+      .execute(),
+  ]);
+  const byKey = new Map<
+    string,
+    { pool: string; repository: string; runners: number; awaiting: number }
+  >();
+  const entry = (pool: string, repository: string) => {
+    const key = JSON.stringify([pool, repository]);
+    const found = byKey.get(key) ?? { pool, repository, runners: 0, awaiting: 0 };
+    byKey.set(key, found);
+    return found;
+  };
+  for (const r of runners) entry(r.pool, r.repository).runners = Number(r.n);
+  for (const a of awaiting) entry(a.pool as string, a.repository).awaiting = Number(a.n);
+  return [...byKey.values()].sort(
+    (a, b) => a.pool.localeCompare(b.pool) || a.repository.localeCompare(b.repository),
+  );
 }
 
 /** Queue latency (queued to started) per hour of the jobs of our pools started since `since`. */

@@ -23,17 +23,18 @@ export async function claimLaunches(
   return db.transaction().execute(async (tx) => {
     await sql`select pg_advisory_xact_lock(hashtext(${DISPATCH_LOCK}))`.execute(tx);
     const candidates = await jobsAwaitingRunner(tx)
+      .where("j.id", "in", fairWindow(tx, req))
       .select([
         "j.id",
         "j.pool",
+        "j.repository",
         "j.queued_at",
         "j.recorded_at",
         "j.next_launch_at",
         "j.vms_launched",
       ])
-      .orderBy(sql`coalesce(j.queued_at, j.recorded_at)`)
+      .orderBy(QUEUE_ORDER)
       .orderBy("j.id")
-      .limit(req.scanLimit ?? 500)
       .forUpdate("j")
       .skipLocked()
       .execute();
@@ -43,9 +44,14 @@ export async function claimLaunches(
       .where("state", "<>", "terminated")
       .groupBy("pool")
       .execute();
+    // Counted only when some pool has a per-repository cap.
+    const caps = req.repositoryCaps;
+    const capped = caps !== undefined && (caps.byPool.size > 0 || caps.fleet !== undefined);
+    const liveByRepository = capped ? await liveRunnersByRepository(tx) : undefined;
     const pending: PendingJob[] = candidates.map((c) => ({
       jobId: Number(c.id),
       pool: c.pool as string,
+      repository: c.repository,
       queuedAt: c.queued_at ?? c.recorded_at,
       notBefore: c.next_launch_at,
       vmsLaunched: Number(c.vms_launched),
@@ -58,6 +64,7 @@ export async function claimLaunches(
         fleetMax: req.fleetMax,
         budget: req.budget,
         maxLaunchesPerJob: req.maxLaunchesPerJob,
+        ...(capped ? { repositoryCaps: caps, liveByRepository } : {}),
       },
       req.now,
     );
@@ -108,6 +115,58 @@ export async function claimLaunches(
     }
     return intents;
   });
+}
+
+const QUEUE_ORDER = sql`coalesce(j.queued_at, j.recorded_at)`;
+
+/**
+ * The IDs of the jobs a round looks at: of each repository in each pool, its oldest `budget`
+ * jobs that may launch now (no round gives one repository more), so that a matrix at the head
+ * of the queue cannot hide the other repositories' jobs; past `scanLimit` rows, later turns
+ * are left out first. Row locks are taken by the caller: PostgreSQL refuses FOR UPDATE
+ * beside a window function.
+ */
+function fairWindow(tx: Transaction<Database>, req: ClaimRequest) {
+  const ranked = jobsAwaitingRunner(tx)
+    .where((eb) =>
+      eb.or([eb("j.next_launch_at", "is", null), eb("j.next_launch_at", "<=", req.now)]),
+    )
+    .where("j.vms_launched", "<", req.maxLaunchesPerJob)
+    .select([
+      "j.id",
+      sql<Date>`${QUEUE_ORDER}`.as("queued"),
+      sql<number>`row_number() over (partition by j.pool, j.repository order by ${QUEUE_ORDER}, j.id)`.as(
+        "turn",
+      ),
+    ]);
+  return tx
+    .selectFrom(ranked.as("w"))
+    .select("w.id")
+    .where("w.turn", "<=", Math.max(0, req.budget))
+    .orderBy("w.turn")
+    .orderBy("w.queued")
+    .orderBy("w.id")
+    .limit(req.scanLimit ?? 500);
+}
+
+/** Live runners per pool and repository of the job each serves (one serving no job counts for none). */
+async function liveRunnersByRepository(
+  tx: Transaction<Database>,
+): Promise<Map<string, Map<string, number>>> {
+  const rows = await tx
+    .selectFrom("runners as r")
+    .innerJoin("jobs as j", "j.id", "r.job_id")
+    .select(["r.pool", "j.repository", sql<number>`count(*)::int`.as("n")])
+    .where("r.state", "<>", "terminated")
+    .groupBy(["r.pool", "j.repository"])
+    .execute();
+  const byPool = new Map<string, Map<string, number>>();
+  for (const row of rows) {
+    const repos = byPool.get(row.pool) ?? new Map<string, number>();
+    repos.set(row.repository, Number(row.n));
+    byPool.set(row.pool, repos);
+  }
+  return byPool;
 }
 
 /** Records a started VM against its intent; a second report of the same launch is a no-op. */

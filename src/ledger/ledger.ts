@@ -1,6 +1,7 @@
 import type { Job, JobEvent } from "../core/job.js";
 import type { GiveUpReason } from "../core/reconcile-plan.js";
 import type { LedgerRunner, QueuedJob, SubnetLease } from "../core/reconcile-snapshot.js";
+import type { RepositoryCaps } from "../core/repository-caps.js";
 import type { UsagePrices } from "../core/usage-cost.js";
 import type { PruneCutoffs } from "./prune-ledger.js";
 import type {
@@ -35,7 +36,9 @@ export interface ClaimRequest {
   readonly budget: number;
   readonly fleetMax: number;
   readonly maxByPool: ReadonlyMap<string, number>;
-  /** Queued jobs looked at per round (oldest first). */
+  /** Each pool's cap on one repository's live VMs (maxRunnersPerRepository); absent: none. */
+  readonly repositoryCaps?: RepositoryCaps | undefined;
+  /** Queued jobs looked at per round (the repositories' oldest first, taking turns). */
   readonly scanLimit?: number;
   /** A job that had this many VMs is not launched again. */
   readonly maxLaunchesPerJob: number;

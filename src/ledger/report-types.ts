@@ -1,5 +1,7 @@
 /** What the ledger answers to operators: job listings, usage reports and fleet counts. */
 
+import type { RepositoryCount } from "../core/repository-share.js";
+
 export type JobStateName = "waiting" | "queued" | "in_progress" | "completed";
 
 /** One job as `/api/jobs`, `mayfly jobs` and the status page show it. */
@@ -98,6 +100,8 @@ export interface UsageRow {
   readonly interruptedVms: number;
 }
 
+export type { RepositoryCount };
+
 /** Live jobs, VMs and subnets, counted for metrics and the status page. */
 export interface FleetCounts {
   readonly jobs: readonly {
@@ -111,6 +115,8 @@ export interface FleetCounts {
     readonly count: number;
   }[];
   readonly subnets: { readonly leased: number; readonly free: number };
+  /** Per pool and repository: live VMs, and queued jobs without one (for the per-repository cap). */
+  readonly repositories: readonly RepositoryCount[];
 }
 
 /** What one retention pass removed. */

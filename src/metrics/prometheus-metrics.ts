@@ -1,4 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { repositoryCapOf } from "../core/repository-caps.js";
+import { type RepositoryLimits, repositoryShares } from "../core/repository-share.js";
 import type { GitHub } from "../github/github.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { FleetMetrics } from "./fleet-metrics.js";
@@ -20,7 +22,10 @@ const LATENCY_BUCKETS = [1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 300, 600, 1800];
  * Every replica counts its own launches, calls and repairs; the ledger gauges (jobs, VMs,
  * subnets) are the whole fleet's, the same from every replica: aggregate them with max().
  */
-export function prometheusMetrics(ledger: Pick<Ledger, "fleetCounts">): PrometheusMetrics {
+export function prometheusMetrics(
+  ledger: Pick<Ledger, "fleetCounts">,
+  limits?: RepositoryLimits,
+): PrometheusMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // The GitHub client counts its own requests (token mints and retries too): each scrape
@@ -86,7 +91,7 @@ export function prometheusMetrics(ledger: Pick<Ledger, "fleetCounts">): Promethe
     labelNames: ["service"],
     registers: [registry],
   });
-  ledgerGauges(registry, ledger);
+  ledgerGauges(registry, ledger, limits);
   const metrics: FleetMetrics = {
     jobStarted: (seconds) => latency.observe(seconds),
     launched: (pool) => launches.inc({ pool }),
@@ -110,8 +115,12 @@ export function prometheusMetrics(ledger: Pick<Ledger, "fleetCounts">): Promethe
   };
 }
 
-function ledgerGauges(registry: Registry, ledger: Pick<Ledger, "fleetCounts">): void {
-  // One ledger read serves the three gauges of a scrape.
+function ledgerGauges(
+  registry: Registry,
+  ledger: Pick<Ledger, "fleetCounts">,
+  limits: RepositoryLimits | undefined,
+): void {
+  // One ledger read serves every gauge of a scrape.
   let pending: ReturnType<Ledger["fleetCounts"]> | undefined;
   const counts = () => {
     pending ??= ledger.fleetCounts().finally(() => {
@@ -151,6 +160,49 @@ function ledgerGauges(registry: Registry, ledger: Pick<Ledger, "fleetCounts">): 
       const { subnets } = await counts();
       this.set({ state: "leased" }, subnets.leased);
       this.set({ state: "free" }, subnets.free);
+    },
+  });
+  // The repository label takes only repositories with a live VM or a job waiting for one
+  // now (the gauge is reset at each scrape), which an installation's repositories bound.
+  new Gauge({
+    name: "mayfly_repository_runners",
+    help: "VMs not terminated serving a job of the repository, by pool and repository",
+    labelNames: ["pool", "repository"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of (await counts()).repositories)
+        this.set({ pool: r.pool, repository: r.repository }, r.runners);
+    },
+  });
+  new Gauge({
+    name: "mayfly_repository_runner_limit",
+    help: "VMs one repository may have in the pool at once (maxRunnersPerRepository), for pools with a cap",
+    labelNames: ["pool"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const pool of limits?.pools ?? []) {
+        const cap = repositoryCapOf(limits?.caps, pool);
+        if (cap !== undefined) this.set({ pool }, cap);
+      }
+    },
+  });
+  new Gauge({
+    name: "mayfly_jobs_held",
+    help: "Queued jobs waiting because their repository is at the pool's maxRunnersPerRepository, by pool",
+    labelNames: ["pool", "reason"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (limits === undefined) return;
+      const shares = repositoryShares(limits.pools, (await counts()).repositories, limits.caps);
+      for (const share of shares)
+        if (share.limit !== null)
+          this.set(
+            { pool: share.pool, reason: "repository-limit" },
+            share.repositories.reduce((sum, r) => sum + r.held, 0),
+          );
     },
   });
 }

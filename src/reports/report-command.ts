@@ -30,6 +30,8 @@ export async function jobsReportText(
   now: Date,
 ): Promise<string> {
   jobFilterFrom(params, now);
-  const jobs = await source.jobs(params);
-  return format === "json" ? JSON.stringify({ jobs }, null, 2) : jobsTable(jobs);
+  const report = await source.jobs(params);
+  return format === "json"
+    ? JSON.stringify(report, null, 2)
+    : jobsTable(report.jobs, report.repositoryLimits);
 }

@@ -1,3 +1,8 @@
+import {
+  type PoolShare,
+  type RepositoryLimits,
+  repositoryShares,
+} from "../core/repository-share.js";
 import { AuthError, LedgerError, QueryError } from "../errors.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { JobListing, UsageRow } from "../ledger/report-types.js";
@@ -6,18 +11,44 @@ import { jobFilterFrom, type Params, usageQueryFrom } from "./report-request.js"
 /** Where `mayfly usage` and `mayfly jobs` read: the ledger itself, or a controller's admin API. */
 export interface ReportSource {
   usage(params: Params): Promise<UsageRow[]>;
-  jobs(params: Params): Promise<JobListing[]>;
+  jobs(params: Params): Promise<JobsReport>;
 }
 
-/** Reads the ledger directly (DATABASE_URL, or the embedded database when no controller has it open). */
-export function ledgerSource(ledger: Ledger, now: () => Date): ReportSource {
+/** `mayfly jobs`' answer: the jobs, and each pool's per-repository cap when the fleet file is known. */
+export interface JobsReport {
+  readonly jobs: JobListing[];
+  readonly repositoryLimits?: readonly PoolShare[];
+}
+
+/**
+ * Reads the ledger directly (DATABASE_URL, or the embedded database when no controller has it
+ * open); with the fleet file's caps, the jobs report says which jobs they hold back.
+ */
+export function ledgerSource(
+  ledger: Ledger,
+  now: () => Date,
+  limits?: RepositoryLimits,
+): ReportSource {
   return {
     usage: (params) => ledger.usageReport(usageQueryFrom(params, now())),
     jobs: (params) => {
       const at = now();
-      return ledger.listJobs(jobFilterFrom(params, at), at);
+      return jobsReportOf(ledger, jobFilterFrom(params, at), at, limits);
     },
   };
+}
+
+/** The jobs a filter selects, with the pools' repository shares when `limits` are given. */
+export async function jobsReportOf(
+  ledger: Pick<Ledger, "listJobs" | "fleetCounts">,
+  filter: Parameters<Ledger["listJobs"]>[0],
+  now: Date,
+  limits: RepositoryLimits | undefined,
+): Promise<JobsReport> {
+  const jobs = await ledger.listJobs(filter, now);
+  if (limits === undefined) return { jobs };
+  const { repositories } = await ledger.fleetCounts();
+  return { jobs, repositoryLimits: repositoryShares(limits.pools, repositories, limits.caps) };
 }
 
 /** Asks a running controller's `/api` with the admin token. */
@@ -46,8 +77,13 @@ export function apiSource(
   };
   return {
     usage: async (params) => ((await get("/api/usage", params)) as { rows: UsageRow[] }).rows,
-    jobs: async (params) =>
-      ((await get("/api/jobs", params)) as { jobs: JobListing[] }).jobs.map(withDates),
+    jobs: async (params) => {
+      const body = (await get("/api/jobs", params)) as JobsReport;
+      return {
+        jobs: body.jobs.map(withDates),
+        ...(body.repositoryLimits === undefined ? {} : { repositoryLimits: body.repositoryLimits }),
+      };
+    },
   };
 }
 

@@ -99,6 +99,55 @@ pools:
     ]);
   });
 
+  it("takes maxRunnersPerRepository for a pool and the fleet, absent by default", () => {
+    const fleet = parseFleet(
+      `fleet: example
+network: { vpcId: vpc-0abc, runnerCidr: 10.0.128.0/17, availabilityZones: [a] }
+limits: { maxRunners: 20, maxRunnersPerRepository: 3 }
+pools:
+  - { name: p, labels: [x], instanceTypes: [c7i.large], image: ami-0123456789abcdef0, maxRunners: 10, maxRunnersPerRepository: 4 }
+  - { name: q, labels: [y], instanceTypes: [c7i.large], image: ami-0123456789abcdef0, maxRunners: 10 }
+`,
+      "fleet.yaml",
+    );
+    expect(fleet.limits.maxRunnersPerRepository).toBe(3);
+    expect(fleet.pools.map((p) => p.maxRunnersPerRepository)).toEqual([4, undefined]);
+    expect(loadFleetFile("examples/fleet.yaml").limits.maxRunnersPerRepository).toBeUndefined();
+  });
+
+  it("refuses a maxRunnersPerRepository that is not a positive whole number", () => {
+    const problems = problemsOf(`fleet: example
+network: { vpcId: vpc-0abc, runnerCidr: 10.0.128.0/17, availabilityZones: [a] }
+limits: { maxRunnersPerRepository: -1 }
+pools:
+  - { name: q, labels: [y], instanceTypes: [c7i.large], image: ami-0123456789abcdef0, maxRunners: 4, maxRunnersPerRepository: 0 }
+  - { name: r, labels: [z], instanceTypes: [c7i.large], image: ami-0123456789abcdef0, maxRunners: 4, maxRunnersPerRepository: 1.5 }
+`);
+    expect(problems).toEqual([
+      expect.stringMatching(/^fleet\.yaml:3:\d+: limits\.maxRunnersPerRepository: .*>0/),
+      expect.stringMatching(/^fleet\.yaml:5:\d+: pools\[0\]\.maxRunnersPerRepository: .*>0/),
+      expect.stringMatching(/^fleet\.yaml:6:\d+: pools\[1\]\.maxRunnersPerRepository: .*int/),
+    ]);
+  });
+
+  it("refuses a maxRunnersPerRepository above the maxRunners it shares, which would never bind", () => {
+    const problems = problemsOf(`fleet: example
+network: { vpcId: vpc-0abc, runnerCidr: 10.0.128.0/17, availabilityZones: [a] }
+limits: { maxRunners: 5, maxRunnersPerRepository: 6 }
+pools:
+  - { name: p, labels: [x], instanceTypes: [c7i.large], image: ami-0123456789abcdef0, maxRunners: 4, maxRunnersPerRepository: 5 }
+  - { name: q, labels: [y], instanceTypes: [c7i.large], image: ami-0123456789abcdef0, maxRunners: 4, maxRunnersPerRepository: 4 }
+`);
+    expect(problems).toEqual([
+      expect.stringContaining(
+        "pools[0].maxRunnersPerRepository: exceeds the pool's maxRunners (4), so it would never hold a repository back",
+      ),
+      expect.stringContaining(
+        "limits.maxRunnersPerRepository: exceeds limits.maxRunners (5), so it would never hold a repository back",
+      ),
+    ]);
+  });
+
   it("refuses egress none, saying runner VMs could not fetch their credential, alongside other mistakes", () => {
     const problems = problemsOf(`fleet: example
 network:

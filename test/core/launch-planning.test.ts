@@ -18,13 +18,18 @@ const job = (
   queuedMinutesAgo: number,
   notBefore: Date | null = null,
   vmsLaunched = 0,
+  repository = "acme/app",
 ): PendingJob => ({
   jobId,
   pool,
+  repository,
   queuedAt: minutesAgo(queuedMinutesAgo),
   notBefore,
   vmsLaunched,
 });
+// A job of `repository` in pool "p", queued `queuedMinutesAgo` minutes ago.
+const repoJob = (jobId: number, repository: string, queuedMinutesAgo: number) =>
+  job(jobId, "p", queuedMinutesAgo, null, 0, repository);
 const limits = (
   live: Record<string, number>,
   max: Record<string, number>,
@@ -138,6 +143,109 @@ describe("dispatch plan", () => {
     expect(wait(3, 0)).toBe(10);
     expect(wait(30, 0)).toBe(150);
     expect(wait(30, 1)).toBe(300);
+  });
+});
+
+describe("fair share across repositories", () => {
+  // 20 jobs of acme/a queued before 3 of acme/b, in pool "p" (ids 1-20, then 21-23).
+  const burst = [
+    ...Array.from({ length: 20 }, (_, i) => repoJob(i + 1, "acme/a", 60 - i)),
+    ...Array.from({ length: 3 }, (_, i) => repoJob(21 + i, "acme/b", 30 - i)),
+  ];
+  const capped = (
+    cap: { pool?: number; fleet?: number },
+    live: Record<string, number> = {},
+    budget = 100,
+  ) => ({
+    ...limits({ p: Object.values(live).reduce((a, b) => a + b, 0) }, { p: 10 }, 100, budget),
+    liveByRepository: new Map([["p", new Map(Object.entries(live))]]),
+    repositoryCaps: {
+      byPool: new Map(cap.pool === undefined ? [] : [["p", cap.pool]]),
+      ...(cap.fleet === undefined ? {} : { fleet: cap.fleet }),
+    },
+  });
+  const repos = (chosen: readonly PendingJob[]) => chosen.map((j) => j.repository);
+
+  it("gives a burst in one repository its cap and the other repository its jobs", () => {
+    const chosen = planDispatch(burst, capped({ pool: 4 }), now);
+    expect(chosen.filter((j) => j.repository === "acme/a").map((j) => j.jobId)).toEqual([
+      1, 2, 3, 4,
+    ]);
+    expect(chosen.filter((j) => j.repository === "acme/b").map((j) => j.jobId)).toEqual([
+      21, 22, 23,
+    ]);
+  });
+
+  it("takes turns across repositories, the repository queued first going first", () => {
+    const chosen = planDispatch(burst, capped({ pool: 4 }, {}, 5), now);
+    expect(repos(chosen)).toEqual(["acme/a", "acme/b", "acme/a", "acme/b", "acme/a"]);
+    expect(chosen.map((j) => j.jobId)).toEqual([1, 21, 2, 22, 3]);
+  });
+
+  it("gives a repository already at its cap nothing, and its free share to the others", () => {
+    const chosen = planDispatch(burst, capped({ pool: 4 }, { "acme/a": 4, "acme/b": 1 }), now);
+    expect(chosen.map((j) => j.jobId)).toEqual([21, 22, 23]);
+    const nearly = planDispatch(burst, capped({ pool: 4 }, { "acme/a": 3 }), now);
+    expect(repos(nearly).filter((r) => r === "acme/a")).toHaveLength(1);
+  });
+
+  it("applies the fleet's maxRunnersPerRepository to a pool without its own, and the pool's own first", () => {
+    expect(repos(planDispatch(burst, capped({ fleet: 2 }), now))).toEqual([
+      "acme/a",
+      "acme/b",
+      "acme/a",
+      "acme/b",
+    ]);
+    const poolWins = planDispatch(burst, capped({ pool: 6, fleet: 2 }), now);
+    expect(repos(poolWins).filter((r) => r === "acme/a")).toHaveLength(6);
+  });
+
+  it("launches in queue order, as before, when no cap is set", () => {
+    const chosen = planDispatch(burst, capped({}), now);
+    expect(chosen.map((j) => j.jobId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(planDispatch(burst, limits({}, { p: 10 }), now)).toEqual(chosen);
+  });
+
+  it("counts a repository's runners per pool: its runners elsewhere do not hold it back", () => {
+    const l = {
+      ...capped({ pool: 2 }),
+      liveByRepository: new Map([["other", new Map([["acme/a", 9]])]]),
+    };
+    expect(repos(planDispatch(burst, l, now)).filter((r) => r === "acme/a")).toHaveLength(2);
+  });
+
+  it("never gives a repository more than its cap, nor starves one with jobs and room", () => {
+    const names = ["acme/a", "acme/b", "acme/c"];
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ repo: fc.constantFrom(...names), age: fc.nat(60) }), {
+          maxLength: 40,
+        }),
+        fc.tuple(fc.nat(4), fc.nat(4), fc.nat(4)),
+        fc.integer({ min: 1, max: 5 }),
+        fc.nat(12),
+        (jobs, live, cap, budget) => {
+          const pending = jobs.map((j, i) => repoJob(i + 1, j.repo, j.age));
+          const liveBy = Object.fromEntries(names.map((r, i) => [r, live[i] as number]));
+          const chosen = planDispatch(pending, capped({ pool: cap }, liveBy, budget), now);
+          const poolLive = live.reduce((a, b) => a + b, 0);
+          expect(chosen.length).toBeLessThanOrEqual(Math.min(budget, Math.max(0, 10 - poolLive)));
+          names.forEach((r, i) => {
+            const got = chosen.filter((j) => j.repository === r).length;
+            const room = Math.max(0, cap - (live[i] as number));
+            const waiting = pending.filter((j) => j.repository === r).length;
+            expect(got).toBeLessThanOrEqual(room);
+            // Round-robin: a repository with room and jobs gets within one of any other.
+            if (got < Math.min(room, waiting))
+              names.forEach((o) => {
+                expect(chosen.filter((j) => j.repository === o).length).toBeLessThanOrEqual(
+                  got + 1,
+                );
+              });
+          });
+        },
+      ),
+    );
   });
 });
 

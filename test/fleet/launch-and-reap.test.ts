@@ -327,6 +327,41 @@ describe("launching and reaping runners through the real clients", () => {
     ).toEqual([{ n: 0 }]);
   });
 
+  it("the dispatcher holds a repository at the fleet file's maxRunnersPerRepository", async () => {
+    for (let id = 1; id <= 5; id++) await queue(id, "x64");
+    await t.ledger.ingest(
+      { id: `q${++delivery}`, event: "workflow_job", receivedAt: new Date() },
+      // Queued after the other repository's five: in queue order it would wait.
+      jobEvent({
+        jobId: 6,
+        repository: "example-org/web",
+        labels: labels("x64"),
+        createdAt: new Date(),
+      }),
+      "x64",
+    );
+    const capped = { ...fleet, limits: { ...fleet.limits, maxRunnersPerRepository: 2 } };
+    const dispatcher = startDispatcher(
+      { ...deps, fleet: capped },
+      { intervalMs: 20, concurrency: 4 },
+    );
+    try {
+      await waitFor(
+        async () => (await t.query("select 1 from runners where state = 'running'")).length === 3,
+      );
+    } finally {
+      await dispatcher.stop();
+    }
+    expect(
+      await t.query(
+        "select j.repository, count(*)::int as n from runners r join jobs j on j.id = r.job_id group by 1 order by 1",
+      ),
+    ).toEqual([
+      { repository: "example-org/app", n: 2 },
+      { repository: "example-org/web", n: 1 },
+    ]);
+  });
+
   it("the dispatcher launches every queued job within each pool's limit, and the reaper ends them all", async () => {
     for (let id = 1; id <= 5; id++) await queue(id, "x64");
     for (let id = 6; id <= 8; id++) await queue(id, "big");

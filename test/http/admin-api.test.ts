@@ -22,7 +22,12 @@ function appWith(t: TestLedger, token: string | undefined, log = memoryLogger())
     pools: fleet.pools,
     bindingLabelPrefix: fleet.bindingLabelPrefix,
     now: () => now,
-    admin: { token: token === undefined ? undefined : new Secret(token), fleet, registry },
+    admin: {
+      token: token === undefined ? undefined : new Secret(token),
+      fleet,
+      registry,
+      repositoryLimits: { pools: ["linux"], caps: { byPool: new Map(), fleet: 1 } },
+    },
   });
 }
 
@@ -92,6 +97,13 @@ describe("the admin API, status page and metrics", () => {
     const jobs = await app.inject({ url: "/api/jobs?state=live", headers: auth });
     expect(jobs.statusCode).toBe(200);
     expect(jobs.json().jobs).toMatchObject([{ jobId: 42, state: "queued", vm: null }]);
+    expect(jobs.json().repositoryLimits).toEqual([
+      {
+        pool: "linux",
+        limit: 1,
+        repositories: [{ repository: "example-org/secret-project", runners: 0, held: 0 }],
+      },
+    ]);
     expect(jobs.headers["cache-control"]).toBe("no-store");
     const usage = await app.inject({ url: "/api/usage?by=repo,day", headers: auth });
     expect(usage.headers["cache-control"]).toBe("no-store");

@@ -24,6 +24,10 @@ const config = local(tf, "fleet_config") as Record<string, object>;
 const poolKeys = [...String(local(tf, "fleet_pools")).matchAll(/^\s*(\w+)\s*=/gm)].map(
   (m) => m[1] as string,
 );
+// The limits too, so that an unset optional limit is dropped rather than rendered null.
+const limitKeys = [...String(local(tf, "fleet_limits")).matchAll(/^\s*(\w+)\s*=/gm)].map(
+  (m) => m[1] as string,
+);
 const hookKeys = ["boot", "jobStarted", "jobCompleted"];
 /** An HCL expression as hcl2json writes it. */
 const expr = (inner: string) => `\${${inner}}`;
@@ -31,7 +35,9 @@ const expr = (inner: string) => `\${${inner}}`;
 describe("terraform: the fleet file it renders", () => {
   it("uses only field names the fleet schema knows", () => {
     expect(unknownKeys(Object.keys(config), schema)).toEqual([]);
-    for (const section of ["network", "limits", "retention"]) {
+    expect(config.limits).toBe(expr("local.fleet_limits"));
+    expect(unknownKeys(limitKeys, level("limits"))).toEqual([]);
+    for (const section of ["network", "retention"]) {
       expect(unknownKeys(Object.keys(config[section] as object), level(section)), section).toEqual(
         [],
       );
@@ -45,6 +51,12 @@ describe("terraform: the fleet file it renders", () => {
     expect(missingKeys(Object.keys(config), schema)).toEqual([]);
     expect(missingKeys(Object.keys(config.network as object), level("network"))).toEqual([]);
     expect(missingKeys(poolKeys, pool)).toEqual([]);
+  });
+
+  it("renders maxRunnersPerRepository for pools and the fleet, dropped when unset", () => {
+    expect(poolKeys).toContain("maxRunnersPerRepository");
+    expect(limitKeys).toContain("maxRunnersPerRepository");
+    expect(String(local(tf, "fleet_limits"))).toMatch(/if v != null/);
   });
 
   it("names Terraform's launch template, isolating ACL and route table", () => {
