@@ -29,6 +29,7 @@ import type { GitHub } from "./github/github.js";
 import { OctokitGitHub } from "./github/octokit-github.js";
 import { PoolRunnerGroups } from "./github/pool-runner-groups.js";
 import { buildApp } from "./http/build-app.js";
+import { selfSignedCertificate, type TlsIdentity } from "./http/self-signed-certificate.js";
 import type { Ledger } from "./ledger/ledger.js";
 import { openLedger } from "./ledger/open-ledger.js";
 import { createLogger, type Logger } from "./log/logger.js";
@@ -128,7 +129,9 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
           now,
           logger: log,
         });
+  const tls = await tlsIdentityOf(settings);
   const app = buildApp({
+    ...(tls === undefined ? {} : { tls }),
     ledger,
     logger: log,
     webhookSecrets: settings.webhookSecrets,
@@ -181,7 +184,7 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
       now,
       random: Math.random,
       metrics,
-      runnerEndpoint: settings.runnerEndpoint ?? listeningAt(app),
+      runnerEndpoint: settings.runnerEndpoint ?? listeningAt(app, tls !== undefined),
       onLaunchRecorded: (instanceId: string) => assignments?.launchRecorded(instanceId),
     };
     const subnets = createSubnetKeeper(deps);
@@ -229,12 +232,20 @@ export async function serve(config: Config, parts: Parts = {}): Promise<Running>
  * Where the server listens, as a URL: the runner endpoint of a controller served on this
  * machine only (settings.ts requires MAYFLY_RUNNER_ENDPOINT otherwise).
  */
-function listeningAt(app: FastifyInstance): string {
+function listeningAt(app: FastifyInstance, https: boolean): string {
   const address = app.server.address();
   if (address === null || typeof address === "string")
     throw new Error("the server is not listening on a TCP port");
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${https ? "https" : "http"}://${host}:${address.port}`;
+}
+
+/** The key and certificate `serve` answers HTTPS with, when the settings ask for it. */
+async function tlsIdentityOf(settings: Settings): Promise<TlsIdentity | undefined> {
+  if (settings.tls === undefined) return undefined;
+  if (settings.tls.kind === "files")
+    return { key: settings.tls.key.reveal(), cert: settings.tls.cert };
+  return selfSignedCertificate();
 }
 
 /** GitHub's own queued-to-started time of a job, from its webhook. */

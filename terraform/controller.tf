@@ -20,6 +20,9 @@ locals {
     # balancer's /runner/* rule admits), and the account their identity documents must name.
     MAYFLY_RUNNER_ENDPOINT = local.base_url
     MAYFLY_AWS_ACCOUNT_ID  = local.account_id
+    # HTTPS from the load balancer to the task too, under a certificate the task makes at
+    # start: the load balancer encrypts to an HTTPS target without checking its certificate.
+    MAYFLY_TLS = "self-signed"
   }
 
   task_secrets = {

@@ -84,7 +84,7 @@ resource "aws_lb" "controller" {
 resource "aws_lb_target_group" "controller" {
   name                 = "${var.fleet}-ctl"
   port                 = 8080
-  protocol             = "HTTP"
+  protocol             = "HTTPS"
   target_type          = "ip"
   vpc_id               = local.vpc_id
   deregistration_delay = 30
@@ -92,6 +92,7 @@ resource "aws_lb_target_group" "controller" {
 
   # /readyz answers 200 only while the database does.
   health_check {
+    protocol            = "HTTPS"
     path                = "/readyz"
     matcher             = "200"
     interval            = 15

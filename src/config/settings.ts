@@ -34,6 +34,13 @@ export interface Settings {
   readonly runnerEndpoint?: string;
   /** The AWS account runner VMs must belong to; absent: not checked. */
   readonly awsAccountId?: string;
+  /**
+   * HTTPS where the controller listens: a certificate made at start ("self-signed", for the
+   * hop from a load balancer, which does not check it) or one from files.
+   */
+  readonly tls?:
+    | { readonly kind: "self-signed" }
+    | { readonly kind: "files"; readonly cert: string; readonly key: Secret };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -119,6 +126,7 @@ export function readSettings(
       "MAYFLY_RUNNER_ENDPOINT: required to launch runners (the controller's https URL as runner VMs reach it, for their assignment)",
     );
   }
+  const tls = readTls(text, readFile, problems);
   const awsAccountId = text("MAYFLY_AWS_ACCOUNT_ID");
   if (awsAccountId !== undefined && !/^\d{12}$/.test(awsAccountId))
     problems.push(`MAYFLY_AWS_ACCOUNT_ID: expected 12 digits, got "${awsAccountId}"`);
@@ -154,6 +162,7 @@ export function readSettings(
     ...(identityCertificates ? { ec2IdentityCertificates: identityCertificates } : {}),
     ...(runnerEndpoint ? { runnerEndpoint } : {}),
     ...(awsAccountId ? { awsAccountId } : {}),
+    ...(tls ? { tls } : {}),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(settings);
@@ -182,6 +191,54 @@ function readDatabase(
     ...(url ? { databaseUrl: new Secret(url) } : {}),
     dataDir: resolve(text("MAYFLY_DATA_DIR") ?? ".mayfly/data"),
   };
+}
+
+function readTls(
+  text: (key: string) => string | undefined,
+  readFile: ReadFile,
+  problems: string[],
+): Settings["tls"] {
+  const mode = text("MAYFLY_TLS");
+  const certFile = text("MAYFLY_TLS_CERT_FILE");
+  const keyFile = text("MAYFLY_TLS_KEY_FILE");
+  if (mode !== undefined && mode !== "self-signed") {
+    problems.push(
+      `MAYFLY_TLS: expected "self-signed" (or set MAYFLY_TLS_CERT_FILE and MAYFLY_TLS_KEY_FILE), got "${mode}"`,
+    );
+    return undefined;
+  }
+  if (mode !== undefined && (certFile !== undefined || keyFile !== undefined)) {
+    problems.push("MAYFLY_TLS and MAYFLY_TLS_CERT_FILE/MAYFLY_TLS_KEY_FILE: set only one");
+    return undefined;
+  }
+  if (mode === "self-signed") return { kind: "self-signed" };
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    problems.push("MAYFLY_TLS_CERT_FILE and MAYFLY_TLS_KEY_FILE: set both or neither");
+    return undefined;
+  }
+  const read = (key: string, path: string, pattern: RegExp, what: string) => {
+    try {
+      const text = readFile(path);
+      if (pattern.test(text)) return text;
+      problems.push(`${key}: ${path} is not a PEM ${what}`);
+    } catch (error) {
+      problems.push(
+        `${key}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`,
+      );
+    }
+    return undefined;
+  };
+  const cert = read("MAYFLY_TLS_CERT_FILE", certFile, /-----BEGIN CERTIFICATE-----/, "certificate");
+  const key = read(
+    "MAYFLY_TLS_KEY_FILE",
+    keyFile,
+    /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+    "private key",
+  );
+  return cert === undefined || key === undefined
+    ? undefined
+    : { kind: "files", cert, key: new Secret(key) };
 }
 
 /**

@@ -13,11 +13,14 @@ import { type AssignmentRouteDeps, assignmentRoute } from "./assignment-route.js
 import { errorHandler } from "./error-handler.js";
 import { healthRoutes } from "./health-routes.js";
 import { metricsRoute } from "./metrics-route.js";
+import type { TlsIdentity } from "./self-signed-certificate.js";
 import { statusRoute } from "./status-route.js";
 import { webhookRoute } from "./webhook-route.js";
 
 /** What the HTTP server needs; `main.ts` builds it, tests hand in their own. */
 export interface AppDeps {
+  /** Serve HTTPS with this key and certificate; absent: HTTP. */
+  readonly tls?: TlsIdentity;
   readonly ledger: Ledger;
   readonly logger: Logger;
   readonly webhookSecrets: readonly Secret[];
@@ -46,7 +49,9 @@ export interface AppDeps {
 
 /** Builds the HTTP app without listening: `listen()` is the caller's, `inject()` the tests'. */
 export function buildApp(deps: AppDeps): FastifyInstance {
+  // The HTTPS server answers the same routes; only its type differs, which no caller uses.
   const app = Fastify({
+    ...(deps.tls === undefined ? {} : { https: { key: deps.tls.key, cert: deps.tls.cert } }),
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: () => randomUUID(),
     bodyLimit: deps.webhookBodyLimitBytes,

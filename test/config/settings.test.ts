@@ -112,6 +112,36 @@ describe("settings from the environment", () => {
     ).toBeDefined();
   });
 
+  it("serves HTTPS with a certificate made at start, or one from files, and names a wrong setting", () => {
+    const base = { GITHUB_WEBHOOK_SECRET: "s" };
+    expect(readSettings({ ...base, MAYFLY_TLS: "self-signed" }).tls).toEqual({
+      kind: "self-signed",
+    });
+    expect(readSettings(base).tls).toBeUndefined();
+    const files: Record<string, string> = {
+      "/c.pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+      "/k.pem": PEM,
+    };
+    const tls = readSettings(
+      { ...base, MAYFLY_TLS_CERT_FILE: "/c.pem", MAYFLY_TLS_KEY_FILE: "/k.pem" },
+      (path) => files[path] ?? "",
+    ).tls;
+    expect(tls).toMatchObject({ kind: "files", cert: files["/c.pem"] });
+    expect(tls?.kind === "files" && tls.key.reveal()).toBe(PEM);
+    expect(problems({ ...base, MAYFLY_TLS: "on" })).toEqual([
+      'MAYFLY_TLS: expected "self-signed" (or set MAYFLY_TLS_CERT_FILE and MAYFLY_TLS_KEY_FILE), got "on"',
+    ]);
+    expect(problems({ ...base, MAYFLY_TLS_CERT_FILE: "/c.pem" })).toEqual([
+      "MAYFLY_TLS_CERT_FILE and MAYFLY_TLS_KEY_FILE: set both or neither",
+    ]);
+    expect(
+      problems({ ...base, MAYFLY_TLS_CERT_FILE: "/c.pem", MAYFLY_TLS_KEY_FILE: "/k.pem" }),
+    ).toEqual([
+      "MAYFLY_TLS_CERT_FILE: cannot read /c.pem (ENOENT)",
+      "MAYFLY_TLS_KEY_FILE: cannot read /k.pem (ENOENT)",
+    ]);
+  });
+
   it("reads only the database settings for migrations", () => {
     expect(readDatabaseSettings({ DATABASE_URL: "postgresql://h/d" }).databaseUrl?.reveal()).toBe(
       "postgresql://h/d",

@@ -120,7 +120,11 @@ resource "aws_lb_listener_rule" "plain" {
   listener_arn = aws_lb_listener.http.arn
 }
 resource "aws_lb_target_group" "controller" {
+  protocol = "HTTP"
   health_check { path = "/" }
+}
+locals {
+  task_environment = { MAYFLY_HOST = "0.0.0.0" }
 }
 resource "aws_cloudwatch_log_group" "forever" {
   name = "/mayfly"

@@ -92,6 +92,8 @@ const cases: [string, string, Check, RegExp[]][] = [
       /accepts non-TLS 1.3 policies/,
       /http: does more than redirect/,
       /health check is not \/readyz/,
+      /reaches the task over plain HTTP/,
+      /the task does not serve HTTPS/,
     ],
   ],
   ["log group", bad.WEAK_LOAD_BALANCER, logGroupProblems, [/logs kept forever/]],

@@ -1,6 +1,7 @@
 import {
   blocks,
   literalOrDefault,
+  local,
   referencedNames,
   resources,
   type Terraform,
@@ -97,9 +98,20 @@ export function loadBalancerProblems(tf: Terraform): string[] {
       problems.push(`${path}: aws_lb_listener.${name}: does more than redirect to HTTPS`);
   }
   for (const { path, name, body } of resources(tf, "aws_lb_target_group")) {
-    if (blocks(body, "health_check")[0]?.path !== "/readyz") {
+    const health = blocks(body, "health_check")[0];
+    if (health?.path !== "/readyz") {
       problems.push(`${path}: aws_lb_target_group.${name}: health check is not /readyz`);
     }
+    // Encrypted inside the VPC too: the task serves HTTPS (MAYFLY_TLS).
+    if (body.protocol !== "HTTPS" || health?.protocol !== "HTTPS") {
+      problems.push(
+        `${path}: aws_lb_target_group.${name}: the load balancer reaches the task over plain HTTP`,
+      );
+    }
+  }
+  const environment = local(tf, "task_environment") as Record<string, unknown> | undefined;
+  if (environment !== undefined && environment.MAYFLY_TLS !== "self-signed") {
+    problems.push("local.task_environment: the task does not serve HTTPS (MAYFLY_TLS)");
   }
   return problems;
 }
