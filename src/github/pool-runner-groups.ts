@@ -129,7 +129,7 @@ export class PoolRunnerGroups {
     } catch (error) {
       log.error(
         { err: error },
-        "cannot keep the pool's runner group, so its runners are not registered: the organisation needs runner groups (GitHub Team or Enterprise), or the pool registration: repo",
+        "cannot keep the pool's runner group, so its runners are not registered: the App needs write access to the organisation's self-hosted runners (which include runner groups); or give the pool registration: repo",
       );
       throw error;
     }
