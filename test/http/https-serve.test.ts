@@ -17,7 +17,7 @@ function get(port: number, path: string) {
     (resolve, reject) => {
       const req = request({ host: "127.0.0.1", port, path, rejectUnauthorized: false }, (res) => {
         res.resume();
-        const socket = res.socket as import("node:tls").TLSSocket;
+        const socket = res.socket as TLSSocket;
         resolve({
           status: res.statusCode ?? 0,
           cert: new X509Certificate(socket.getPeerCertificate().raw),
