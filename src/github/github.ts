@@ -1,4 +1,7 @@
 import type { Secret } from "../config/secret.js";
+import type { RunnerGroup, RunnerGroupSpec } from "../core/runner-group.js";
+
+export type { RunnerGroup, RunnerGroupSpec } from "../core/runner-group.js";
 
 /** Where and how to register a just-in-time runner. */
 export interface JitConfigRequest {
@@ -27,24 +30,6 @@ export interface RunnerInfo {
   status: "online" | "offline";
   busy: boolean;
   labels: string[];
-}
-
-/** An organisation's runner group as GitHub reports it, with the repositories it admits. */
-export interface RunnerGroup {
-  id: number;
-  name: string;
-  visibility: "all" | "selected" | "private";
-  allowsPublicRepositories: boolean;
-  /** Full names ("owner/name") of the selected repositories; [] unless `selected`. */
-  repositories: string[];
-}
-
-/** A runner group mayfly keeps: `visibility: selected`, exactly these repositories. */
-export interface RunnerGroupSpec {
-  name: string;
-  /** Full names ("owner/name") in the group's organisation. */
-  repositories: readonly string[];
-  allowsPublicRepositories: boolean;
 }
 
 /** A workflow job as GitHub reports it now. */

@@ -1,59 +1,23 @@
 import type { DoctorCheck } from "../cloud/ec2/doctor-check.js";
-import type { FleetConfig, PoolConfig } from "../config/fleet-schema.js";
+import type { FleetConfig } from "../config/fleet-schema.js";
+import {
+  hasOwnRunnerGroup,
+  type RunnerGroupPool,
+  runnerGroupDrift,
+  runnerGroupSpec,
+} from "../core/runner-group.js";
 import type { Logger } from "../log/logger.js";
-import type { GitHub, RunnerGroup, RunnerGroupSpec } from "./github.js";
+import type { GitHub } from "./github.js";
 
 /** Runner groups are looked at again this long after they were last brought in step. */
 export const RUNNER_GROUP_CHECK_MS = 10 * 60_000;
 /** The group every org has; what a pool without `runnerGroupId` registers in. */
 const DEFAULT_GROUP_ID = 1;
 
-type Pool = Pick<
-  PoolConfig,
-  "name" | "registration" | "runnerGroupId" | "repositories" | "publicRepositories"
->;
-
-/**
- * Whether GitHub keeps a pool's runners to its repositories through a runner group of the
- * pool's own: an organisation-level pool with a repository allow-list.
- */
-export function hasOwnRunnerGroup(pool: Pool): boolean {
-  return pool.registration === "org" && pool.repositories !== undefined;
-}
-
-/** The group a pool's runners go in, in `org`: that org's repositories of the allow-list. */
-export function runnerGroupSpec(fleet: string, pool: Pool, org: string): RunnerGroupSpec {
-  const owner = org.toLowerCase();
-  return {
-    name: `mayfly-${fleet}-${pool.name}`,
-    repositories: (pool.repositories ?? []).filter((r) => r.split("/")[0]?.toLowerCase() === owner),
-    allowsPublicRepositories: pool.publicRepositories === "allow",
-  };
-}
-
-/** How a group on GitHub differs from what the pool needs; [] when it matches. */
-export function runnerGroupDrift(spec: RunnerGroupSpec, group: RunnerGroup): string[] {
-  const drift: string[] = [];
-  if (group.visibility !== "selected")
-    drift.push(`visibility is ${group.visibility}, not selected`);
-  if (group.allowsPublicRepositories !== spec.allowsPublicRepositories) {
-    drift.push(
-      `allows_public_repositories is ${group.allowsPublicRepositories}, not ${spec.allowsPublicRepositories}`,
-    );
-  }
-  const have = new Set(group.repositories.map((r) => r.toLowerCase()));
-  const want = new Set(spec.repositories.map((r) => r.toLowerCase()));
-  const extra = [...have].filter((r) => !want.has(r)).sort();
-  const absent = [...want].filter((r) => !have.has(r)).sort();
-  if (extra.length > 0) drift.push(`admits ${extra.join(", ")} beyond the pool's repositories`);
-  if (absent.length > 0) drift.push(`does not admit ${absent.join(", ")}`);
-  return drift;
-}
-
 export interface PoolRunnerGroupsOptions {
   readonly github: Pick<GitHub, "findRunnerGroup" | "createRunnerGroup" | "updateRunnerGroup">;
   readonly fleet: string;
-  readonly pools: readonly Pool[];
+  readonly pools: readonly RunnerGroupPool[];
   readonly logger: Logger;
   /** Milliseconds since the epoch. */
   readonly now?: () => number;
@@ -104,7 +68,7 @@ export class PoolRunnerGroups {
     return keeping;
   }
 
-  async #keep(installationId: number, org: string, pool: Pool): Promise<number> {
+  async #keep(installationId: number, org: string, pool: RunnerGroupPool): Promise<number> {
     const spec = runnerGroupSpec(this.o.fleet, pool, org);
     const log = this.o.logger.child({ pool: pool.name, org, runnerGroup: spec.name });
     try {

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseFleet } from "../../src/config/load-fleet.js";
+import { runnerGroupDrift } from "../../src/core/runner-group.js";
 import {
   checkRunnerGroups,
   PoolRunnerGroups,
   RUNNER_GROUP_CHECK_MS,
-  runnerGroupDrift,
 } from "../../src/github/pool-runner-groups.js";
 import { type SimGitHub, startSimGitHub } from "../../src/sim/github/start-sim-github.js";
 import { runnerTakesJob } from "../../src/sim/world/runner-takes-job.js";
